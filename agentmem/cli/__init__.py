@@ -1,0 +1,98 @@
+"""The `agentmem` command.
+
+Subcommands live in their own modules and are imported only when invoked, so `agentmem --help` never
+pays for torch or sentence-transformers. Errors agentmem raises on purpose print as one line on
+stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+# name -> "module:attribute" of a click command; imported on first use.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("agentmem.cli.store_commands:init", "Create a store (or check an existing one)."),
+    "add": ("agentmem.cli.store_commands:add", "Remember texts from arguments, stdin, or a JSONL file."),
+    "recall": ("agentmem.cli.store_commands:recall", "Recall the memories most relevant to a query."),
+    "inspect": ("agentmem.cli.store_commands:inspect", "Page through slots: text, usage, age, links."),
+    "show": ("agentmem.cli.store_commands:show", "One memory: record, history, temporal neighbours."),
+    "stats": ("agentmem.cli.store_commands:stats", "Counts per namespace, encoder, index, bytes on disk."),
+    "forget": ("agentmem.cli.store_commands:forget", "Forget memories by id, namespace, or metadata filter."),
+    "export": ("agentmem.cli.store_commands:export", "Write every memory (with history) as JSONL."),
+    "import": ("agentmem.cli.store_commands:import_", "Load memories from an `agentmem export` JSONL file."),
+    "demo": ("agentmem.cli.demo:demo", "Ingest a sample conversation, then recall its evidence."),
+    "train": ("agentmem.cli.train:train", "Train memory models on classic tasks or the memory controller."),
+    "bench": ("agentmem.cli.bench:bench", "Benchmarks: memory-size scaling of DNC vs SAM."),
+    "eval": ("agentmem_eval.cli:eval_cli", "Evaluate long-horizon recall on LoCoMo, LongMemEval, bAbI, synthetic."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[name]
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name and module_name.startswith(e.name):
+                pkg = "agentmem-eval (pip install -e ./eval)" if name == "eval" else module_name
+                raise click.UsageError(f"'agentmem {name}' is not available: install {pkg}") from e
+            raise
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help comes from the table above so --help imports nothing.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--store",
+    envvar="AGENTMEM_STORE",
+    type=click.Path(),
+    help="Store directory. Default: $AGENTMEM_STORE, else a per-user data directory.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and warnings to stderr.")
+@click.version_option(package_name="agentmem")
+@click.pass_context
+def cli(ctx: click.Context, store: str | None, verbose: bool) -> None:
+    """agentmem: persistent, trainable memory for LLM agents.
+
+    \b
+    Quick start:
+      agentmem add "Alice moved to Lisbon in May." --namespace user-42
+      agentmem recall "Where does Alice live?"
+      agentmem inspect
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    ctx.obj = {"store": store}
+
+
+def main() -> None:
+    from agentmem.errors import AgentMemError
+
+    try:
+        cli.main(prog_name="agentmem", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except AgentMemError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except SystemExit:
+        raise

@@ -1,0 +1,55 @@
+"""Errors agentmem raises on bad input or a bad store.
+
+Every message is one line that names the problem and the fix, so the CLI can print it as is and
+exit non-zero. All inherit from `AgentMemError`; each also inherits the builtin a caller would
+naturally catch (`ValueError` for bad arguments, `OSError`-free on purpose so nothing is retried).
+"""
+
+from __future__ import annotations
+
+
+class AgentMemError(Exception):
+    """Base class of every error agentmem raises on purpose."""
+
+
+class InvalidInputError(AgentMemError, ValueError):
+    """An argument is malformed (empty text, bad namespace, unknown option value)."""
+
+
+class EmptyTextError(InvalidInputError):
+    """A memory text is empty or only whitespace."""
+
+
+class TextTooLongError(InvalidInputError):
+    """A text exceeds the encoder's window and the long-text policy is `error`."""
+
+
+class EncoderMismatchError(AgentMemError):
+    """The store was built with another encoder or embedding dimension than the one given."""
+
+
+class StorePathError(AgentMemError):
+    """The store path cannot hold a store (a file, a read-only directory, a missing parent)."""
+
+
+class CorruptStoreError(AgentMemError):
+    """The store's database is not an agentmem SQLite database or is damaged."""
+
+
+class SchemaVersionError(AgentMemError):
+    """The store was written by a newer agentmem with a schema this version cannot read."""
+
+
+class NotFoundError(AgentMemError, KeyError):
+    """No memory has the given id."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep the one-line form.
+        return str(self.args[0]) if self.args else "not found"
+
+
+class DuplicateIdError(InvalidInputError):
+    """The same id appears twice in one `remember` batch."""
+
+
+class ClosedError(AgentMemError):
+    """The Memory was closed; open a new one."""
