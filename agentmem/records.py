@@ -1,0 +1,105 @@
+"""What the public API hands back: a memory's record, one of its past versions, a recall hit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+Namespace = tuple[str, ...]
+
+
+def to_datetime(ts: float | None) -> datetime | None:
+    """Unix seconds (how the store keeps time) -> aware UTC datetime."""
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class MemoryRecord:
+    """One memory (a slot) as it is now.
+
+    write_order: position in the global write order (also the slot's index key); never reused.
+    prev_id / next_id: temporal links, the memories written just before / after in the same namespace.
+    usage: DNC-style usage in [0, 1]: grows as reads weight the slot (u <- u + w - u*w).
+    version: 1 for a new memory, +1 per update; `Memory.history` holds the older versions.
+    indexed: False for memories stored with `index=False` (kept, listed, never recalled by content).
+    """
+
+    id: str
+    namespace: Namespace
+    text: str
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    event_time: datetime | None
+    usage: float
+    write_order: int
+    prev_id: str | None
+    next_id: str | None
+    version: int
+    expires_at: datetime | None = None
+    indexed: bool = True
+    last_read_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; datetimes as ISO 8601 strings. This is the CLI's stable `--json` shape."""
+        out: dict[str, Any] = {}
+        for k, v in self.__dict__.items():
+            out[k] = v.isoformat() if isinstance(v, datetime) else list(v) if k == "namespace" else v
+        return out
+
+
+@dataclass(frozen=True)
+class MemoryVersion:
+    """A past (or the current) version of a memory, as kept by `update`."""
+
+    version: int
+    text: str
+    metadata: dict[str, Any]
+    event_time: datetime | None
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "text": self.text,
+            "metadata": self.metadata,
+            "event_time": self.event_time.isoformat() if self.event_time else None,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class RecallResult:
+    """One recalled memory.
+
+    score: the controller's ranking score (for the cosine controller, the cosine similarity).
+    weight: the read weight, softmax of strength-sharpened scores over the candidates (sums to 1
+        over the candidates the controller considered, so the top-k weights may sum to less).
+    why: each addressing signal's contribution to `score`, e.g. {"content": 0.71}; the contributions
+        sum to `score`.
+    """
+
+    record: MemoryRecord
+    score: float
+    weight: float
+    why: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def text(self) -> str:
+        return self.record.text
+
+    @property
+    def namespace(self) -> Namespace:
+        return self.record.namespace
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.record.metadata
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "weight": self.weight, "why": self.why, **self.record.to_dict()}
