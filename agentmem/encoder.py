@@ -92,7 +92,9 @@ def _load_sentence_transformer(path: str, device: str) -> Any:
             # has network) unless they set HF_HUB_OFFLINE themselves.
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # its "Loading weights" bar would pollute CLI output
             _MODELS[key] = SentenceTransformer(path, device=device)
         return _MODELS[key]
 
@@ -191,7 +193,9 @@ class SentenceTransformerEncoder:
                 if self.config.long_text == "chunk"
                 else f"embedded from its first {window} tokens only"
             )
-            log.warning("text %d has %d tokens > %d-token window: %s; full text kept", i, counts[i], window, how)
+            log.warning(
+                "text %d has %d tokens > %d-token window: %s; full text kept", i, counts[i], window, how
+            )
         return out
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -246,7 +250,9 @@ class FunctionEncoder:
     encode_queries = encode
 
 
-def resolve_encoder(spec: Any = None, *, device: str = "auto", long_text: LongTextPolicy = "chunk") -> Encoder:
+def resolve_encoder(
+    spec: Any = None, *, device: str = "auto", long_text: LongTextPolicy = "chunk"
+) -> Encoder:
     """Build an encoder from a spec.
 
     None or "default" -> packaged all-MiniLM-L6-v2; a string -> sentence-transformers name or path;
@@ -254,7 +260,9 @@ def resolve_encoder(spec: Any = None, *, device: str = "auto", long_text: LongTe
     `FunctionEncoder`.
     """
     if spec is None or isinstance(spec, str):
-        return SentenceTransformerEncoder(EncoderConfig(model=spec or "default", device=device, long_text=long_text))
+        return SentenceTransformerEncoder(
+            EncoderConfig(model=spec or "default", device=device, long_text=long_text)
+        )
     if isinstance(spec, EncoderConfig):
         return SentenceTransformerEncoder(spec)
     if hasattr(spec, "embed_documents") and hasattr(spec, "embed_query"):

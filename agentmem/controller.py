@@ -1,0 +1,146 @@
+"""The controller interface: the seam between `Memory` and the policy that reads and writes slots.
+
+`Memory` owns encoding, transactions, locking and bookkeeping (links in write order, usage growth
+from read weights, history). A controller decides:
+- at write time, for each incoming observation: a new slot, an update of an existing slot, or skip;
+- at read time, which slots to return, with a score, a read weight and each signal's contribution.
+
+It sees the memory only through `SlotAccess` (index top-K, slot rows, key vectors), so the
+non-learned `CosineController` here and a trained controller are interchangeable behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from agentmem.errors import InvalidInputError
+from agentmem.store import SlotRow
+
+
+@dataclass(frozen=True)
+class ReadQuery:
+    """One read: the query text, its key `(d,)`, how many hits, and the visible part of memory."""
+
+    text: str
+    vector: np.ndarray
+    k: int
+    namespace: tuple[str, ...] | None = None
+    filter: Mapping[str, Any] | None = None
+    time: float | None = None
+
+
+@dataclass(frozen=True)
+class ReadHit:
+    """A slot the controller returns: score, read weight, and signal contributions (sum = score)."""
+
+    slot: int
+    score: float
+    weight: float
+    why: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """An observation about to be written; `vector` is None for memories stored with index=False."""
+
+    text: str
+    namespace: tuple[str, ...]
+    metadata: Mapping[str, Any]
+    event_time: float | None
+    vector: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class WriteDecision:
+    """new: allocate a fresh slot; update: rewrite `slot` keeping its history; skip: write nothing
+    and answer with `slot` (an existing memory that already holds the observation)."""
+
+    op: Literal["new", "update", "skip"]
+    slot: int | None = None
+
+
+class SlotAccess(Protocol):
+    """What a controller may see of the memory."""
+
+    dim: int
+
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int,
+        *,
+        namespace: tuple[str, ...] | None,
+        filter: Mapping[str, Any] | None,
+    ) -> list[tuple[int, float]]:
+        """Top-k visible slots by inner product with `vector (d,)`: [(slot, cosine)], best first."""
+        ...
+
+    def rows(self, slots: Sequence[int]) -> dict[int, SlotRow]: ...
+
+    def vectors(self, slots: Sequence[int]) -> np.ndarray:
+        """Key vectors `(len(slots), d)`."""
+        ...
+
+
+@runtime_checkable
+class Controller(Protocol):
+    name: str
+
+    def read(self, queries: Sequence[ReadQuery], memory: SlotAccess) -> list[list[ReadHit]]: ...
+
+    def plan_writes(self, writes: Sequence[PendingWrite], memory: SlotAccess) -> list[WriteDecision]: ...
+
+
+@dataclass
+class CosineConfig:
+    """strength: the read strength β that sharpens cosine scores into read weights."""
+
+    strength: float = 10.0
+
+
+class CosineController:
+    """The non-learned baseline: content addressing by cosine, every observation a new slot.
+
+    Read weights follow NTM/DNC content addressing, w_i = softmax_i(β · cos(k, M_i)) (Graves et al.
+    2014, eq. 5), taken over the top-k candidates the index proposes (Rae et al. 2016, sparse reads).
+    """
+
+    name = "cosine"
+
+    def __init__(self, config: CosineConfig | None = None) -> None:
+        self.config = config or CosineConfig()
+
+    def read(self, queries: Sequence[ReadQuery], memory: SlotAccess) -> list[list[ReadHit]]:
+        out = []
+        for q in queries:
+            found = memory.search(q.vector, q.k, namespace=q.namespace, filter=q.filter)
+            if not found:
+                out.append([])
+                continue
+            cos = np.array([c for _, c in found], dtype=np.float64)
+            z = self.config.strength * cos
+            w = np.exp(z - z.max())
+            w /= w.sum()
+            out.append(
+                [
+                    ReadHit(slot=s, score=float(c), weight=float(wi), why={"content": float(c)})
+                    for (s, c), wi in zip(found, w, strict=True)
+                ]
+            )
+        return out
+
+    def plan_writes(self, writes: Sequence[PendingWrite], memory: SlotAccess) -> list[WriteDecision]:
+        return [WriteDecision("new") for _ in writes]
+
+
+def resolve_controller(spec: Any) -> Controller:
+    """ "cosine" (or None) -> CosineController; a Controller instance -> itself."""
+    if spec is None or spec == "cosine":
+        return CosineController()
+    if isinstance(spec, Controller):
+        return spec
+    raise InvalidInputError(f"unknown controller {spec!r}; use 'cosine' or pass a Controller instance")

@@ -1,0 +1,667 @@
+"""Memory: the public API. remember / recall / get / update / forget / history / list / stats.
+
+Thin by design: it wires encoder -> controller -> store + index and owns transactions and locking.
+
+Durability: `remember` returns only after its SQLite transaction committed (WAL, synchronous=FULL by
+default), so a returned id survives `kill -9` the moment after. The FAISS index is a cache saved on
+`close()`; a crash costs at most a replay of the change log at the next open.
+
+Concurrency: one `Memory` may be shared by threads (a lock serialises index and store access;
+encoding, the slow part, runs outside it). Several processes may open one store: each recall first
+replays what other processes committed (cheap `PRAGMA data_version` check when nothing changed).
+
+Usage from reads is accumulated in memory and written with the next write transaction, on close, or
+every few seconds, so reads never wait on an fsync; a crash may lose a few seconds of usage, never a
+memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentmem.controller import Controller, PendingWrite, ReadQuery, WriteDecision, resolve_controller
+from agentmem.encoder import DEFAULT_MODEL, Encoder, EncoderConfig, LongTextPolicy, resolve_encoder
+from agentmem.errors import (
+    ClosedError,
+    DuplicateIdError,
+    EmptyTextError,
+    EncoderMismatchError,
+    InvalidInputError,
+    NotFoundError,
+)
+from agentmem.index import IndexConfig, SlotIndex
+from agentmem.records import MemoryRecord, MemoryVersion, RecallResult, to_datetime
+from agentmem.store import NewSlot, SlotRow, SlotStore, StoreConfig, validate_namespace
+
+log = logging.getLogger("agentmem")
+
+TimeLike = datetime | str | float | int | None
+
+
+@dataclass
+class MemoryConfig:
+    """Everything a Memory is built from; keyword arguments of `Memory` override these.
+
+    default_namespace: where `remember` writes when no namespace is given.
+    overfetch: index candidates fetched per requested hit before namespace/filter/expiry checks.
+    usage_flush_s: longest time read usage waits in memory before it is written.
+    """
+
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    default_namespace: tuple[str, ...] = ("default",)
+    overfetch: int = 4
+    usage_flush_s: float = 5.0
+
+
+class Memory:
+    """A persistent memory store for an agent. See docs/api-contract.md for the whole API.
+
+    >>> with Memory("./agent-memory") as mem:                                   # doctest: +SKIP
+    ...     mem.remember("Alice moved to Lisbon in May.", namespace=("user-42",))
+    ...     mem.recall("Where does Alice live?", k=3)
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        encoder: Any = None,
+        controller: Any = "cosine",
+        index: str | None = None,
+        device: str = "auto",
+        long_text: LongTextPolicy = "chunk",
+        config: MemoryConfig | None = None,
+    ) -> None:
+        self.config = config or MemoryConfig()
+        self._owns_dir = path is None
+        self.path = Path(tempfile.mkdtemp(prefix="agentmem-")) if path is None else Path(path).expanduser()
+        self._lock = threading.RLock()
+        self._closed = False
+        self.store = SlotStore(self.path, config=self.config.store)
+        try:
+            self.encoder = self._open_encoder(encoder, device, long_text)
+            kind = index or self.store.get_meta("index_kind") or self.config.index.kind
+            self.config.index.kind = kind  # type: ignore[assignment]
+            self.index = SlotIndex.open(self.path, self.store, self.encoder.dim, self.config.index)
+            if self.store.get_meta("index_kind") != kind:
+                self.store.set_meta("index_kind", kind)
+        except BaseException:
+            self.store.close()
+            raise
+        self.controller: Controller = resolve_controller(controller)
+        self._saved_seq = self.index.seq if (self.path / "index.faiss.npz").exists() else -1
+        self._data_version = self.store.data_version()
+        self._usage: dict[int, float] = {}
+        self._last_flush = time.monotonic()
+
+    def _open_encoder(self, spec: Any, device: str, long_text: LongTextPolicy) -> Encoder:
+        """Use the store's recorded encoder when none is given; refuse a different one."""
+        recorded, recorded_dim = self.store.get_meta("encoder"), self.store.get_meta("dim")
+        if (
+            spec is None
+            and recorded
+            and recorded != DEFAULT_MODEL
+            and not recorded.startswith(("langchain:", "function:"))
+        ):
+            spec = recorded
+        if spec is None:
+            spec = EncoderConfig(**{**self.config.encoder.__dict__, "device": device, "long_text": long_text})
+        encoder = resolve_encoder(spec, device=device, long_text=long_text)
+        if recorded is None:
+            with self.store.transaction():
+                self.store.set_meta("encoder", encoder.name)
+                self.store.set_meta("dim", str(encoder.dim))
+        elif recorded != encoder.name or int(recorded_dim or 0) != encoder.dim:
+            raise EncoderMismatchError(
+                f"store {self.path} was built with encoder {recorded} ({recorded_dim}-d) but this Memory uses "
+                f"{encoder.name} ({encoder.dim}-d); open it with encoder={recorded!r} or use another store"
+            )
+        return encoder
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def remember(
+        self,
+        texts: str | Sequence[str],
+        *,
+        namespace: Sequence[str] | str | None = None,
+        metadata: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        event_time: TimeLike | Sequence[TimeLike] = None,
+        ids: Sequence[str] | None = None,
+        ttl: float | None = None,
+        index: bool = True,
+        embeddings: np.ndarray | None = None,
+    ) -> list[str]:
+        """Store observations; returns their ids, in order, once durable.
+
+        An id in `ids` that already exists is updated in place (its old version kept in history).
+        The whole batch is validated before anything is written: one bad item writes nothing.
+        """
+        self._check_open()
+        items = [texts] if isinstance(texts, str) else list(texts)
+        n = len(items)
+        ns = validate_namespace(namespace) if namespace is not None else self.config.default_namespace
+        for i, t in enumerate(items):
+            if not isinstance(t, str):
+                raise InvalidInputError(f"text {i} is a {type(t).__name__}, not a str; pass strings")
+            if not t.strip():
+                where = f" (item {i} of {n})" if n > 1 else ""
+                raise EmptyTextError(f"memory text is empty or whitespace{where}; pass non-empty text")
+        metas = _per_item(metadata, n, "metadata", default={})
+        for i, m in enumerate(metas):
+            if not isinstance(m, Mapping):
+                raise InvalidInputError(
+                    f"metadata {i} is a {type(m).__name__}, not a dict; pass a dict per text"
+                )
+        times = [parse_time(t) for t in _per_item(event_time, n, "event_time", default=None)]
+        if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0 and math.isfinite(ttl)):
+            raise InvalidInputError(f"ttl must be a positive number of seconds, got {ttl!r}")
+        if ids is not None:
+            ids = [str(i) for i in ids]
+            if len(ids) != n:
+                raise InvalidInputError(f"got {len(ids)} ids for {n} texts; pass one id per text")
+            if len(set(ids)) != n:
+                dup = next(i for i in ids if ids.count(i) > 1)
+                raise DuplicateIdError(f"id {dup!r} appears twice in one remember call; ids must be unique")
+        vectors: np.ndarray | None = None
+        if index:
+            vectors = (
+                self._encode_docs(items) if embeddings is None else self._check_embeddings(embeddings, n)
+            )
+
+        with self._lock:
+            self._sync()
+            existing = self.store.by_ids(ids) if ids is not None else {}
+            for i, row in existing.items():
+                if row.namespace != ns:
+                    raise InvalidInputError(
+                        f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it"
+                    )
+            pending = [
+                PendingWrite(items[i], ns, dict(metas[i]), times[i], None if vectors is None else vectors[i])
+                for i in range(n)
+            ]
+            decisions = self._plan(pending, ids, existing)
+            now = time.time()
+            with self.store.transaction():
+                out = self._apply(decisions, pending, ids, existing, ttl, now)
+                self._flush_usage(now)
+            self._after_commit()
+        return out
+
+    def _plan(self, pending: list[PendingWrite], ids, existing) -> list[WriteDecision]:
+        """Caller-chosen ids decide for themselves; the controller decides the rest."""
+        free = [i for i in range(len(pending)) if ids is None or ids[i] not in existing]
+        decided = dict(
+            zip(free, self.controller.plan_writes([pending[i] for i in free], self._view()), strict=True)
+        )
+        return [
+            decided[i] if i in decided else WriteDecision("update", existing[ids[i]].slot)
+            for i in range(len(pending))
+        ]
+
+    def _apply(self, decisions, pending, ids, existing, ttl, now) -> list[str]:
+        out: list[str | None] = [None] * len(pending)
+        new = [i for i, d in enumerate(decisions) if d.op == "new"]
+        new_ids = [ids[i] if ids is not None else uuid.uuid4().hex for i in new]
+        rows = [
+            NewSlot(
+                id=new_ids[j],
+                namespace=pending[i].namespace,
+                text=pending[i].text,
+                metadata=dict(pending[i].metadata),
+                event_time=pending[i].event_time,
+                vector=pending[i].vector,
+                ttl=ttl,
+            )
+            for j, i in enumerate(new)
+        ]
+        self.store.insert(rows, now)
+        for j, i in enumerate(new):
+            out[i] = new_ids[j]
+        others = [i for i, d in enumerate(decisions) if d.op != "new"]
+        slot_ids = self.store.ids_of([decisions[i].slot for i in others])
+        for i in others:
+            d, p = decisions[i], pending[i]
+            if d.slot not in slot_ids:
+                raise InvalidInputError(f"controller chose slot {d.slot}, which does not exist")
+            if d.op == "update":
+                self.store.update(
+                    d.slot,
+                    text=p.text,
+                    metadata=dict(p.metadata),
+                    event_time=p.event_time,
+                    vector=p.vector,
+                    now=now,
+                    ttl=ttl,
+                )
+            out[i] = slot_ids[d.slot]
+        return out  # type: ignore[return-value]
+
+    def update(
+        self,
+        id: str,
+        *,
+        text: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        event_time: TimeLike = None,
+    ) -> MemoryRecord:
+        """Change a memory's text, metadata or event time; the previous version goes to `history`."""
+        self._check_open()
+        row = self._row(id)
+        if text is not None and (not isinstance(text, str) or not text.strip()):
+            raise EmptyTextError("memory text is empty or whitespace; pass non-empty text")
+        new_text = row.text if text is None else text
+        if text is not None and row.indexed:
+            vector = self._encode_docs([new_text])[0]
+        else:
+            vector = self.store.vectors([row.slot], self.encoder.dim)[0] if row.indexed else None
+        with self._lock, self.store.transaction():
+            self.store.update(
+                row.slot,
+                text=new_text,
+                metadata=dict(row.metadata if metadata is None else metadata),
+                event_time=row.event_time if event_time is None else parse_time(event_time),
+                vector=vector,
+                now=time.time(),
+                ttl=row.ttl,
+            )
+        self._after_commit()
+        return self._record(self._row(id))
+
+    def forget(
+        self,
+        ids: str | Sequence[str] | None = None,
+        *,
+        namespace: Sequence[str] | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Delete memories by id, or all matching a namespace prefix and/or metadata filter."""
+        self._check_open()
+        if ids is None and namespace is None and filter is None:
+            raise InvalidInputError(
+                "forget needs ids, a namespace or a filter; to empty the store pass namespace=()"
+            )
+        with self._lock:
+            if ids is not None:
+                ids = [ids] if isinstance(ids, str) else list(ids)
+                slots = [r.slot for r in self.store.by_ids(ids).values()]
+            else:
+                ns = None if namespace in (None, ()) else validate_namespace(namespace)
+                slots = [r[0] for r in self.store.select(namespace=ns, filter=filter, columns="slot")]
+            with self.store.transaction():
+                n = self.store.delete(slots)
+                self.store.prune_changes()
+            self._after_commit()
+        return n
+
+    def refresh_ttl(self, ids: Sequence[str]) -> None:
+        """Restart the expiry clock of memories stored with a ttl."""
+        with self._lock:
+            slots = [r.slot for r in self.store.by_ids(list(ids)).values()]
+            with self.store.transaction():
+                self.store.refresh_ttl(slots, time.time())
+
+    def sweep_expired(self) -> int:
+        """Delete every memory whose ttl ran out; returns how many."""
+        with self._lock:
+            slots = self.store.expired_slots(time.time())
+            if not slots:
+                return 0
+            with self.store.transaction():
+                n = self.store.delete(slots)
+            self._after_commit()
+        return n
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def recall(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        namespace: Sequence[str] | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        query_time: TimeLike = None,
+        embedding: np.ndarray | None = None,
+    ) -> list[RecallResult]:
+        """The k memories most relevant to `query`, best first, each with its score and why."""
+        emb = None if embedding is None else np.asarray(embedding, dtype=np.float32).reshape(1, -1)
+        return self.recall_many(
+            [query], k, namespace=namespace, filter=filter, query_time=query_time, embeddings=emb
+        )[0]
+
+    def recall_many(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        *,
+        namespace: Sequence[str] | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        query_time: TimeLike = None,
+        embeddings: np.ndarray | None = None,
+    ) -> list[list[RecallResult]]:
+        """`recall` for a batch of queries (one encoder call for all of them)."""
+        self._check_open()
+        queries = list(queries)
+        if not isinstance(k, int) or k < 1:
+            raise InvalidInputError(f"k must be a positive integer, got {k!r}")
+        for i, q in enumerate(queries):
+            if not isinstance(q, str) or not q.strip():
+                raise EmptyTextError(f"query {i} is empty or not a string; pass a non-empty question")
+        ns = None if namespace in (None, ()) else validate_namespace(namespace)
+        if embeddings is None:
+            vecs = (
+                self.encoder.encode_queries(queries)
+                if queries
+                else np.zeros((0, self.encoder.dim), np.float32)
+            )
+        else:
+            vecs = self._check_embeddings(embeddings, len(queries))
+        qt = parse_time(query_time) if query_time is not None else time.time()
+        with self._lock:
+            self._sync()
+            reads = [ReadQuery(q, vecs[i], k, ns, filter, qt) for i, q in enumerate(queries)]
+            hits = self.controller.read(reads, self._view())
+            rows = self.store.by_slots([h.slot for hs in hits for h in hs])
+            records = self._records(list(rows.values()))
+            for hs in hits:
+                for h in hs:
+                    self._usage[h.slot] = self._usage.get(h.slot, 0.0) + h.weight
+            if time.monotonic() - self._last_flush > self.config.usage_flush_s:
+                with self.store.transaction():
+                    self._flush_usage(time.time())
+        return [
+            [RecallResult(records[h.slot], h.score, h.weight, h.why) for h in hs[:k] if h.slot in records]
+            for hs in hits
+        ]
+
+    def get(self, id: str) -> MemoryRecord | None:
+        self._check_open()
+        row = self.store.by_ids([id]).get(id)
+        return None if row is None or _expired(row) else self._record(row)
+
+    def history(self, id: str) -> list[MemoryVersion]:
+        """Every version of a memory, oldest first; the last is the current one."""
+        row = self._row(id)
+        return [
+            MemoryVersion(
+                v["version"],
+                v["text"],
+                v["metadata"],
+                to_datetime(v["event_time"]),
+                to_datetime(v["updated_at"]),
+            )
+            for v in self.store.history(row.slot)
+        ]
+
+    def list(
+        self,
+        *,
+        namespace: Sequence[str] | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[MemoryRecord]:
+        """Memories under a namespace prefix matching a metadata filter, in write order."""
+        self._check_open()
+        ns = None if namespace in (None, ()) else validate_namespace(namespace)
+        rows = self.store.select(namespace=ns, filter=filter, now=time.time(), limit=limit, offset=offset)
+        recs = self._records(rows)
+        return [recs[r.slot] for r in rows]
+
+    def count(
+        self, *, namespace: Sequence[str] | str | None = None, filter: Mapping[str, Any] | None = None
+    ) -> int:
+        ns = None if namespace in (None, ()) else validate_namespace(namespace)
+        return self.store.count(namespace=ns, filter=filter, now=time.time())
+
+    def namespaces(
+        self,
+        *,
+        prefix: Sequence[str] | None = None,
+        suffix: Sequence[str] | None = None,
+        max_depth: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[str, ...]]:
+        """Distinct namespaces, sorted; prefix/suffix segments may be "*" (any one segment)."""
+        found = []
+        for ns in self.store.namespace_counts():
+            if prefix and not _segments_match(ns[: len(prefix)], prefix):
+                continue
+            if suffix and (len(ns) < len(suffix) or not _segments_match(ns[len(ns) - len(suffix) :], suffix)):
+                continue
+            found.append(ns[:max_depth] if max_depth is not None else ns)
+        found = sorted(set(found))
+        return found[offset : None if limit is None else offset + limit]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per namespace, encoder, index and disk use."""
+        self._check_open()
+        counts = self.store.namespace_counts()
+        return {
+            "path": str(self.path),
+            "memories": sum(counts.values()),
+            "namespaces": {"/".join(ns): n for ns, n in counts.items()},
+            "encoder": self.encoder.name,
+            "dim": self.encoder.dim,
+            "index": self.index.config.kind,
+            "indexed": self.index.size,
+            "controller": self.controller.name,
+            "schema_version": int(self.store.get_meta("schema_version") or 0),
+            "bytes_on_disk": self.store.bytes_on_disk(),
+        }
+
+    def __len__(self) -> int:
+        return self.store.count(now=time.time())
+
+    def __iter__(self) -> Iterator[MemoryRecord]:
+        offset, page = 0, 1000
+        while batch := self.list(limit=page, offset=offset):
+            yield from batch
+            offset += page
+
+    def __contains__(self, id: object) -> bool:
+        return isinstance(id, str) and self.get(id) is not None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Write pending usage, save the index, close the database. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if self._usage:
+                    with self.store.transaction():
+                        self._flush_usage(time.time())
+                if not self._owns_dir and self.index.seq != self._saved_seq:
+                    self.index.save(self.path, self.store.get_meta("store_id") or "")
+            finally:
+                self.store.close()
+                if self._owns_dir:
+                    shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Memory({str(self.path)!r}, encoder={self.encoder.name!r}, controller={self.controller.name!r})"
+        )
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError("this Memory is closed; open a new Memory(path)")
+
+    def _encode_docs(self, texts: list[str]) -> np.ndarray:
+        return self.encoder.encode(texts)
+
+    def _check_embeddings(self, embeddings: np.ndarray, n: int) -> np.ndarray:
+        e = np.asarray(embeddings, dtype=np.float32)
+        if e.shape != (n, self.encoder.dim):
+            raise InvalidInputError(
+                f"embeddings have shape {e.shape}, expected ({n}, {self.encoder.dim}) for {self.encoder.name}"
+            )
+        return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+    def _sync(self) -> None:
+        """Catch the index up with commits made by other processes."""
+        version = self.store.data_version()
+        if version != self._data_version:
+            self.index.sync(self.store)
+            self._data_version = version
+
+    def _after_commit(self) -> None:
+        self.index.sync(self.store)
+        self._data_version = self.store.data_version()
+
+    def _flush_usage(self, now: float) -> None:
+        if self._usage:
+            self.store.add_usage({s: min(w, 1.0) for s, w in self._usage.items()}, now)
+            self._usage.clear()
+        self._last_flush = time.monotonic()
+
+    def _row(self, id: str) -> SlotRow:
+        row = self.store.by_ids([id]).get(id)
+        if row is None or _expired(row):
+            raise NotFoundError(f"no memory with id {id!r}; list ids with `agentmem inspect`")
+        return row
+
+    def _record(self, row: SlotRow) -> MemoryRecord:
+        return self._records([row])[row.slot]
+
+    def _records(self, rows: Sequence[SlotRow]) -> dict[int, MemoryRecord]:
+        link_ids = self.store.ids_of([s for r in rows for s in (r.prev_slot, r.next_slot) if s is not None])
+        return {
+            r.slot: MemoryRecord(
+                id=r.id,
+                namespace=r.namespace,
+                text=r.text,
+                metadata=r.metadata,
+                created_at=to_datetime(r.created_at),
+                updated_at=to_datetime(r.updated_at),  # type: ignore[arg-type]
+                event_time=to_datetime(r.event_time),
+                usage=r.usage,
+                write_order=r.slot,
+                prev_id=link_ids.get(r.prev_slot),
+                next_id=link_ids.get(r.next_slot),  # type: ignore[arg-type]
+                version=r.version,
+                expires_at=to_datetime(r.expires_at),
+                indexed=r.indexed,
+                last_read_at=to_datetime(r.last_read_at),
+            )
+            for r in rows
+        }
+
+    def _view(self) -> _SlotView:
+        return _SlotView(self)
+
+
+class _SlotView:
+    """The controller's window on the memory (see controller.SlotAccess)."""
+
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+        self.dim = memory.encoder.dim
+
+    def search(self, vector, k, *, namespace=None, filter=None) -> list[tuple[int, float]]:
+        m = self.memory
+        index, store, now = m.index, m.store, time.time()
+        allowed = None
+        if namespace is not None:
+            # A small namespace is searched exactly through an id selector; a large one by overfetching.
+            n_ns = store.count(namespace=namespace, indexed_only=True)
+            if n_ns == 0:
+                return []
+            if n_ns * 4 <= index.size:
+                allowed = np.array(
+                    [r[0] for r in store.select(namespace=namespace, columns="slot", indexed_only=True)]
+                )
+        fetch = k * m.config.overfetch
+        while True:
+            scores, slots = index.search(vector[None, :], fetch, allowed=allowed)
+            cand = [(int(s), float(c)) for s, c in zip(slots[0], scores[0], strict=True) if s >= 0]
+            visible = {
+                r[0]
+                for r in store.select(
+                    namespace=namespace, filter=filter, slots=[s for s, _ in cand], now=now, columns="slot"
+                )
+            }
+            hits = [(s, c) for s, c in cand if s in visible]
+            limit = index.size if allowed is None else len(allowed)
+            if len(hits) >= k or fetch >= limit:
+                return hits[:k]
+            fetch = min(fetch * 4, limit)
+
+    def rows(self, slots):
+        return self.memory.store.by_slots(slots)
+
+    def vectors(self, slots):
+        return self.memory.store.vectors(slots, self.dim)
+
+
+def parse_time(t: TimeLike) -> float | None:
+    """datetime (naive = UTC), ISO 8601 string, or unix seconds -> unix seconds."""
+    if t is None:
+        return None
+    if isinstance(t, bool):
+        raise InvalidInputError(f"invalid time {t!r}; pass a datetime, an ISO 8601 string or unix seconds")
+    if isinstance(t, (int, float)):
+        if not math.isfinite(t):
+            raise InvalidInputError(f"invalid time {t!r}; pass a finite number of unix seconds")
+        return float(t)
+    if isinstance(t, str):
+        try:
+            t = datetime.fromisoformat(t.strip().replace("Z", "+00:00"))
+        except ValueError as e:
+            raise InvalidInputError(f"invalid time {t!r}; use ISO 8601, e.g. 2024-05-08T13:56:00") from e
+    if isinstance(t, datetime):
+        return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+    raise InvalidInputError(f"invalid time {t!r}; pass a datetime, an ISO 8601 string or unix seconds")
+
+
+def _per_item(value: Any, n: int, name: str, *, default: Any) -> list[Any]:
+    """Broadcast a single value to n items, or check a per-item list has n entries."""
+    if value is None:
+        return [default] * n
+    if isinstance(value, (list, tuple)) and not (name == "event_time" and isinstance(value, str)):
+        if len(value) != n:
+            raise InvalidInputError(
+                f"got {len(value)} {name} values for {n} texts; pass one per text or a single one"
+            )
+        return list(value)
+    return [value] * n
+
+
+def _segments_match(segs: Sequence[str], pattern: Sequence[str]) -> bool:
+    return len(segs) == len(pattern) and all(p == "*" or p == s for s, p in zip(segs, pattern, strict=True))
+
+
+def _expired(row: SlotRow) -> bool:
+    return row.expires_at is not None and row.expires_at <= time.time()
+
+
+__all__ = ["Memory", "MemoryConfig", "parse_time"]

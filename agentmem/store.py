@@ -1,0 +1,650 @@
+"""SlotStore: the durable source of truth (SQLite in WAL mode).
+
+One row per slot holds everything a memory is: id, namespace, text, metadata, times, the key vector,
+usage, write order and the temporal links to its neighbours in the namespace. Updates move the old
+version into `history`. Every change that affects the vector index is appended to `changes`, so any
+index (this process's, another process's, or a stale file on disk) catches up by replaying the log
+instead of rebuilding (see index.py).
+
+Times are unix seconds (float, UTC). Namespaces are tuples of strings, stored as their segments
+joined by U+001F so a namespace prefix is a contiguous key range.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
+
+SCHEMA_VERSION = 1
+SEP = "\x1f"
+DB_NAME = "memory.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (
+    slot         INTEGER PRIMARY KEY AUTOINCREMENT,  -- write order; also the slot's id in the index
+    id           TEXT NOT NULL UNIQUE,
+    ns           TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    metadata     TEXT NOT NULL,                      -- JSON object
+    created_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL,
+    event_time   REAL,
+    vector       BLOB,                               -- float32 (d,); NULL when not indexed
+    usage        REAL NOT NULL DEFAULT 0,
+    last_read_at REAL,
+    prev_slot    INTEGER,
+    next_slot    INTEGER,
+    version      INTEGER NOT NULL DEFAULT 1,
+    ttl          REAL,
+    expires_at   REAL
+);
+CREATE INDEX IF NOT EXISTS slots_ns ON slots(ns, slot);
+CREATE INDEX IF NOT EXISTS slots_expiry ON slots(expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS history (
+    slot       INTEGER NOT NULL,
+    version    INTEGER NOT NULL,
+    text       TEXT NOT NULL,
+    metadata   TEXT NOT NULL,
+    event_time REAL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (slot, version)
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    slot INTEGER NOT NULL,
+    op   TEXT NOT NULL CHECK (op IN ('add', 'remove'))
+);
+"""
+
+_COLUMNS = (
+    "slot, id, ns, text, metadata, created_at, updated_at, event_time, usage, last_read_at, "
+    "prev_slot, next_slot, version, ttl, expires_at, vector IS NOT NULL"
+)
+
+_OPS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+@dataclass
+class StoreConfig:
+    """SQLite durability and retention knobs.
+
+    synchronous: "FULL" fsyncs the WAL on every commit, so a returned id survives even an OS crash;
+        "NORMAL" survives a process crash (kill -9) but not power loss, and commits faster.
+    busy_timeout_s: how long a writer waits for another process's write transaction.
+    keep_changes: change-log entries kept; an index older than the oldest kept entry is rebuilt.
+    """
+
+    synchronous: str = "FULL"
+    busy_timeout_s: float = 30.0
+    keep_changes: int = 200_000
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    """A slot as stored (times in unix seconds; namespace as a tuple)."""
+
+    slot: int
+    id: str
+    namespace: tuple[str, ...]
+    text: str
+    metadata: dict[str, Any]
+    created_at: float
+    updated_at: float
+    event_time: float | None
+    usage: float
+    last_read_at: float | None
+    prev_slot: int | None
+    next_slot: int | None
+    version: int
+    ttl: float | None
+    expires_at: float | None
+    indexed: bool
+
+
+@dataclass(frozen=True)
+class NewSlot:
+    """A slot to insert; `vector` is None for memories stored with index=False."""
+
+    id: str
+    namespace: tuple[str, ...]
+    text: str
+    metadata: dict[str, Any]
+    event_time: float | None
+    vector: np.ndarray | None
+    ttl: float | None = None
+    created_at: float | None = None
+
+
+def ns_key(namespace: Sequence[str]) -> str:
+    return SEP.join(namespace)
+
+
+def ns_tuple(key: str) -> tuple[str, ...]:
+    return tuple(key.split(SEP)) if key else ()
+
+
+def validate_namespace(namespace: Any) -> tuple[str, ...]:
+    """A namespace is a non-empty tuple of non-empty strings ("a" alone means ("a",))."""
+    ns = (namespace,) if isinstance(namespace, str) else tuple(namespace)
+    if not ns or not all(isinstance(s, str) and s and SEP not in s for s in ns):
+        raise InvalidInputError(
+            f"invalid namespace {namespace!r}: use a non-empty tuple of non-empty strings, e.g. ('user-42', 'memories')"
+        )
+    return ns
+
+
+def ns_prefix_sql(prefix: Sequence[str] | None, column: str = "ns") -> tuple[str, list[Any]]:
+    """SQL for "namespace starts with `prefix`", respecting segment boundaries ('a' never matches 'ab')."""
+    if not prefix:
+        return "1", []
+    key = ns_key(validate_namespace(prefix))
+    # Segments joined by U+001F: children of `key` sort in [key + U+001F, key + U+0020).
+    return f"({column} = ? OR ({column} >= ? AND {column} < ?))", [key, key + SEP, key + chr(0x20)]
+
+
+def filter_sql(filter: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    """SQL for a metadata filter: {"k": v} or {"k": {"$gte": 3, "$ne": 5}}, $in / $nin take lists.
+
+    Keys address top-level metadata fields; a dotted key ("a.b") addresses nested ones.
+    """
+    if not filter:
+        return "1", []
+    clauses: list[str] = []
+    params: list[Any] = []
+    for key, cond in filter.items():
+        path = "$" + "".join(f'."{part}"' for part in str(key).split("."))
+        conds = (
+            cond
+            if isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond)
+            else {"$eq": cond}
+        )
+        for op, value in conds.items():
+            field = "json_extract(metadata, ?)"
+            if op in ("$in", "$nin"):
+                if not isinstance(value, (list, tuple)):
+                    raise InvalidInputError(f"filter {key!r}: {op} takes a list, got {value!r}")
+                inner = " OR ".join([_eq_sql(field)] * len(value)) or "0"
+                clauses.append(f"({inner})" if op == "$in" else f"NOT ({inner})")
+                for v in value:
+                    params += _eq_params(path, v)
+            elif op in _OPS:
+                if op in ("$eq", "$ne"):
+                    sql = _eq_sql(field)
+                    clauses.append(sql if op == "$eq" else f"NOT ({sql})")
+                    params += _eq_params(path, value)
+                else:
+                    clauses.append(f"{field} {_OPS[op]} ?")
+                    params += [path, value]
+            else:
+                raise InvalidInputError(
+                    f"filter {key!r}: unknown operator {op!r}; use one of {', '.join([*_OPS, '$in', '$nin'])}"
+                )
+    return " AND ".join(clauses), params
+
+
+def _eq_sql(field: str) -> str:
+    # Objects and lists compare as minified JSON text; scalars compare as SQL values. A missing key
+    # (NULL) never equals anything but JSON null.
+    return f"(CASE WHEN ? THEN {field} = json(?) ELSE {field} IS ? END)"
+
+
+def _eq_params(path: str, value: Any) -> list[Any]:
+    if isinstance(value, (dict, list)):
+        return [1, path, json.dumps(value), path, None]
+    return [0, path, None, path, value]
+
+
+class SlotStore:
+    """Durable slots in one SQLite file. Thread-safe: one connection guarded by a lock."""
+
+    def __init__(self, directory: Path, *, config: StoreConfig | None = None, create: bool = True) -> None:
+        self.config = config or StoreConfig()
+        self.directory = Path(directory)
+        self.path = self.directory / DB_NAME
+        self._check_directory(create)
+        self.lock = threading.RLock()
+        try:
+            self.conn = sqlite3.connect(
+                self.path, timeout=self.config.busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute(f"PRAGMA synchronous={self.config.synchronous}")
+            self.conn.execute("PRAGMA foreign_keys=OFF")
+            # executescript commits any open transaction, so the schema script carries its own.
+            self.conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            with self.transaction():
+                version = self.get_meta("schema_version")
+                if version is None:
+                    self.set_meta("schema_version", str(SCHEMA_VERSION))
+                    self.set_meta("created_at", str(time.time()))
+                    self.set_meta("store_id", uuid.uuid4().hex)
+                elif int(version) > SCHEMA_VERSION:
+                    raise SchemaVersionError(
+                        f"store {self.directory} has schema {version}, newer than this agentmem's {SCHEMA_VERSION}; "
+                        "upgrade agentmem"
+                    )
+        except sqlite3.DatabaseError as e:
+            raise CorruptStoreError(
+                f"{self.path} is not a readable agentmem database ({e}); move it aside or pass another --store"
+            ) from e
+
+    def _check_directory(self, create: bool) -> None:
+        d = self.directory
+        if d.exists() and not d.is_dir():
+            raise StorePathError(
+                f"store path {d} is a file, not a directory; pass a directory path (e.g. {d}.d)"
+            )
+        if not d.exists():
+            if not create:
+                raise StorePathError(f"no store at {d}; create one with `agentmem init --store {d}`")
+            try:
+                d.mkdir(parents=True)
+            except OSError as e:
+                raise StorePathError(
+                    f"cannot create store directory {d}: {e.strerror}; choose a writable path"
+                ) from e
+        if not _writable(d):
+            raise StorePathError(
+                f"store directory {d} is not writable; fix its permissions or choose another path"
+            )
+
+    # -- transactions and metadata -------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT under the lock; rolled back whole on any error."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.lock:
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """A read transaction: every SELECT inside sees one consistent snapshot (WAL isolation)."""
+        with self.lock:
+            if self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (cheap: no I/O when nothing changed)."""
+        with self.lock:
+            return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    # -- writes (call inside `transaction()`) ----------------------------------------------------
+
+    def insert(self, rows: Sequence[NewSlot], now: float) -> list[int]:
+        """Append slots in order, linking each after the current tail of its namespace."""
+        c = self.conn
+        slots = []
+        tails: dict[str, int | None] = {}
+        for r in rows:
+            key = ns_key(r.namespace)
+            if key not in tails:
+                t = c.execute("SELECT max(slot) FROM slots WHERE ns = ?", (key,)).fetchone()[0]
+                tails[key] = t
+            prev = tails[key]
+            cur = c.execute(
+                "INSERT INTO slots (id, ns, text, metadata, created_at, updated_at, event_time, vector, "
+                "prev_slot, ttl, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    r.id,
+                    key,
+                    r.text,
+                    _dumps(r.metadata),
+                    r.created_at or now,
+                    now,
+                    r.event_time,
+                    None if r.vector is None else np.asarray(r.vector, dtype=np.float32).tobytes(),
+                    prev,
+                    r.ttl,
+                    None if r.ttl is None else now + r.ttl,
+                ),
+            )
+            slot = int(cur.lastrowid)
+            if prev is not None:
+                c.execute("UPDATE slots SET next_slot = ? WHERE slot = ?", (slot, prev))
+            if r.vector is not None:
+                c.execute("INSERT INTO changes (slot, op) VALUES (?, 'add')", (slot,))
+            tails[key] = slot
+            slots.append(slot)
+        return slots
+
+    def update(
+        self,
+        slot: int,
+        *,
+        text: str,
+        metadata: dict[str, Any],
+        event_time: float | None,
+        vector: np.ndarray | None,
+        now: float,
+        ttl: float | None = None,
+    ) -> None:
+        """Replace a slot's content, keeping the current version in `history`."""
+        c = self.conn
+        c.execute(
+            "INSERT INTO history (slot, version, text, metadata, event_time, updated_at) "
+            "SELECT slot, version, text, metadata, event_time, updated_at FROM slots WHERE slot = ?",
+            (slot,),
+        )
+        c.execute(
+            "UPDATE slots SET text = ?, metadata = ?, event_time = ?, vector = ?, updated_at = ?, "
+            "version = version + 1, ttl = ?, expires_at = ? WHERE slot = ?",
+            (
+                text,
+                _dumps(metadata),
+                event_time,
+                None if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
+                now,
+                ttl,
+                None if ttl is None else now + ttl,
+                slot,
+            ),
+        )
+        c.executemany("INSERT INTO changes (slot, op) VALUES (?, ?)", [(slot, "remove"), (slot, "add")])
+
+    def delete(self, slots: Sequence[int]) -> int:
+        """Delete slots and their history; relink each one's neighbours to each other."""
+        c = self.conn
+        n = 0
+        for slot in slots:
+            row = c.execute("SELECT prev_slot, next_slot FROM slots WHERE slot = ?", (slot,)).fetchone()
+            if row is None:
+                continue
+            prev, nxt = row
+            if prev is not None:
+                c.execute("UPDATE slots SET next_slot = ? WHERE slot = ?", (nxt, prev))
+            if nxt is not None:
+                c.execute("UPDATE slots SET prev_slot = ? WHERE slot = ?", (prev, nxt))
+            c.execute("DELETE FROM slots WHERE slot = ?", (slot,))
+            c.execute("DELETE FROM history WHERE slot = ?", (slot,))
+            c.execute("INSERT INTO changes (slot, op) VALUES (?, 'remove')", (slot,))
+            n += 1
+        return n
+
+    def restore_history(self, slot: int, versions: Sequence[Mapping[str, Any]]) -> None:
+        """Put back past versions of a slot verbatim (used by import for a lossless round trip)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO history (slot, version, text, metadata, event_time, updated_at) "
+            "VALUES (?,?,?,?,?,?)",
+            [
+                (slot, v["version"], v["text"], _dumps(v["metadata"]), v["event_time"], v["updated_at"])
+                for v in versions
+            ],
+        )
+
+    def set_slot_fields(self, slot: int, **fields: Any) -> None:
+        """Set raw columns (version, created_at, updated_at, usage...) verbatim; import uses it."""
+        allowed = {"version", "created_at", "updated_at", "usage", "last_read_at"}
+        if not fields.keys() <= allowed:
+            raise InvalidInputError(f"cannot set {sorted(fields.keys() - allowed)} on a slot")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.conn.execute(f"UPDATE slots SET {sets} WHERE slot = ?", (*fields.values(), slot))
+
+    def add_usage(self, weights: Mapping[int, float], now: float) -> None:
+        """DNC usage growth from reads, u <- u + w - u*w (Graves et al. 2016, eq. for u_t without free gates)."""
+        self.conn.executemany(
+            "UPDATE slots SET usage = usage + ? - usage * ?, last_read_at = ? WHERE slot = ?",
+            [(w, w, now, s) for s, w in weights.items()],
+        )
+
+    def refresh_ttl(self, slots: Sequence[int], now: float) -> None:
+        self.conn.executemany(
+            "UPDATE slots SET expires_at = ? + ttl WHERE slot = ? AND ttl IS NOT NULL",
+            [(now, s) for s in slots],
+        )
+
+    def prune_changes(self) -> None:
+        keep = self.config.keep_changes
+        self.conn.execute("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (keep,))
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[SlotRow]:
+        with self.lock:
+            return [_row(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def by_slots(self, slots: Sequence[int]) -> dict[int, SlotRow]:
+        out: dict[int, SlotRow] = {}
+        for chunk in _chunks(list(slots), 900):
+            q = ",".join("?" * len(chunk))
+            out.update(
+                (r.slot, r) for r in self._rows(f"SELECT {_COLUMNS} FROM slots WHERE slot IN ({q})", chunk)
+            )
+        return out
+
+    def by_ids(self, ids: Sequence[str]) -> dict[str, SlotRow]:
+        out: dict[str, SlotRow] = {}
+        for chunk in _chunks(list(ids), 900):
+            q = ",".join("?" * len(chunk))
+            out.update(
+                (r.id, r) for r in self._rows(f"SELECT {_COLUMNS} FROM slots WHERE id IN ({q})", chunk)
+            )
+        return out
+
+    def ids_of(self, slots: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        with self.lock:
+            for chunk in _chunks([s for s in slots if s is not None], 900):
+                q = ",".join("?" * len(chunk))
+                out.update(
+                    self.conn.execute(f"SELECT slot, id FROM slots WHERE slot IN ({q})", chunk).fetchall()
+                )
+        return out
+
+    def select(
+        self,
+        *,
+        namespace: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        slots: Sequence[int] | None = None,
+        now: float | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        columns: str = _COLUMNS,
+        indexed_only: bool = False,
+    ) -> list[Any]:
+        """Slots matching namespace prefix, metadata filter, optional slot set; unexpired; write order."""
+        where, params = self._where(namespace, filter, slots, now, indexed_only)
+        sql = f"SELECT {columns} FROM slots WHERE {where} ORDER BY slot LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else limit, offset]
+        with self.lock:
+            rows = self.conn.execute(sql, params).fetchall()
+        return [_row(r) for r in rows] if columns == _COLUMNS else rows
+
+    def count(
+        self, *, namespace=None, filter=None, now: float | None = None, indexed_only: bool = False
+    ) -> int:
+        where, params = self._where(namespace, filter, None, now, indexed_only)
+        with self.lock:
+            return self.conn.execute(f"SELECT count(*) FROM slots WHERE {where}", params).fetchone()[0]
+
+    @staticmethod
+    def _where(namespace, filter, slots, now, indexed_only) -> tuple[str, list[Any]]:
+        ns_sql, params = ns_prefix_sql(namespace)
+        f_sql, f_params = filter_sql(filter)
+        where = f"{ns_sql} AND {f_sql}"
+        params = params + f_params
+        if slots is not None:
+            where += f" AND slot IN ({','.join(str(int(s)) for s in slots) or 'NULL'})"
+        if now is not None:
+            where += " AND (expires_at IS NULL OR expires_at > ?)"
+            params.append(now)
+        if indexed_only:
+            where += " AND vector IS NOT NULL"
+        return where, params
+
+    def expired_slots(self, now: float) -> list[int]:
+        with self.lock:
+            return [r[0] for r in self.conn.execute("SELECT slot FROM slots WHERE expires_at <= ?", (now,))]
+
+    def namespace_counts(self) -> dict[tuple[str, ...], int]:
+        with self.lock:
+            rows = self.conn.execute("SELECT ns, count(*) FROM slots GROUP BY ns ORDER BY ns").fetchall()
+        return {ns_tuple(k): n for k, n in rows}
+
+    def history(self, slot: int) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT version, text, metadata, event_time, updated_at FROM history WHERE slot = ? "
+                "UNION ALL SELECT version, text, metadata, event_time, updated_at FROM slots WHERE slot = ? "
+                "ORDER BY version",
+                (slot, slot),
+            ).fetchall()
+        return [
+            {"version": v, "text": t, "metadata": json.loads(m), "event_time": e, "updated_at": u}
+            for v, t, m, e, u in rows
+        ]
+
+    def vectors(self, slots: Sequence[int], dim: int) -> np.ndarray:
+        """Key vectors `(len(slots), dim)` in the order given (zeros for slots without one)."""
+        out = np.zeros((len(slots), dim), dtype=np.float32)
+        pos = {s: i for i, s in enumerate(slots)}
+        with self.lock:
+            for chunk in _chunks(list(slots), 900):
+                q = ",".join("?" * len(chunk))
+                for s, blob in self.conn.execute(
+                    f"SELECT slot, vector FROM slots WHERE slot IN ({q})", chunk
+                ):
+                    if blob is not None:
+                        out[pos[s]] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def present_vectors(self, slots: Sequence[int], dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(slots (m,), vectors (m, d)) for those of `slots` that still exist with a vector, in order."""
+        found: dict[int, bytes] = {}
+        with self.lock:
+            for chunk in _chunks(list(slots), 900):
+                q = ",".join("?" * len(chunk))
+                found.update(
+                    self.conn.execute(
+                        f"SELECT slot, vector FROM slots WHERE slot IN ({q}) AND vector IS NOT NULL", chunk
+                    ).fetchall()
+                )
+        keep = [s for s in slots if s in found]
+        vecs = (
+            np.stack([np.frombuffer(found[s], dtype=np.float32) for s in keep])
+            if keep
+            else np.zeros((0, dim), np.float32)
+        )
+        return np.array(keep, dtype=np.int64), vecs
+
+    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All indexed slots as (slots (b,), vectors (b, d)) batches, in write order."""
+        last = 0
+        while True:
+            with self.lock:
+                rows = self.conn.execute(
+                    "SELECT slot, vector FROM slots WHERE slot > ? AND vector IS NOT NULL ORDER BY slot LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield (
+                np.array([r[0] for r in rows], dtype=np.int64),
+                np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
+            )
+
+    def changes_since(self, seq: int) -> tuple[int, list[tuple[int, str]], bool]:
+        """Index-affecting changes after `seq`: (latest seq, [(slot, op)], replayable).
+
+        Not replayable when the log was pruned past `seq`, or `seq` is ahead of the log (the index
+        belongs to another database): the caller must rebuild from the slots instead.
+        """
+        with self.lock:
+            lo, hi = self.conn.execute("SELECT min(seq), max(seq) FROM changes").fetchone()
+            if hi is None:
+                return 0, [], seq == 0
+            if hi <= seq:
+                return hi, [], hi == seq
+            if lo > seq + 1:
+                return hi, [], False
+            rows = self.conn.execute(
+                "SELECT slot, op FROM changes WHERE seq > ? ORDER BY seq", (seq,)
+            ).fetchall()
+        return hi, rows, True
+
+    def latest_seq(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+
+    def bytes_on_disk(self) -> int:
+        return sum(p.stat().st_size for p in self.directory.iterdir() if p.is_file())
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def _row(r: Sequence[Any]) -> SlotRow:
+    return SlotRow(
+        slot=r[0],
+        id=r[1],
+        namespace=ns_tuple(r[2]),
+        text=r[3],
+        metadata=json.loads(r[4]),
+        created_at=r[5],
+        updated_at=r[6],
+        event_time=r[7],
+        usage=r[8],
+        last_read_at=r[9],
+        prev_slot=r[10],
+        next_slot=r[11],
+        version=r[12],
+        ttl=r[13],
+        expires_at=r[14],
+        indexed=bool(r[15]),
+    )
+
+
+def _dumps(metadata: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(metadata, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(
+            f"metadata must be JSON-serialisable ({e}); convert values to str/int/float/list/dict"
+        ) from e
+
+
+def _chunks(xs: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(xs), n):
+        yield xs[i : i + n]
+
+
+def _writable(d: Path) -> bool:
+    import os
+
+    return os.access(d, os.W_OK | os.X_OK)
