@@ -1,0 +1,94 @@
+"""LangGraph's search filters: their exact semantics, and the part agentmem's SQL can pre-apply.
+
+A LangGraph filter maps a top-level key of an item's value to either a value (equality; dicts match
+nested keys, lists match element-wise) or a dict of operators (`$eq $ne $gt $gte $lt $lte`), the
+semantics `InMemoryStore` gives them. `matches` is that semantics and is always the final word.
+`pushdown` picks the conditions agentmem's metadata filter evaluates the same way, so the store
+narrows candidates in SQL before a page is cut instead of scanning every item in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_COMPARISONS = {
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+}
+OPERATORS = frozenset({"$eq", "$ne", *_COMPARISONS})
+
+
+def matches(value: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bool:
+    """Whether an item's value satisfies a LangGraph filter."""
+    return not filter or all(_compare(value.get(k), cond) for k, cond in filter.items())
+
+
+def _compare(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, Mapping):
+        if any(str(k).startswith("$") for k in expected):
+            return all(_apply(actual, op, operand) for op, operand in expected.items())
+        return isinstance(actual, Mapping) and all(_compare(actual.get(k), v) for k, v in expected.items())
+    if isinstance(expected, (list, tuple)):
+        return (
+            isinstance(actual, (list, tuple))
+            and len(actual) == len(expected)
+            and all(_compare(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return actual == expected
+
+
+def _apply(actual: Any, op: str, operand: Any) -> bool:
+    if op == "$eq":
+        return actual == operand
+    if op == "$ne":
+        return actual != operand
+    if op not in _COMPARISONS:
+        raise ValueError(
+            f"unsupported filter operator {op!r}; LangGraph supports {', '.join(sorted(OPERATORS))}"
+        )
+    # Numbers compare as floats, as in LangGraph's stores; a missing or non-numeric value simply
+    # does not match (InMemoryStore would raise a TypeError mid-search instead).
+    try:
+        return _COMPARISONS[op](float(actual), float(operand))
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, (str, int, float)) and not isinstance(v, bool)
+
+
+def pushdown(filter: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    """Split a filter into (conditions agentmem can pre-apply, whether that is all of it).
+
+    Only conditions SQL can never make stricter than LangGraph are pushed: equality with a string
+    or a number, and `$gt`/`$gte` with a number (SQLite ranks text above every number, so a numeric
+    string still passes them; `$lt`/`$lte` would wrongly drop it). Keys with a dot are not pushed,
+    because agentmem reads a dot as a nested path. Everything is still re-checked with `matches`.
+    """
+    pushed: dict[str, Any] = {}
+    complete = True
+    for key, cond in (filter or {}).items():
+        if "." in key:
+            complete = False
+        elif _is_scalar(cond):
+            pushed[key] = cond
+        elif isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond):
+            ops = {
+                op: v
+                for op, v in cond.items()
+                if (op == "$eq" and _is_scalar(v)) or (op in ("$gt", "$gte") and _is_number(v))
+            }
+            if ops:
+                pushed[key] = ops
+            complete = complete and len(ops) == len(cond)
+        else:
+            complete = False
+    return pushed, complete
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -1,0 +1,345 @@
+"""AgentMemStore: LangGraph's `BaseStore` backed by `agentmem.Memory`.
+
+A drop-in replacement for `InMemoryStore` / `SqliteStore`: what an agent puts is a memory that
+`agentmem inspect` shows, that survives the process, and that a search recalls through agentmem's
+controller (cosine today, the learned one when configured). How items map onto memories is in
+`items.py`; LangGraph's filter semantics are in `filters.py`.
+
+Semantics follow LangGraph's stores: in one batch, reads see the state before the batch and puts
+apply afterwards, the last put of a key winning. Searches with a query rank by the score agentmem
+gives (cosine for the cosine controller) and then fill up with unindexed items, unscored, as
+`InMemoryStore` does. TTLs are minutes, as in LangGraph; an expired item is invisible at once (as
+with `omit_expired=True`) and `sweep_ttl` deletes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    Item,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    TTLConfig,
+    ensure_embeddings,
+    validate_op_namespace,
+)
+
+from agentmem import Memory
+from agentmem.encoder import EmbeddingsEncoder
+from agentmem.records import MemoryRecord
+from langchain_agentmem import items
+from langchain_agentmem.embedding import Embedder
+from langchain_agentmem.filters import matches, pushdown
+
+
+@dataclass
+class _Plan:
+    """What a batch needs embedded before it runs, and the puts it will apply (last one per key)."""
+
+    puts: dict[tuple[tuple[str, ...], str], PutOp] = field(default_factory=dict)
+    writes: dict[tuple[tuple[str, ...], str], list[items.PlannedMemory]] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+
+
+class AgentMemStore(BaseStore):
+    """LangGraph store whose items are agentmem memories.
+
+    Args:
+        path: directory of the agentmem store; `None` makes a private temporary one (deleted on
+            `close()`). Several processes may open the same path.
+        index: LangGraph's `IndexConfig`: `embed` (a LangChain `Embeddings`, a sync or async
+            function `list[str] -> vectors`, or a provider string), `dims`, and `fields` (JSON
+            paths whose text is embedded; default `["$"]`, the whole value). Unlike LangGraph's
+            stores, leaving it out does not turn semantic search off: agentmem's default local
+            encoder (all-MiniLM-L6-v2) embeds the whole value.
+        ttl: LangGraph's `TTLConfig` (`default_ttl` and `sweep_interval_minutes` in minutes,
+            `refresh_on_read`).
+        memory: an open `agentmem.Memory` to use instead of opening `path` (then `index` may only
+            name `fields`); it stays open when the store closes.
+        controller: agentmem controller for a memory the store opens ("cosine" or a Controller).
+    """
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        memory: Memory | None = None,
+        controller: Any = "cosine",
+    ) -> None:
+        self.index_config: IndexConfig | None = dict(index) if index else None  # type: ignore[assignment]
+        self.ttl_config = ttl
+        embed = (index or {}).get("embed")
+        self.embeddings = ensure_embeddings(embed) if embed is not None else None
+        if memory is not None and (path is not None or self.embeddings is not None):
+            raise ValueError("pass either memory= or path=/index['embed'], not both")
+        if memory is None:
+            encoder = None
+            if self.embeddings is not None:
+                encoder = EmbeddingsEncoder(self.embeddings, dim=(index or {}).get("dims"))
+            memory = Memory(path, encoder=encoder, controller=controller)
+            self._owns_memory = True
+        else:
+            self._owns_memory = False
+        self.memory = memory
+        self._embedder = Embedder(memory.encoder, self.embeddings)
+        self._paths = items.tokenized((index or {}).get("fields") or ["$"])
+        self._sweeper: threading.Thread | None = None
+        self._stop_sweeping = threading.Event()
+
+    # -- BaseStore -----------------------------------------------------------------------------
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        plan = self._plan(ops)
+        vectors = self._embedder.documents(plan.texts)
+        queries = self._embedder.queries(plan.queries)
+        return self._run(ops, plan, vectors, queries)
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        plan = self._plan(ops)
+        vectors, queries = await asyncio.gather(
+            self._embedder.adocuments(plan.texts), self._embedder.aqueries(plan.queries)
+        )
+        # agentmem is synchronous (SQLite, FAISS): keep it off the event loop.
+        return await asyncio.to_thread(self._run, ops, plan, vectors, queries)
+
+    # -- TTL -----------------------------------------------------------------------------------
+
+    def sweep_ttl(self) -> int:
+        """Delete expired memories now; returns how many were deleted."""
+        return self.memory.sweep_expired()
+
+    def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
+        """Sweep expired items every `sweep_interval_minutes` (default: the TTL config's) in a thread."""
+        minutes = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes")
+        if not minutes:
+            raise ValueError(
+                "no sweep interval: pass sweep_interval_minutes or set ttl['sweep_interval_minutes']"
+            )
+        if self._sweeper is not None:
+            return
+        self._stop_sweeping.clear()
+
+        def sweep() -> None:
+            while not self._stop_sweeping.wait(minutes * 60):
+                self.sweep_ttl()
+
+        self._sweeper = threading.Thread(target=sweep, name="agentmem-ttl-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper thread; True when it has stopped."""
+        if self._sweeper is None:
+            return True
+        self._stop_sweeping.set()
+        self._sweeper.join(timeout)
+        stopped = not self._sweeper.is_alive()
+        if stopped:
+            self._sweeper = None
+        return stopped
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the sweeper and close the memory if this store opened it."""
+        self.stop_ttl_sweeper()
+        if self._owns_memory:
+            self.memory.close()
+
+    def __enter__(self) -> AgentMemStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- planning: everything that needs embedding -----------------------------------------------
+
+    def _plan(self, ops: Sequence[Op]) -> _Plan:
+        plan = _Plan()
+        for op in ops:
+            if not isinstance(op, (GetOp, PutOp, SearchOp, ListNamespacesOp)):
+                raise ValueError(f"unknown operation type: {type(op).__name__}")
+            validate_op_namespace(op)
+            if isinstance(op, PutOp):
+                plan.puts[(op.namespace, op.key)] = op
+            elif isinstance(op, SearchOp) and _has_query(op):
+                plan.queries.append(op.query)
+        for (namespace, key), op in plan.puts.items():
+            if op.value is None:
+                continue
+            paths = self._paths if op.index is None else items.tokenized(op.index or [])
+            texts = items.texts_to_embed(op.value, paths) if op.index is not False else []
+            planned = items.plan_item(namespace, key, op.value, texts)
+            plan.writes[(namespace, key)] = planned
+            plan.texts += [m.text for m in planned if m.indexed]
+        return plan
+
+    # -- running a batch against the memory --------------------------------------------------
+
+    def _run(self, ops: Sequence[Op], plan: _Plan, vectors: np.ndarray, queries: np.ndarray) -> list[Result]:
+        results: list[Result] = []
+        query_vectors = iter(queries)
+        for op in ops:
+            if isinstance(op, GetOp):
+                results.append(self._get(op))
+            elif isinstance(op, SearchOp):
+                results.append(self._search(op, next(query_vectors) if _has_query(op) else None))
+            elif isinstance(op, ListNamespacesOp):
+                results.append(self._list_namespaces(op))
+            else:
+                results.append(None)
+        self._apply_puts(plan, vectors)
+        return results
+
+    def _get(self, op: GetOp) -> Item | None:
+        record = self.memory.get(items.item_id(op.namespace, op.key))
+        if record is None or record.metadata.get(items.ROLE) != items.ITEM:
+            return None
+        if op.refresh_ttl:
+            self._refresh([record])
+        return items.to_item(record)
+
+    def _search(self, op: SearchOp, query_vector: np.ndarray | None) -> list[SearchItem]:
+        if query_vector is None:
+            found = [(record, None) for record in self._scan(op, op.offset, op.limit)]
+        else:
+            found = self._ranked(op, query_vector)
+            if len(found) < op.limit:
+                # Corner case LangGraph's stores share: fewer scored hits than asked for are
+                # topped up with unindexed items, unscored.
+                unindexed = [r for r in self._scan(op, 0, None, unindexed_only=True)]
+                found += [(r, None) for r in unindexed[: op.limit - len(found)]]
+        if op.refresh_ttl:
+            self._refresh([record for record, _ in found])
+        return [items.to_search_item(record, score) for record, score in found]
+
+    def _scan(
+        self, op: SearchOp, offset: int, limit: int | None, *, unindexed_only: bool = False
+    ) -> list[MemoryRecord]:
+        """Items under the prefix that pass the filter, in write order, a page at a time."""
+        pushed, complete = pushdown(op.filter)
+        where = {**pushed, **items.ITEMS_ONLY}
+        namespace = op.namespace_prefix or None
+        if complete and not unindexed_only:
+            return self.memory.list(namespace=namespace, filter=where, limit=limit, offset=offset)
+        wanted = None if limit is None else offset + limit
+        page = max(100, 2 * (wanted or 0))
+        kept: list[MemoryRecord] = []
+        start = 0
+        while wanted is None or len(kept) < wanted:
+            records = self.memory.list(namespace=namespace, filter=where, limit=page, offset=start)
+            kept += [
+                r
+                for r in records
+                if matches(items.value_of(r), op.filter) and not (unindexed_only and r.indexed)
+            ]
+            if len(records) < page:
+                break
+            start += page
+        return kept[offset:wanted]
+
+    def _ranked(self, op: SearchOp, query_vector: np.ndarray) -> list[tuple[MemoryRecord, float]]:
+        """The page of items ranked by their best memory (item record or facet) for the query."""
+        pushed, _ = pushdown(op.filter)
+        where = {**pushed, **items.STORE_RECORDS}
+        wanted = op.offset + op.limit
+        if wanted <= 0:
+            return []
+        k = wanted
+        while True:
+            hits = self.memory.recall(
+                op.query, k=k, namespace=op.namespace_prefix or None, filter=where, embedding=query_vector
+            )
+            best: dict[str, tuple[MemoryRecord, float]] = {}
+            for hit in hits:
+                parent = items.parent_of(hit.record)
+                if parent not in best and matches(items.value_of(hit.record), op.filter):
+                    best[parent] = (hit.record, hit.score)
+            # Facets and filtered-out hits can leave fewer items than asked for: widen and retry
+            # while the memory may hold more.
+            if len(best) >= wanted or len(hits) < k:
+                break
+            k *= 4
+        page = list(best.items())[op.offset : wanted]
+        # A facet stands in for its item: report the item record's value and times.
+        parents = {pid: self.memory.get(pid) for pid, (rec, _) in page if rec.id != pid}
+        return [(parents.get(pid) or rec, score) for pid, (rec, score) in page]
+
+    def _refresh(self, records: Sequence[MemoryRecord]) -> None:
+        ids = [i for r in records if r.expires_at is not None for i in (r.id, *items.facets_of(r))]
+        if ids:
+            self.memory.refresh_ttl(ids)
+
+    def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        # agentmem's namespace listing has LangGraph's semantics: "*" matches any one label, depth
+        # truncates and dedupes, results are sorted before the page is cut.
+        paths: dict[str, list[tuple[str, ...]]] = {"prefix": [], "suffix": []}
+        for condition in op.match_conditions or ():
+            if condition.match_type not in paths:
+                raise ValueError(f"unsupported match type {condition.match_type!r}")
+            paths[condition.match_type].append(tuple(condition.path))
+        if len(paths["prefix"]) > 1 or len(paths["suffix"]) > 1:
+            raise ValueError("list_namespaces takes at most one prefix and one suffix condition")
+        return self.memory.namespaces(
+            prefix=next(iter(paths["prefix"]), None) or None,
+            suffix=next(iter(paths["suffix"]), None) or None,
+            max_depth=op.max_depth,
+            limit=op.limit,
+            offset=op.offset,
+        )
+
+    def _apply_puts(self, plan: _Plan, vectors: np.ndarray) -> None:
+        next_vector = 0
+        for (namespace, key), op in plan.puts.items():
+            parent = items.item_id(namespace, key)
+            old = self.memory.get(parent)
+            old_facets = set(items.facets_of(old)) if old is not None else set()
+            planned = plan.writes.get((namespace, key), [])
+            stale = ({parent} if old is not None and not planned else set()) | (
+                old_facets - {m.id for m in planned}
+            )
+            if stale:
+                self.memory.forget(ids=sorted(stale))
+            ttl = None if op.ttl is None else op.ttl * 60  # LangGraph counts minutes, agentmem seconds
+            for indexed in (True, False):
+                group = [m for m in planned if m.indexed == indexed]
+                if not group:
+                    continue
+                embeddings = None
+                if indexed:
+                    embeddings = vectors[next_vector : next_vector + len(group)]
+                    next_vector += len(group)
+                self.memory.remember(
+                    [m.text for m in group],
+                    namespace=namespace,
+                    metadata=[m.metadata for m in group],
+                    ids=[m.id for m in group],
+                    ttl=ttl,
+                    index=indexed,
+                    embeddings=embeddings,
+                )
+
+
+def _has_query(op: SearchOp) -> bool:
+    """A blank query searches like no query (agentmem cannot embed an empty text)."""
+    return bool(op.query and op.query.strip())
