@@ -1,0 +1,210 @@
+"""Parsing and validating what the CLI is given, before anything touches a store.
+
+Every check here raises `InvalidInputError` with a one-line message naming the problem and the fix,
+so `agentmem.cli.main` prints it as `error: ...`. Commands validate their whole input first and
+write afterwards: a JSONL file with a bad line 57 writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from agentmem.errors import EmptyTextError, InvalidInputError
+
+Namespace = tuple[str, ...]
+DEFAULT_NAMESPACE: Namespace = ("default",)
+JSONL_KEYS = ("text", "namespace", "metadata", "event_time", "id")
+
+
+@dataclass
+class Item:
+    """One memory to write, fully validated."""
+
+    text: str
+    namespace: Namespace = DEFAULT_NAMESPACE
+    metadata: dict[str, Any] = field(default_factory=dict)
+    event_time: datetime | None = None
+    id: str | None = None
+
+
+def parse_namespace(value: Any, *, where: str = "--namespace") -> Namespace:
+    """`"user-42/notes"` or `["user-42", "notes"]` -> `("user-42", "notes")`."""
+    if isinstance(value, str):
+        parts = value.split("/")
+    elif isinstance(value, list) and all(isinstance(p, str) for p in value):
+        parts = value
+    else:
+        raise InvalidInputError(f"{where}: a namespace is a string like 'user-42/notes' or a list of strings")
+    if not parts or any(not p.strip() for p in parts):
+        raise InvalidInputError(
+            f"{where}: namespace {value!r} has an empty segment; use non-empty parts separated by '/', "
+            "e.g. 'user-42/notes'"
+        )
+    return tuple(parts)
+
+
+def parse_json_object(value: str, *, where: str) -> dict[str, Any]:
+    """A JSON object given on the command line (`--metadata`, `--filter`)."""
+    try:
+        obj = json.loads(value)
+    except json.JSONDecodeError as e:
+        raise InvalidInputError(
+            f"{where} is not valid JSON ({e.msg} at column {e.colno}); quote it for the shell, "
+            f"e.g. {where} '{{\"source\": \"chat\"}}'"
+        ) from None
+    if not isinstance(obj, dict):
+        raise InvalidInputError(f"{where} must be a JSON object like '{{\"source\": \"chat\"}}', got {value!r}")
+    return obj
+
+
+def parse_event_time(value: Any, *, where: str = "--event-time") -> datetime | None:
+    """ISO 8601 (a trailing Z is fine; no offset means UTC) or unix seconds -> aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, bool):  # bool is an int subclass; `true` is never a time
+        value = str(value)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return datetime.fromtimestamp(float(text), tz=timezone.utc)
+        except ValueError:
+            pass
+        try:
+            dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            pass
+        else:
+            return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    raise InvalidInputError(
+        f"{where}: cannot read {value!r} as a time; use ISO 8601 like 2026-05-04T18:15:00Z or unix seconds"
+    )
+
+
+def check_text(text: str, *, where: str) -> str:
+    """Refuse empty or whitespace-only text and text that is not valid Unicode."""
+    if not text.strip():
+        raise EmptyTextError(f"{where} is empty or only whitespace; give the text to remember")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: undecodable bytes in argv
+        raise InvalidInputError(f"{where} is not valid UTF-8; pass UTF-8 text") from None
+    return text
+
+
+def decode_utf8(data: bytes, *, source: str) -> str:
+    """Strictly decode bytes (a leading BOM is allowed); say where the first bad byte is."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"{source} is not valid UTF-8 (byte 0x{data[e.start]:02x} on line {line}); "
+            "convert it first, e.g. iconv -f latin1 -t utf-8"
+        ) from None
+
+
+def texts_from_args(texts: tuple[str, ...], *, template: Item) -> list[Item]:
+    """Text arguments -> items sharing the namespace, metadata and event time of `template`."""
+    return [
+        Item(check_text(t, where=f"text argument {i}"), template.namespace, dict(template.metadata),
+             template.event_time)
+        for i, t in enumerate(texts, 1)
+    ]
+
+
+def texts_from_stdin(data: bytes, *, whole: bool, template: Item) -> list[Item]:
+    """stdin -> one item per non-blank line, or one item for all of it when `whole`."""
+    text = decode_utf8(data, source="stdin")
+    if whole:
+        chunks = [text.rstrip("\r\n")] if text.strip() else []
+    else:
+        chunks = [line for line in text.splitlines() if line.strip()]
+    if not chunks:
+        raise EmptyTextError(
+            "stdin holds no text; pipe some in, e.g. echo 'Alice moved to Lisbon' | agentmem add"
+        )
+    return [Item(c, template.namespace, dict(template.metadata), template.event_time) for c in chunks]
+
+
+def items_from_jsonl(data: bytes, *, source: str, template: Item) -> list[Item]:
+    """Each non-blank line: {"text", "namespace"?, "metadata"?, "event_time"?, "id"?}.
+
+    Keys a line lacks come from the command-line options (`template`). Duplicate ids are refused
+    because the second would silently overwrite the first.
+    """
+    items: list[Item] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(decode_utf8(data, source=source).splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{source} line {n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InvalidInputError(
+                f"{where} is not valid JSON ({e.msg} at column {e.colno}); "
+                'each line must be one object like {"text": "..."}'
+            ) from None
+        if not isinstance(obj, dict):
+            raise InvalidInputError(f'{where} must be a JSON object like {{"text": "..."}}')
+        unknown = sorted(set(obj) - set(JSONL_KEYS))
+        if unknown:
+            raise InvalidInputError(f"{where} has unknown key {unknown[0]!r}; allowed: {', '.join(JSONL_KEYS)}")
+        text = obj.get("text")
+        if not isinstance(text, str):
+            raise InvalidInputError(f'{where} needs a "text" string')
+        metadata = obj.get("metadata", template.metadata)
+        if not isinstance(metadata, dict):
+            raise InvalidInputError(f'{where}: "metadata" must be a JSON object')
+        id_ = obj.get("id")
+        if id_ is not None:
+            if not isinstance(id_, str) or not id_.strip():
+                raise InvalidInputError(f'{where}: "id" must be a non-empty string')
+            if id_ in seen:
+                raise InvalidInputError(f"{where} repeats id {id_!r} from line {seen[id_]}; ids must be unique")
+            seen[id_] = n
+        items.append(
+            Item(
+                text=check_text(text, where=f'{where} "text"'),
+                namespace=parse_namespace(obj["namespace"], where=where) if "namespace" in obj
+                else template.namespace,
+                metadata=dict(metadata),
+                event_time=parse_event_time(obj["event_time"], where=where) if "event_time" in obj
+                else template.event_time,
+                id=id_,
+            )
+        )
+    if not items:
+        raise EmptyTextError(f'{source} holds no lines; write one JSON object per line like {{"text": "..."}}')
+    return items
+
+
+def batches(items: list[Item], size: int) -> list[list[Item]]:
+    """Consecutive runs that one `Memory.remember` call can take: same namespace, ids all given or none."""
+    out: list[list[Item]] = []
+    for item in items:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and len(last) < size
+            and last[0].namespace == item.namespace
+            and (last[0].id is None) == (item.id is None)
+        ):
+            last.append(item)
+        else:
+            out.append([item])
+    return out
+
+
+def read_bytes(path: str) -> bytes:
+    """Read a file given on the command line, with a one-line error if it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise InvalidInputError(f"cannot read {path}: {e.strerror}; check the path") from None

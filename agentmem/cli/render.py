@@ -1,0 +1,160 @@
+"""How the CLI shows results: rich tables for people, plain JSON for scripts.
+
+Tables go to stdout; notes and warnings go to stderr, so `--json` output on stdout is exactly one
+JSON document. User text is wrapped in `rich.text.Text` so brackets in a memory are never read as
+rich markup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from agentmem.records import MemoryRecord, MemoryVersion, RecallResult
+
+
+def console() -> Console:
+    """A console on the current stdout (looked up per call so click's test runner can capture it)."""
+    return Console(highlight=False)
+
+
+def note(message: str) -> None:
+    """A human note on stderr: never mixed into the data on stdout."""
+    click.echo(message, err=True)
+
+
+def emit_json(obj: Any) -> None:
+    """One JSON document on stdout, UTF-8 as is, nothing else."""
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def ns_str(namespace: Iterable[str]) -> str:
+    return "/".join(namespace)
+
+
+def preview(text: str, width: int = 70) -> str:
+    """One line of at most `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def age(when: datetime | None, now: datetime | None = None) -> str:
+    """Compact age like `42s`, `5m`, `3h`, `12d`, `2y`."""
+    if when is None:
+        return "-"
+    seconds = max(0.0, ((now or datetime.now(timezone.utc)) - when).total_seconds())
+    for unit, size in (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def stamp(when: datetime | None) -> str:
+    """A UTC time to the second, e.g. `2026-05-04 18:15:00`."""
+    return "-" if when is None else when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def why_str(why: Mapping[str, float]) -> str:
+    """Signal contributions, largest first: `content 0.71 + recency 0.02`."""
+    parts = sorted(why.items(), key=lambda kv: -abs(kv[1]))
+    return " + ".join(f"{name} {value:.2f}" for name, value in parts) or "-"
+
+
+def short(id_: str | None) -> str:
+    return "-" if id_ is None else id_ if len(id_) <= 12 else id_[:11] + "…"
+
+
+def memory_cell(namespace: Iterable[str], text: str, id_: str, width: int = 70) -> Text:
+    """Namespace and text preview, with the full id on its own line so narrow terminals keep it whole."""
+    cell = Text(ns_str(namespace), style="cyan")
+    cell.append("  " + preview(text, width))
+    cell.append("\n" + id_, style="dim")
+    return cell
+
+
+def recall_table(results: list[RecallResult], *, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("why")
+    table.add_column("namespace, text, id", ratio=1)
+    for rank, r in enumerate(results, 1):
+        table.add_row(str(rank), f"{r.score:.3f}", why_str(r.why), memory_cell(r.namespace, r.text, r.id))
+    return table
+
+
+def slots_table(records: list[MemoryRecord], *, title: str, caption: str | None = None) -> Table:
+    now = datetime.now(timezone.utc)
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    table.add_column("slot", justify="right")
+    table.add_column("namespace, text, id", ratio=1)
+    table.add_column("usage", justify="right")
+    table.add_column("age", justify="right")
+    table.add_column("prev → next", no_wrap=True)
+    for r in records:
+        table.add_row(
+            str(r.write_order), memory_cell(r.namespace, r.text, r.id, 60), f"{r.usage:.2f}",
+            age(r.created_at, now), f"{short(r.prev_id)} → {short(r.next_id)}",
+        )
+    return table
+
+
+def record_table(record: MemoryRecord) -> Table:
+    """Every field of one record as key/value rows."""
+    table = Table(title=f"memory {record.id}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", ratio=1)
+    for key, value in record.to_dict().items():
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
+        table.add_row(key, Text(shown))
+    return table
+
+
+def history_table(versions: list[MemoryVersion]) -> Table:
+    table = Table(title="history (oldest first)", title_justify="left")
+    table.add_column("v", justify="right")
+    table.add_column("updated (UTC)")
+    table.add_column("event time (UTC)")
+    table.add_column("text", ratio=2)
+    table.add_column("metadata", ratio=1)
+    for v in versions:
+        table.add_row(
+            str(v.version), stamp(v.updated_at), stamp(v.event_time),
+            Text(v.text), Text(json.dumps(v.metadata, ensure_ascii=False)),
+        )
+    return table
+
+
+def neighbours_table(prev: MemoryRecord | None, nxt: MemoryRecord | None) -> Table:
+    table = Table(title="temporal neighbours (same namespace, write order)", title_justify="left")
+    table.add_column("link")
+    table.add_column("namespace, text, id", ratio=1)
+    for label, rec in (("prev", prev), ("next", nxt)):
+        table.add_row(label, memory_cell(rec.namespace, rec.text, rec.id) if rec else "-")
+    return table
+
+
+def stats_tables(stats: Mapping[str, Any]) -> list[Table]:
+    """A summary table of scalar stats and a per-namespace count table."""
+    summary = Table(title="store", title_justify="left", show_header=False)
+    summary.add_column("key", style="bold")
+    summary.add_column("value")
+    for key, value in stats.items():
+        if key == "namespaces":
+            continue
+        shown = f"{value:,}" if key == "bytes_on_disk" and isinstance(value, int) else value
+        summary.add_row(key, Text(str(shown)))
+    per_ns = Table(title="memories per namespace", title_justify="left")
+    per_ns.add_column("namespace")
+    per_ns.add_column("memories", justify="right")
+    for ns, n in sorted(stats.get("namespaces", {}).items()):
+        per_ns.add_row(Text(ns), str(n))
+    return [summary, per_ns]

@@ -1,0 +1,472 @@
+"""`agentmem` commands that work on a store: init, add, recall, inspect, show, stats, forget, export, import.
+
+Heavy modules (the Memory, hence numpy, FAISS and torch) are imported inside the commands, so
+`agentmem <command> --help` stays instant. Input is validated whole before the store is opened for
+writing; errors are `AgentMemError`s, printed by `agentmem.cli.main` as one `error: ...` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from agentmem.cli import inputs, render
+from agentmem.errors import InvalidInputError, NotFoundError, StorePathError
+
+if TYPE_CHECKING:
+    from agentmem.memory import Memory
+
+DEFAULT_BATCH = 256
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document (shapes: docs/cli-json.md), no table."
+)
+namespace_option = click.option(
+    "-n", "--namespace", help="Namespace prefix, segments separated by '/', e.g. user-42 or user-42/notes."
+)
+filter_option = click.option(
+    "--filter", "filter_", metavar="JSON",
+    help='Metadata filter, e.g. \'{"source": "chat"}\' or \'{"turn": {"$gte": 3}}\' ($eq $ne $gt $gte $lt $lte $in $nin).',
+)
+
+
+def store_path(ctx: click.Context) -> Path:
+    """--store, else $AGENTMEM_STORE, else `<user data dir>/agentmem/default`."""
+    chosen = ctx.find_root().obj.get("store") if ctx.find_root().obj else None
+    if chosen:
+        return Path(chosen).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("agentmem")) / "default"
+
+
+@contextmanager
+def open_memory(ctx: click.Context, *, create: bool = False, **kwargs: Any) -> Iterator[Memory]:
+    """Open the selected store; read commands (`create=False`) refuse to conjure an empty one."""
+    path = store_path(ctx)
+    if not create:
+        from agentmem.store import DB_NAME
+
+        if not path.exists() or (path.is_dir() and not (path / DB_NAME).exists()):
+            raise StorePathError(f"no store at {path}; create one with `agentmem init` or pass --store PATH")
+    from agentmem.memory import Memory
+
+    with Memory(path, **kwargs) as mem:
+        yield mem
+
+
+def _namespace(value: str | None) -> tuple[str, ...] | None:
+    return None if value is None else inputs.parse_namespace(value)
+
+
+def _filter(value: str | None) -> dict[str, Any] | None:
+    return None if value is None else inputs.parse_json_object(value, where="--filter")
+
+
+# -- init ----------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--encoder", help="sentence-transformers model name or path. Default: packaged all-MiniLM-L6-v2.")
+@click.option("--index", "index_kind", type=click.Choice(["flat", "hnsw"]), help="FAISS index (default flat, exact).")
+@json_option
+@click.pass_context
+def init(ctx: click.Context, encoder: str | None, index_kind: str | None, as_json: bool) -> None:
+    """Create a store, or check that an existing one opens.
+
+    The store records its encoder and index type; later commands reuse them.
+
+    \b
+    Examples:
+      agentmem init                       # per-user default store
+      agentmem --store ./mem init --index hnsw
+      AGENTMEM_STORE=./mem agentmem init --json
+    """
+    with open_memory(ctx, create=True, encoder=encoder, index=index_kind) as mem:
+        stats = mem.stats()
+    if as_json:
+        render.emit_json(stats)
+    else:
+        click.echo(
+            f"store ready at {stats['path']} ({stats['memories']} memories, encoder {stats['encoder']}, "
+            f"{stats['index']} index)"
+        )
+
+
+# -- add -----------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("texts", nargs=-1)
+@click.option("--jsonl", "jsonl", metavar="FILE",
+              help='One JSON object per line: {"text", "namespace"?, "metadata"?, "event_time"?, "id"?}; - = stdin.')
+@click.option("-n", "--namespace", help="Namespace, segments separated by '/', e.g. user-42/notes. Default: default.")
+@click.option("--metadata", metavar="JSON", help='JSON object stored with every text, e.g. \'{"source": "chat"}\'.')
+@click.option("--event-time", help="When it happened: ISO 8601 (no offset = UTC) or unix seconds.")
+@click.option("--whole", is_flag=True, help="Read all of stdin as one memory (default: one memory per line).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
+              help="Texts per encode-and-commit step.")
+@json_option
+@click.pass_context
+def add(
+    ctx: click.Context,
+    texts: tuple[str, ...],
+    jsonl: str | None,
+    namespace: str | None,
+    metadata: str | None,
+    event_time: str | None,
+    whole: bool,
+    batch_size: int,
+    as_json: bool,
+) -> None:
+    """Remember texts: arguments, stdin (one per line), or a JSONL file. Prints the new ids.
+
+    The whole input is checked before anything is written. Options give the defaults for JSONL
+    lines that lack a key. An existing "id" in JSONL updates that memory (its history is kept).
+
+    \b
+    Examples:
+      agentmem add "Alice moved to Lisbon in May." -n user-42 --event-time 2026-05-01
+      printf 'likes tea\\nhas a beagle\\n' | agentmem add -n user-42 --metadata '{"source": "chat"}'
+      agentmem add --jsonl notes.jsonl
+    """
+    template = inputs.Item(
+        text="",
+        namespace=inputs.parse_namespace(namespace) if namespace else inputs.DEFAULT_NAMESPACE,
+        metadata=inputs.parse_json_object(metadata, where="--metadata") if metadata else {},
+        event_time=inputs.parse_event_time(event_time),
+    )
+    from_stdin = not texts or texts == ("-",)
+    if jsonl is not None:
+        if texts:
+            raise InvalidInputError("give texts or --jsonl FILE, not both")
+        data = click.get_binary_stream("stdin").read() if jsonl == "-" else inputs.read_bytes(jsonl)
+        items = inputs.items_from_jsonl(data, source="stdin" if jsonl == "-" else jsonl, template=template)
+    elif from_stdin:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise InvalidInputError("no text given; pass TEXT arguments, pipe text on stdin, or use --jsonl FILE")
+        items = inputs.texts_from_stdin(click.get_binary_stream("stdin").read(), whole=whole, template=template)
+    else:
+        items = inputs.texts_from_args(texts, template=template)
+
+    ids = _remember(ctx, items, batch_size, echo_ids=not as_json)
+    if as_json:
+        render.emit_json({"ids": ids})
+
+
+def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, echo_ids: bool) -> list[str]:
+    """Write validated items in batches with a progress bar (on stderr, only for bulk on a terminal)."""
+    from tqdm import tqdm
+
+    ids: list[str] = []
+    with open_memory(ctx, create=True) as mem, tqdm(
+        total=len(items), unit="mem", file=sys.stderr, disable=None if len(items) > batch_size else True
+    ) as bar:
+        for batch in inputs.batches(items, batch_size):
+            got = mem.remember(
+                [it.text for it in batch],
+                namespace=batch[0].namespace,
+                metadata=[it.metadata for it in batch],
+                event_time=[it.event_time for it in batch],
+                ids=[it.id for it in batch] if batch[0].id is not None else None,
+            )
+            ids.extend(got)
+            if echo_ids:  # as each batch commits, so an interrupted run still lists what it wrote
+                bar.write("\n".join(got), file=sys.stdout)
+            bar.update(len(batch))
+    return ids
+
+
+# -- recall --------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="How many memories.")
+@namespace_option
+@filter_option
+@json_option
+@click.pass_context
+def recall(
+    ctx: click.Context, query: tuple[str, ...], k: int, namespace: str | None, filter_: str | None, as_json: bool
+) -> None:
+    """Recall the K memories most relevant to QUERY, best first.
+
+    "why" shows each addressing signal's contribution to the score (e.g. content similarity).
+
+    \b
+    Examples:
+      agentmem recall "Where does Alice live?"
+      agentmem recall where does alice live -k 3 -n user-42
+      agentmem recall "tea" --filter '{"source": "chat"}' --json | jq '.results[0].text'
+    """
+    text = inputs.check_text(" ".join(query), where="the query")
+    ns, flt = _namespace(namespace), _filter(filter_)
+    with open_memory(ctx) as mem:
+        results = mem.recall(text, k=k, namespace=ns, filter=flt)
+    if as_json:
+        render.emit_json({
+            "query": text, "k": k, "namespace": list(ns) if ns else None, "filter": flt,
+            "results": [r.to_dict() for r in results],
+        })
+    elif results:
+        render.console().print(render.recall_table(results, title=f"recall: {text}"))
+    else:
+        render.note("no memories recalled (the store or namespace is empty, or the filter matches nothing)")
+
+
+# -- inspect -------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--limit", "--page-size", "limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Slots per page.")
+@click.option("--offset", type=click.IntRange(min=0), help="Skip this many slots (in write order).")
+@click.option("--page", type=click.IntRange(min=1), help="Page number, 1-based (instead of --offset).")
+@namespace_option
+@filter_option
+@json_option
+@click.pass_context
+def inspect(
+    ctx: click.Context,
+    limit: int,
+    offset: int | None,
+    page: int | None,
+    namespace: str | None,
+    filter_: str | None,
+    as_json: bool,
+) -> None:
+    """Page through the slots in write order: id, namespace, text, usage, age, temporal links.
+
+    \b
+    Examples:
+      agentmem inspect
+      agentmem inspect --page 2 --page-size 50 -n user-42
+      agentmem inspect --limit 100 --offset 200 --json
+    """
+    if page is not None and offset is not None:
+        raise InvalidInputError("give --page or --offset, not both")
+    start = (page - 1) * limit if page is not None else offset or 0
+    ns, flt = _namespace(namespace), _filter(filter_)
+    with open_memory(ctx) as mem:
+        total = mem.count(namespace=ns, filter=flt)
+        records = mem.list(namespace=ns, filter=flt, limit=limit, offset=start)
+    if as_json:
+        render.emit_json({"total": total, "offset": start, "limit": limit, "items": [r.to_dict() for r in records]})
+        return
+    shown = f"slots {start + 1}-{start + len(records)} of {total}" if records else f"no slots here ({total} in all)"
+    more = start + len(records) < total
+    caption = shown + (f"; next: agentmem inspect --offset {start + limit} --limit {limit}" if more else "")
+    render.console().print(render.slots_table(records, title=f"{render.ns_str(ns or ('all',))}", caption=caption))
+
+
+# -- show ----------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("id_", metavar="ID")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, id_: str, as_json: bool) -> None:
+    """Show one memory: every field, its version history, and its temporal neighbours.
+
+    \b
+    Examples:
+      agentmem show 3f2a9c...
+      agentmem show note-1 --json | jq '.history | length'
+    """
+    with open_memory(ctx) as mem:
+        record = mem.get(id_)
+        if record is None:
+            raise NotFoundError(f"no memory with id {id_!r}; find ids with `agentmem inspect` or `agentmem recall`")
+        history = mem.history(id_)
+        prev = mem.get(record.prev_id) if record.prev_id else None
+        nxt = mem.get(record.next_id) if record.next_id else None
+    if as_json:
+        render.emit_json({
+            "record": record.to_dict(),
+            "history": [v.to_dict() for v in history],
+            "neighbours": {"prev": prev.to_dict() if prev else None, "next": nxt.to_dict() if nxt else None},
+        })
+        return
+    out = render.console()
+    out.print(render.record_table(record))
+    out.print(render.history_table(history))
+    out.print(render.neighbours_table(prev, nxt))
+
+
+# -- stats ---------------------------------------------------------------------------------------
+
+
+@click.command()
+@json_option
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Memories per namespace, encoder, index type, bytes on disk.
+
+    \b
+    Examples:
+      agentmem stats
+      agentmem stats --json | jq .memories
+    """
+    with open_memory(ctx) as mem:
+        info = mem.stats()
+    if as_json:
+        render.emit_json(info)
+        return
+    out = render.console()
+    for table in render.stats_tables(info):
+        out.print(table)
+
+
+# -- forget --------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("ids", nargs=-1)
+@namespace_option
+@filter_option
+@click.option("--all", "all_", is_flag=True, help="Forget every memory in the store.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@click.pass_context
+def forget(
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    namespace: str | None,
+    filter_: str | None,
+    all_: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Forget memories by ID, by namespace prefix and/or metadata filter, or --all.
+
+    Deleting by namespace, filter or --all asks first unless --yes. Prints how many were forgotten.
+
+    \b
+    Examples:
+      agentmem forget 3f2a9c... 8b1d07...
+      agentmem forget -n user-42/scratch --yes
+      agentmem forget --filter '{"source": "test"}'
+      agentmem forget --all --yes --json
+    """
+    by_query = namespace is not None or filter_ is not None
+    if sum([bool(ids), by_query, all_]) != 1:
+        raise InvalidInputError("say what to forget: IDs, or --namespace and/or --filter, or --all (one of these)")
+    ns, flt = _namespace(namespace), _filter(filter_)
+    not_found: list[str] = []
+    with open_memory(ctx) as mem:
+        if ids:
+            not_found = [i for i in dict.fromkeys(ids) if i not in mem]
+            n = mem.forget(list(dict.fromkeys(ids)))
+        else:
+            matching = mem.count(namespace=ns, filter=flt)
+            what = "in the store" if all_ else f"matching {_describe(ns, flt)}"
+            if matching and not yes:
+                click.confirm(f"forget {matching} memories {what}?", abort=True, err=True)
+            n = mem.forget(namespace=ns or (), filter=flt) if matching else 0
+    if as_json:
+        render.emit_json({"forgotten": n, "not_found": not_found})
+        return
+    for i in not_found:
+        render.note(f"warning: no memory with id {i!r}")
+    click.echo(f"forgot {n} memor{'y' if n == 1 else 'ies'}")
+
+
+def _describe(ns: tuple[str, ...] | None, flt: dict[str, Any] | None) -> str:
+    parts = ([f"namespace {render.ns_str(ns)}"] if ns else []) + ([f"filter {json.dumps(flt)}"] if flt else [])
+    return " and ".join(parts)
+
+
+# -- export / import -----------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("file", default="-", metavar="[FILE]")
+@click.pass_context
+def export(ctx: click.Context, file: str) -> None:
+    """Write every memory with its full history as JSONL to FILE (default: stdout).
+
+    Lossless: `agentmem import` of the file into an empty store gives back the same ids,
+    namespaces, texts, metadata, times, usage and version histories. A FILE is written to a
+    temporary name first and renamed, so it is never left half-written.
+
+    \b
+    Examples:
+      agentmem export backup.jsonl
+      agentmem --store ./mem export | gzip > mem.jsonl.gz
+    """
+    from agentmem.cli import export_format
+
+    with open_memory(ctx) as mem:
+        info = mem.stats()
+        records = list(mem)
+        lines = [export_format.line(r, mem.history(r.id)) for r in records]
+    head = export_format.header(encoder=info["encoder"], dim=info["dim"], count=len(records))
+    body = "\n".join([json.dumps(head, ensure_ascii=False), *lines]) + "\n"
+    if file == "-":
+        click.echo(body, nl=False)
+    else:
+        _write_atomic(Path(file), body)
+        render.note(f"exported {len(records)} memories to {file}")
+
+
+def _write_atomic(path: Path, body: str) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(body)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise InvalidInputError(f"cannot write {path}: {e.strerror}; choose a writable path") from None
+
+
+@click.command(name="import")
+@click.argument("file", metavar="FILE")
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
+              help="Memories per encode-and-commit step.")
+@json_option
+@click.pass_context
+def import_(ctx: click.Context, file: str, batch_size: int, as_json: bool) -> None:
+    """Load memories from an `agentmem export` JSONL file (- for stdin), history included.
+
+    The whole file is checked first, and ids already in the store are refused, so a bad file
+    writes nothing. Texts are re-encoded with the store's encoder.
+
+    \b
+    Examples:
+      agentmem --store ./copy import backup.jsonl
+      agentmem --store ./a export | agentmem --store ./b import -
+    """
+    from tqdm import tqdm
+
+    from agentmem.cli import export_format
+
+    data = click.get_binary_stream("stdin").read() if file == "-" else inputs.read_bytes(file)
+    head, entries = export_format.parse(data, source="stdin" if file == "-" else file)
+    with open_memory(ctx, create=True) as mem:
+        clash = next((rec.id for rec, _ in entries if rec.id in mem), None)
+        if clash is not None:
+            raise InvalidInputError(
+                f"id {clash!r} is already in the store; import into an empty store or `agentmem forget` it first"
+            )
+        if head.get("encoder") != mem.encoder.name:
+            render.note(f"note: exported with {head.get('encoder')}, re-encoding with {mem.encoder.name}")
+        with tqdm(total=len(entries), unit="mem", file=sys.stderr,
+                  disable=None if len(entries) > batch_size else True) as bar:
+            for start in range(0, len(entries), batch_size):
+                chunk = entries[start : start + batch_size]
+                mem.restore(chunk)
+                bar.update(len(chunk))
+    if as_json:
+        render.emit_json({"imported": len(entries)})
+    else:
+        click.echo(f"imported {len(entries)} memories")
