@@ -1,0 +1,282 @@
+"""Memory: the public API against the real encoder, FAISS and a real SQLite file."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from agentmem import Memory
+from agentmem.controller import CosineController, WriteDecision
+from agentmem.errors import (
+    ClosedError,
+    DuplicateIdError,
+    EmptyTextError,
+    EncoderMismatchError,
+    InvalidInputError,
+    NotFoundError,
+)
+
+FACTS = [
+    "Alice moved to Lisbon in May 2023.",
+    "Bob adopted a golden retriever named Max.",
+    "The quarterly review meeting is on Tuesday at 10am.",
+    "Alice's favourite food is grilled sardines.",
+]
+
+
+def test_recall_ranks_by_cosine_with_softmax_weights_and_why(mem, encoder):
+    mem.remember(FACTS, namespace=("user-42",))
+    hits = mem.recall("Where does Alice live now?", k=4)
+    assert hits[0].text == FACTS[0]
+    q = encoder.encode_queries(["Where does Alice live now?"])[0]
+    keys = encoder.encode([h.text for h in hits])
+    cos = keys @ q
+    np.testing.assert_allclose([h.score for h in hits], cos, atol=1e-5)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    w = np.exp(10 * cos) / np.exp(10 * cos).sum()  # β = 10 over the 4 candidates
+    np.testing.assert_allclose([h.weight for h in hits], w, atol=1e-5)
+    for h in hits:
+        assert sum(h.why.values()) == pytest.approx(h.score)
+
+
+def test_remember_returns_ids_in_order_with_links_and_times(mem):
+    ids = mem.remember(
+        FACTS[:3], namespace="n", metadata=[{"i": 0}, {"i": 1}, {"i": 2}], event_time="2023-05-08T13:56:00"
+    )
+    recs = [mem.get(i) for i in ids]
+    assert [r.metadata["i"] for r in recs] == [0, 1, 2]
+    assert recs[0].prev_id is None and recs[0].next_id == ids[1]
+    assert recs[1].prev_id == ids[0] and recs[1].next_id == ids[2]
+    assert recs[0].event_time == datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc)
+    assert recs[0].namespace == ("n",) and recs[0].version == 1 and recs[0].usage == 0.0
+    assert recs[0].write_order < recs[1].write_order < recs[2].write_order
+
+
+def test_namespace_prefix_and_filter_in_recall(mem):
+    mem.remember(FACTS[0], namespace=("user-1", "facts"), metadata={"speaker": "Alice"})
+    mem.remember(FACTS[0], namespace=("user-10", "facts"), metadata={"speaker": "Alice"})
+    mem.remember(FACTS[3], namespace=("user-1", "prefs"), metadata={"speaker": "Bob"})
+    hits = mem.recall("Alice", k=10, namespace=("user-1",))
+    assert {h.namespace for h in hits} == {("user-1", "facts"), ("user-1", "prefs")}  # not user-10
+    hits = mem.recall("Alice", k=10, filter={"speaker": "Bob"})
+    assert [h.text for h in hits] == [FACTS[3]]
+    assert mem.recall("Alice", namespace=("nobody",)) == []
+
+
+def test_filtered_recall_finds_matches_beyond_the_first_candidates(mem, encoder):
+    texts = [f"note number {i} about the weather" for i in range(60)] + ["the rare one about penguins"]
+    meta = [{"kind": "common"}] * 60 + [{"kind": "rare"}]
+    mem.remember(texts, metadata=meta)
+    hits = mem.recall("weather note", k=1, filter={"kind": "rare"})  # ranks last by cosine
+    assert [h.text for h in hits] == ["the rare one about penguins"]
+
+
+def test_update_keeps_history_and_changes_what_recall_finds(mem):
+    (i,) = mem.remember("Alice lives in Lisbon.")
+    rec = mem.update(i, text="Alice lives in Porto.", metadata={"source": "chat"})
+    assert rec.version == 2 and rec.text == "Alice lives in Porto." and rec.metadata == {"source": "chat"}
+    assert [(v.version, v.text) for v in mem.history(i)] == [
+        (1, "Alice lives in Lisbon."),
+        (2, "Alice lives in Porto."),
+    ]
+    assert mem.recall("Which city is Alice in?", k=1)[0].text == "Alice lives in Porto."
+    assert mem.index.size == 1
+
+
+def test_remember_with_existing_id_updates_in_place(mem):
+    mem.remember("v1 of the fact", ids=["fact-1"])
+    assert mem.remember("v2 of the fact", ids=["fact-1"]) == ["fact-1"]
+    assert len(mem) == 1 and mem.get("fact-1").version == 2
+    assert [v.text for v in mem.history("fact-1")] == ["v1 of the fact", "v2 of the fact"]
+    with pytest.raises(InvalidInputError, match="exists in namespace"):
+        mem.remember("moved", ids=["fact-1"], namespace="elsewhere")
+
+
+def test_forget_by_id_namespace_and_filter(mem):
+    a = mem.remember(FACTS[:2], namespace=("a",), metadata={"keep": False})
+    mem.remember(FACTS[2:], namespace=("b",), metadata=[{"keep": True}, {"keep": False}])
+    assert mem.forget(a[0]) == 1 and a[0] not in mem
+    assert mem.forget(filter={"keep": False}, namespace=("b",)) == 1
+    assert mem.forget(namespace=("a",)) == 1
+    assert [r.text for r in mem] == [FACTS[2]]
+    assert mem.index.size == 1
+    with pytest.raises(InvalidInputError, match="forget needs ids, a namespace or a filter"):
+        mem.forget()
+    assert mem.forget(namespace=()) == 1 and len(mem) == 0
+
+
+def test_empty_text_rejects_the_whole_batch(mem):
+    with pytest.raises(EmptyTextError, match=r"empty or whitespace \(item 1 of 3\); pass non-empty text"):
+        mem.remember(["fine", "   \n", "also fine"])
+    assert len(mem) == 0 and mem.store.latest_seq() == 0
+    with pytest.raises(EmptyTextError):
+        mem.recall("  ")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"metadata": [{}]}, "got 1 metadata values for 2 texts"),
+        ({"metadata": {"x": {1, 2}}}, "metadata must be JSON-serialisable"),
+        ({"event_time": "next tuesday"}, "invalid time 'next tuesday'; use ISO 8601"),
+        ({"ids": ["x", "x"]}, "appears twice"),
+        ({"ttl": -1}, "ttl must be a positive number"),
+        ({"namespace": ("a", "")}, "invalid namespace"),
+        ({"embeddings": np.zeros((2, 5))}, r"embeddings have shape \(2, 5\), expected \(2, 384\)"),
+    ],
+)
+def test_bad_arguments_write_nothing(mem, kwargs, match):
+    with pytest.raises((InvalidInputError, DuplicateIdError), match=match):
+        mem.remember(["one", "two"], **kwargs)
+    assert len(mem) == 0
+
+
+def test_get_missing_and_history_missing(mem):
+    assert mem.get("nope") is None
+    with pytest.raises(NotFoundError, match="no memory with id 'nope'"):
+        mem.history("nope")
+
+
+def test_unindexed_memories_are_listed_not_recalled(mem):
+    mem.remember("Alice moved to Lisbon.", index=False, metadata={"k": 1})
+    assert mem.recall("Lisbon") == []
+    assert [r.indexed for r in mem.list()] == [False]
+    assert mem.count(filter={"k": 1}) == 1
+
+
+def test_ttl_expiry_refresh_and_sweep(mem, monkeypatch):
+    (i,) = mem.remember("ephemeral fact", ttl=60)
+    (j,) = mem.remember("durable fact")
+    clock = time.time()
+    monkeypatch.setattr(time, "time", lambda: clock + 61)
+    assert mem.get(i) is None and i not in {h.id for h in mem.recall("fact")}
+    assert mem.sweep_expired() == 1 and len(mem) == 1 and mem.get(j) is not None
+    monkeypatch.undo()
+    (k,) = mem.remember("refreshed fact", ttl=60)
+    before = mem.get(k).expires_at
+    time.sleep(0.01)
+    mem.refresh_ttl([k])
+    assert mem.get(k).expires_at > before
+
+
+def test_usage_grows_with_reads_dnc_style(mem):
+    ids = mem.remember(FACTS)
+    hits = mem.recall("Where does Alice live?", k=2)
+    mem.close()
+    with Memory(mem.path) as again:
+        rec = again.get(hits[0].id)
+        assert rec.usage == pytest.approx(hits[0].weight, abs=1e-6)  # u = 0 + w - 0*w
+        assert rec.last_read_at is not None
+        assert again.get(ids[2]).usage == 0.0 or ids[2] in {h.id for h in hits}
+
+
+def test_namespaces_listing(mem):
+    for ns in [("a", "x", "1"), ("a", "y"), ("b", "x"), ("a", "x", "2")]:
+        mem.remember("t", namespace=ns)
+    assert mem.namespaces() == [("a", "x", "1"), ("a", "x", "2"), ("a", "y"), ("b", "x")]
+    assert mem.namespaces(prefix=("a",)) == [("a", "x", "1"), ("a", "x", "2"), ("a", "y")]
+    assert mem.namespaces(suffix=("x",)) == [("b", "x")]
+    assert mem.namespaces(prefix=("*", "x")) == [("a", "x", "1"), ("a", "x", "2"), ("b", "x")]
+    assert mem.namespaces(max_depth=1) == [("a",), ("b",)]
+    assert mem.namespaces(limit=2, offset=1) == [("a", "x", "2"), ("a", "y")]
+
+
+def test_stats(mem):
+    mem.remember(FACTS[:3], namespace=("u", "m"))
+    s = mem.stats()
+    assert s["memories"] == 3 and s["namespaces"] == {"u/m": 3}
+    assert (s["encoder"], s["dim"], s["index"], s["controller"]) == (
+        "all-MiniLM-L6-v2",
+        384,
+        "flat",
+        "cosine",
+    )
+    assert s["bytes_on_disk"] > 0 and s["schema_version"] == 1
+
+
+def test_encoder_mismatch_names_both(tmp_path, encoder):
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    Memory(tmp_path / "s", encoder=encoder).close()
+    with pytest.raises(
+        EncoderMismatchError,
+        match=r"built with encoder all-MiniLM-L6-v2 \(384-d\) but this Memory uses langchain:DeterministicFakeEmbedding \(8-d\)",
+    ):
+        Memory(tmp_path / "s", encoder=DeterministicFakeEmbedding(size=8))
+
+
+def test_reopen_uses_recorded_encoder_and_index_kind(tmp_path, encoder):
+    with Memory(tmp_path / "s", encoder=encoder, index="hnsw") as m:
+        m.remember(FACTS)
+    with Memory(tmp_path / "s") as m:
+        assert m.index.config.kind == "hnsw" and m.encoder.name == "all-MiniLM-L6-v2"
+        assert m.recall("dog", k=1)[0].text == FACTS[1]
+
+
+def test_closed_memory_refuses_work(tmp_path, encoder):
+    m = Memory(tmp_path / "s", encoder=encoder)
+    m.close()
+    m.close()  # idempotent
+    with pytest.raises(ClosedError, match="closed; open a new Memory"):
+        m.remember("x")
+
+
+def test_temporary_store_is_removed_on_close(encoder):
+    m = Memory(encoder=encoder)
+    path = m.path
+    m.remember("x")
+    assert path.exists()
+    m.close()
+    assert not path.exists()
+
+
+def test_controller_seam_allows_skip_and_update(tmp_path, encoder):
+    class DedupController(CosineController):
+        """Skips an observation whose text is already stored in the namespace."""
+
+        name = "dedup"
+
+        def plan_writes(self, writes, memory):
+            out = []
+            for w in writes:
+                found = memory.search(w.vector, 1, namespace=w.namespace, filter=None)
+                rows = memory.rows([s for s, _ in found])
+                same = [s for s in rows if rows[s].text == w.text]
+                out.append(WriteDecision("skip", same[0]) if same else WriteDecision("new"))
+            return out
+
+    with Memory(tmp_path / "s", encoder=encoder, controller=DedupController()) as m:
+        (a,) = m.remember("Alice likes tea.")
+        assert m.remember("Alice likes tea.") == [a] and len(m) == 1
+
+
+def test_threads_share_one_memory(mem):
+    errors = []
+
+    def work(t):
+        try:
+            for i in range(5):
+                mem.remember(f"thread {t} fact {i}", namespace=(f"t{t}",))
+                mem.recall(f"thread {t}", k=3)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(mem) == 20 and mem.index.size == 20
+    assert all(mem.count(namespace=(f"t{t}",)) == 5 for t in range(4))
+
+
+def test_precomputed_embeddings_skip_encoding(mem, encoder):
+    vecs = encoder.encode(FACTS)
+    mem.remember(FACTS, embeddings=vecs * 3.0)  # renormalised on the way in
+    hits = mem.recall("meeting", k=1, embedding=vecs[2])
+    assert hits[0].text == FACTS[2] and hits[0].score == pytest.approx(1.0, abs=1e-5)

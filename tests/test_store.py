@@ -1,0 +1,171 @@
+"""SlotStore: namespaces, filters, links, history, the change log, and bad store paths."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+
+from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
+from agentmem.store import NewSlot, SlotStore, filter_sql, ns_prefix_sql, validate_namespace
+
+
+def _slot(i: int, ns=("u", "m"), meta=None, vec=True) -> NewSlot:
+    v = np.eye(4, dtype=np.float32)[i % 4] if vec else None
+    return NewSlot(
+        id=f"id{i}", namespace=ns, text=f"text {i}", metadata=meta or {}, event_time=None, vector=v
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SlotStore(tmp_path / "s")
+    yield s
+    s.close()
+
+
+def test_namespace_prefix_respects_segment_boundaries(store):
+    with store.transaction():
+        store.insert(
+            [_slot(0, ("a",)), _slot(1, ("a", "b")), _slot(2, ("ab",)), _slot(3, ("a", "bc"))], now=1.0
+        )
+    ids = lambda ns: [r.id for r in store.select(namespace=ns)]  # noqa: E731
+    assert ids(("a",)) == ["id0", "id1", "id3"]
+    assert ids(("a", "b")) == ["id1"]
+    assert ids(("ab",)) == ["id2"]
+    assert ids(None) == ["id0", "id1", "id2", "id3"]
+
+
+def test_namespace_validation():
+    assert validate_namespace("x") == ("x",)
+    for bad in [(), ("",), ("a", ""), ("a\x1fb",), (1,)]:
+        with pytest.raises(InvalidInputError, match="invalid namespace"):
+            validate_namespace(bad)
+    assert ns_prefix_sql(None) == ("1", [])
+
+
+def test_metadata_filters(store):
+    metas = [
+        {"speaker": "Alice", "turn": 1, "tags": ["x"]},
+        {"speaker": "Bob", "turn": 2, "nested": {"k": 1}},
+        {"speaker": "Alice", "turn": 3, "ok": True},
+        {"turn": 4},
+    ]
+    with store.transaction():
+        store.insert([_slot(i, meta=m) for i, m in enumerate(metas)], now=1.0)
+    ids = lambda f: [r.id for r in store.select(filter=f)]  # noqa: E731
+    assert ids({"speaker": "Alice"}) == ["id0", "id2"]
+    assert ids({"turn": {"$gt": 1, "$lte": 3}}) == ["id1", "id2"]
+    assert ids({"turn": {"$gte": 3}}) == ["id2", "id3"]
+    assert ids({"speaker": {"$ne": "Alice"}}) == ["id1", "id3"]  # missing key counts as "not Alice"
+    assert ids({"speaker": {"$in": ["Bob", "Carol"]}}) == ["id1"]
+    assert ids({"speaker": {"$nin": ["Bob"]}}) == ["id0", "id2", "id3"]
+    assert ids({"tags": ["x"]}) == ["id0"]
+    assert ids({"nested": {"k": 1}}) == ["id1"]  # a plain dict value is equality, not operators
+    assert ids({"nested.k": 1}) == ["id1"]
+    assert ids({"ok": True}) == ["id2"]
+    with pytest.raises(InvalidInputError, match="unknown operator '\\$regex'"):
+        filter_sql({"a": {"$regex": "x"}})
+
+
+def test_temporal_links_in_write_order_and_relinked_on_delete(store):
+    with store.transaction():
+        slots = store.insert([_slot(0), _slot(1, ("other",)), _slot(2), _slot(3)], now=1.0)
+    rows = store.by_slots(slots)
+    s0, s1, s2, s3 = slots
+    assert (rows[s0].prev_slot, rows[s0].next_slot) == (None, s2)  # s1 lives in another namespace
+    assert (rows[s2].prev_slot, rows[s2].next_slot) == (s0, s3)
+    assert (rows[s1].prev_slot, rows[s1].next_slot) == (None, None)
+    with store.transaction():
+        assert store.delete([s2]) == 1
+    rows = store.by_slots([s0, s3])
+    assert rows[s0].next_slot == s3 and rows[s3].prev_slot == s0
+    with store.transaction():  # a new write links after the current tail
+        (s4,) = store.insert([_slot(4)], now=2.0)
+    assert store.by_slots([s4])[s4].prev_slot == s3
+
+
+def test_update_keeps_history_and_logs_index_changes(store):
+    with store.transaction():
+        (s,) = store.insert([_slot(0, meta={"v": 1})], now=1.0)
+    with store.transaction():
+        store.update(s, text="new", metadata={"v": 2}, event_time=5.0, vector=np.ones(4), now=2.0)
+    hist = store.history(s)
+    assert [(h["version"], h["text"], h["metadata"]) for h in hist] == [
+        (1, "text 0", {"v": 1}),
+        (2, "new", {"v": 2}),
+    ]
+    seq, changes, ok = store.changes_since(0)
+    assert ok and seq == 3 and changes == [(s, "add"), (s, "remove"), (s, "add")]
+    assert store.changes_since(3) == (3, [], True)
+    assert store.changes_since(99)[2] is False  # an index ahead of the log belongs to another database
+
+
+def test_pruned_change_log_is_not_replayable(tmp_path):
+    from agentmem.store import StoreConfig
+
+    s = SlotStore(tmp_path / "s", config=StoreConfig(keep_changes=2))
+    with s.transaction():
+        s.insert([_slot(i) for i in range(5)], now=1.0)
+        s.prune_changes()
+    assert s.changes_since(0)[2] is False
+    assert s.changes_since(3) == (5, [(4, "add"), (5, "add")], True)
+    s.close()
+
+
+def test_store_path_is_a_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(StorePathError, match="is a file, not a directory"):
+        SlotStore(f)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_store_in_read_only_directory(tmp_path):
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o500)
+    try:
+        with pytest.raises(StorePathError, match="not writable"):
+            SlotStore(d)
+    finally:
+        d.chmod(0o700)
+
+
+def test_read_only_directory_as_root_is_refused_too(tmp_path, monkeypatch):
+    # As root, permissions do not stop writes; the check still asks the OS, so simulate its answer.
+    monkeypatch.setattr("agentmem.store._writable", lambda d: False)
+    with pytest.raises(StorePathError, match="not writable; fix its permissions"):
+        SlotStore(tmp_path / "ro")
+
+
+def test_corrupt_database(tmp_path):
+    d = tmp_path / "bad"
+    d.mkdir()
+    (d / "memory.db").write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(CorruptStoreError, match="not a readable agentmem database"):
+        SlotStore(d)
+    assert (d / "memory.db").read_bytes().startswith(b"this is not sqlite")  # nothing overwritten
+
+
+def test_newer_schema_is_refused(tmp_path):
+    s = SlotStore(tmp_path / "s")
+    s.set_meta("schema_version", "99")
+    s.close()
+    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 1; upgrade agentmem"):
+        SlotStore(tmp_path / "s")
+
+
+def test_wal_mode_and_full_sync(store):
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert isinstance(store.conn, sqlite3.Connection)
+
+
+def test_failed_transaction_writes_nothing(store):
+    with pytest.raises(InvalidInputError), store.transaction():
+        store.insert([_slot(0)], now=1.0)
+        store.insert([NewSlot("id1", ("u",), "t", {"bad": {1, 2}}, None, None)], now=1.0)
+    assert store.count() == 0 and store.latest_seq() == 0
