@@ -1,0 +1,22 @@
+"""langchain-agentmem: agentmem as LangGraph's store, a LangChain agent middleware, tools, a retriever
+and a vector store.
+
+- `AgentMemStore`: drop-in `BaseStore` (`create_agent(..., store=AgentMemStore("./memory"))`).
+- `AgentMemMiddleware`: recall before the model call, remember after the turn.
+- `create_memory_tools()`: `remember`, `recall`, `forget` for agent-directed memory.
+- `AgentMemRetriever`, `AgentMemVectorStore`: recall for chains and RAG.
+"""
+
+from langchain_agentmem.middleware import AgentMemMiddleware
+from langchain_agentmem.retrievers import AgentMemRetriever
+from langchain_agentmem.store import AgentMemStore
+from langchain_agentmem.tools import create_memory_tools
+from langchain_agentmem.vectorstores import AgentMemVectorStore
+
+__all__ = [
+    "AgentMemMiddleware",
+    "AgentMemRetriever",
+    "AgentMemStore",
+    "AgentMemVectorStore",
+    "create_memory_tools",
+]

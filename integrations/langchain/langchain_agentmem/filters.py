@@ -62,12 +62,13 @@ def _is_scalar(v: Any) -> bool:
 
 
 def pushdown(filter: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
-    """Split a filter into (conditions agentmem can pre-apply, whether that is all of it).
+    """Split a filter into (conditions agentmem can pre-apply, whether they are exactly the filter).
 
     Only conditions SQL can never make stricter than LangGraph are pushed: equality with a string
-    or a number, and `$gt`/`$gte` with a number (SQLite ranks text above every number, so a numeric
-    string still passes them; `$lt`/`$lte` would wrongly drop it). Keys with a dot are not pushed,
-    because agentmem reads a dot as a nested path. Everything is still re-checked with `matches`.
+    or a number (exact), and `$gt`/`$gte` with a number (looser: SQLite ranks text above every
+    number, so a numeric string passes them and is re-checked; `$lt`/`$lte` would wrongly drop it).
+    Keys with a dot are not pushed, because agentmem reads a dot as a nested path. When the pushed
+    part is not exact, callers re-check every candidate with `matches`.
     """
     pushed: dict[str, Any] = {}
     complete = True
@@ -84,7 +85,7 @@ def pushdown(filter: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
             }
             if ops:
                 pushed[key] = ops
-            complete = complete and len(ops) == len(cond)
+            complete = complete and set(ops) == set(cond) == {"$eq"}
         else:
             complete = False
     return pushed, complete

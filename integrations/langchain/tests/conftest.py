@@ -1,0 +1,74 @@
+"""Shared fixtures: deterministic character embeddings (as in LangGraph's own store tests) for the
+store's behaviour, the real default encoder (loaded once per session) where meaning matters."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections import Counter, defaultdict
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from langchain_agentmem import AgentMemStore  # noqa: E402  (after the offline switches)
+
+
+class CharacterEmbeddings(Embeddings):
+    """Character-frequency vectors through fixed random projections: texts sharing characters are
+    close, so rankings are predictable without a model (the embeddings LangGraph tests its stores with).
+    """
+
+    def __init__(self, dims: int = 500, seed: int = 42) -> None:
+        rng = random.Random(seed)
+        self.dims = dims
+        self._projections: dict[str, list[float]] = defaultdict(
+            lambda: [rng.gauss(0, 1 / math.sqrt(dims)) for _ in range(dims)]
+        )
+
+    def _embed(self, text: str) -> list[float]:
+        counts = Counter(text)
+        total = sum(counts.values())
+        vec = [0.0] * self.dims
+        for char, n in counts.items():
+            for i, p in enumerate(self._projections[char]):
+                vec[i] += n / total * p
+        norm = math.sqrt(sum(x * x for x in vec)) or 1.0
+        return [x / norm for x in vec]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._embed(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed(text)
+
+
+@pytest.fixture(scope="session")
+def char_embeddings() -> CharacterEmbeddings:
+    return CharacterEmbeddings()
+
+
+@pytest.fixture
+def make_store(char_embeddings):
+    """Open an AgentMemStore at a path with the character embeddings, embedding `fields`."""
+
+    def make(path, fields: list[str] | None = None, **kwargs) -> AgentMemStore:
+        index = {"dims": char_embeddings.dims, "embed": char_embeddings}
+        if fields is not None:
+            index["fields"] = fields
+        return AgentMemStore(path, index=index, **kwargs)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def default_encoder():
+    """agentmem's packaged MiniLM, loaded once; every Memory in the session shares the weights."""
+    from agentmem.encoder import resolve_encoder
+
+    encoder = resolve_encoder()
+    encoder.encode(["warm up"])
+    return encoder
