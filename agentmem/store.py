@@ -432,37 +432,25 @@ class SlotStore:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[SlotRow]:
+    def _in(self, columns: str, key: str, values: Sequence[Any], extra: str = "") -> list[Any]:
+        """Rows of `columns` where `key` is one of `values` (chunked under SQLite's variable limit)."""
+        rows: list[Any] = []
         with self.lock:
-            return [_row(r) for r in self.conn.execute(sql, params).fetchall()]
+            for chunk in _chunks(list(values), 900):
+                q = ",".join("?" * len(chunk))
+                rows += self.conn.execute(
+                    f"SELECT {columns} FROM slots WHERE {key} IN ({q}){extra}", chunk
+                ).fetchall()
+        return rows
 
     def by_slots(self, slots: Sequence[int]) -> dict[int, SlotRow]:
-        out: dict[int, SlotRow] = {}
-        for chunk in _chunks(list(slots), 900):
-            q = ",".join("?" * len(chunk))
-            out.update(
-                (r.slot, r) for r in self._rows(f"SELECT {_COLUMNS} FROM slots WHERE slot IN ({q})", chunk)
-            )
-        return out
+        return {r.slot: r for r in map(_row, self._in(_COLUMNS, "slot", slots))}
 
     def by_ids(self, ids: Sequence[str]) -> dict[str, SlotRow]:
-        out: dict[str, SlotRow] = {}
-        for chunk in _chunks(list(ids), 900):
-            q = ",".join("?" * len(chunk))
-            out.update(
-                (r.id, r) for r in self._rows(f"SELECT {_COLUMNS} FROM slots WHERE id IN ({q})", chunk)
-            )
-        return out
+        return {r.id: r for r in map(_row, self._in(_COLUMNS, "id", ids))}
 
     def ids_of(self, slots: Sequence[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        with self.lock:
-            for chunk in _chunks([s for s in slots if s is not None], 900):
-                q = ",".join("?" * len(chunk))
-                out.update(
-                    self.conn.execute(f"SELECT slot, id FROM slots WHERE slot IN ({q})", chunk).fetchall()
-                )
-        return out
+        return dict(self._in("slot, id", "slot", [s for s in slots if s is not None]))
 
     def select(
         self,
@@ -530,36 +518,22 @@ class SlotStore:
 
     def vectors(self, slots: Sequence[int], dim: int) -> np.ndarray:
         """Key vectors `(len(slots), dim)` in the order given (zeros for slots without one)."""
+        found = dict(self._in("slot, vector", "slot", slots, " AND vector IS NOT NULL"))
         out = np.zeros((len(slots), dim), dtype=np.float32)
-        pos = {s: i for i, s in enumerate(slots)}
-        with self.lock:
-            for chunk in _chunks(list(slots), 900):
-                q = ",".join("?" * len(chunk))
-                for s, blob in self.conn.execute(
-                    f"SELECT slot, vector FROM slots WHERE slot IN ({q})", chunk
-                ):
-                    if blob is not None:
-                        out[pos[s]] = np.frombuffer(blob, dtype=np.float32)
+        for i, s in enumerate(slots):
+            if s in found:
+                out[i] = np.frombuffer(found[s], dtype=np.float32)
         return out
 
     def present_vectors(self, slots: Sequence[int], dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(slots (m,), vectors (m, d)) for those of `slots` that still exist with a vector, in order."""
-        found: dict[int, bytes] = {}
-        with self.lock:
-            for chunk in _chunks(list(slots), 900):
-                q = ",".join("?" * len(chunk))
-                found.update(
-                    self.conn.execute(
-                        f"SELECT slot, vector FROM slots WHERE slot IN ({q}) AND vector IS NOT NULL", chunk
-                    ).fetchall()
-                )
+        found = dict(self._in("slot, vector", "slot", slots, " AND vector IS NOT NULL"))
         keep = [s for s in slots if s in found]
-        vecs = (
-            np.stack([np.frombuffer(found[s], dtype=np.float32) for s in keep])
-            if keep
-            else np.zeros((0, dim), np.float32)
+        if not keep:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, dim), np.float32)
+        return np.array(keep, dtype=np.int64), np.stack(
+            [np.frombuffer(found[s], dtype=np.float32) for s in keep]
         )
-        return np.array(keep, dtype=np.int64), vecs
 
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All indexed slots as (slots (b,), vectors (b, d)) batches, in write order."""
