@@ -253,6 +253,71 @@ class Memory:
             out[i] = slot_ids[d.slot]
         return out  # type: ignore[return-value]
 
+    def restore(self, entries: Sequence[tuple[MemoryRecord, Sequence[MemoryVersion]]]) -> list[str]:
+        """Write exported memories back verbatim: ids, namespaces, times, usage and version history.
+
+        The controller is bypassed (a restore is not an observation). Entries are written in the
+        order given, so importing an export in write order rebuilds the same temporal links. Current
+        texts are re-encoded with this store's encoder. Ids already present are refused, and the
+        whole batch is one transaction.
+        """
+        self._check_open()
+        entries = list(entries)
+        if not entries:
+            return []
+        clash = self.store.by_ids([r.id for r, _ in entries])
+        if clash:
+            raise DuplicateIdError(
+                f"id {next(iter(clash))!r} is already in the store; restore into an empty store"
+            )
+        indexed = [i for i, (r, _) in enumerate(entries) if r.indexed]
+        vectors = self._encode_docs([entries[i][0].text for i in indexed]) if indexed else None
+        vec_of = {i: vectors[j] for j, i in enumerate(indexed)} if vectors is not None else {}
+        ts = lambda d: None if d is None else d.timestamp()  # noqa: E731
+        with self._lock:
+            with self.store.transaction():
+                slots = self.store.insert(
+                    [
+                        NewSlot(
+                            r.id,
+                            validate_namespace(r.namespace),
+                            r.text,
+                            dict(r.metadata),
+                            ts(r.event_time),
+                            vec_of.get(i),
+                            created_at=ts(r.created_at),
+                        )
+                        for i, (r, _) in enumerate(entries)
+                    ],
+                    now=time.time(),
+                )
+                for slot, (r, versions) in zip(slots, entries, strict=True):
+                    self.store.set_slot_fields(
+                        slot,
+                        version=r.version,
+                        created_at=ts(r.created_at),
+                        updated_at=ts(r.updated_at),
+                        usage=r.usage,
+                        last_read_at=ts(r.last_read_at),
+                        expires_at=ts(r.expires_at),
+                    )
+                    past = [v for v in versions if v.version < r.version]
+                    self.store.restore_history(
+                        slot,
+                        [
+                            {
+                                "version": v.version,
+                                "text": v.text,
+                                "metadata": v.metadata,
+                                "event_time": ts(v.event_time),
+                                "updated_at": ts(v.updated_at),
+                            }
+                            for v in past
+                        ],
+                    )
+            self._after_commit()
+        return [r.id for r, _ in entries]
+
     def update(
         self,
         id: str,

@@ -407,7 +407,7 @@ class SlotStore:
 
     def set_slot_fields(self, slot: int, **fields: Any) -> None:
         """Set raw columns (version, created_at, updated_at, usage...) verbatim; import uses it."""
-        allowed = {"version", "created_at", "updated_at", "usage", "last_read_at"}
+        allowed = {"version", "created_at", "updated_at", "usage", "last_read_at", "expires_at"}
         if not fields.keys() <= allowed:
             raise InvalidInputError(f"cannot set {sorted(fields.keys() - allowed)} on a slot")
         sets = ", ".join(f"{k} = ?" for k in fields)

@@ -280,3 +280,21 @@ def test_precomputed_embeddings_skip_encoding(mem, encoder):
     mem.remember(FACTS, embeddings=vecs * 3.0)  # renormalised on the way in
     hits = mem.recall("meeting", k=1, embedding=vecs[2])
     assert hits[0].text == FACTS[2] and hits[0].score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_restore_round_trips_records_and_history(tmp_path, encoder):
+    with Memory(tmp_path / "a", encoder=encoder) as a:
+        ids = a.remember(FACTS[:3], namespace=("u",), metadata={"s": 1}, event_time="2023-01-02T03:04:05")
+        a.update(ids[1], text="Bob adopted a beagle named Max.")
+        a.recall("dog", k=1)
+        a.close()
+        a = Memory(tmp_path / "a", encoder=encoder)
+        entries = [(r, a.history(r.id)) for r in a]
+        with Memory(tmp_path / "b", encoder=encoder) as b:
+            assert b.restore(entries) == ids
+            for r, h in entries:
+                assert b.get(r.id).to_dict() | {"write_order": 0} == r.to_dict() | {"write_order": 0}
+                assert b.history(r.id) == h
+            assert b.recall("dog", k=1)[0].id == ids[1]
+            with pytest.raises(DuplicateIdError, match="already in the store"):
+                b.restore(entries[:1])
