@@ -8,6 +8,7 @@ shows each memory's key for that purpose).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from langchain.tools import BaseTool, ToolRuntime, tool
 from langgraph.store.base import BaseStore
@@ -36,7 +37,7 @@ def create_memory_tools(
         return chosen, resolve_namespace(namespace, runtime)
 
     @tool
-    def remember(fact: str, runtime: ToolRuntime) -> str:
+    def remember(fact: str, runtime: ToolRuntime[Any]) -> str:
         """Save a fact worth knowing in later conversations (a preference, a detail about the user,
         a decision). State it as a self-contained sentence."""
         target, ns = where(runtime)
@@ -45,7 +46,7 @@ def create_memory_tools(
         return f"Remembered (key {key})."
 
     @tool
-    def recall(query: str, runtime: ToolRuntime) -> str:
+    def recall(query: str, runtime: ToolRuntime[Any]) -> str:
         """Search long-term memory for what is relevant to the query. Returns one memory per line
         with its key."""
         target, ns = where(runtime)
@@ -59,7 +60,7 @@ def create_memory_tools(
         )
 
     @tool
-    def forget(key: str, runtime: ToolRuntime) -> str:
+    def forget(key: str, runtime: ToolRuntime[Any]) -> str:
         """Delete one memory by the key `recall` showed, e.g. when the user asks you to forget it
         or it is no longer true."""
         target, ns = where(runtime)

@@ -7,9 +7,14 @@ import math
 import os
 import random
 from collections import Counter, defaultdict
+from typing import Any
 
 import pytest
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -72,3 +77,36 @@ def default_encoder():
     encoder = resolve_encoder()
     encoder.encode(["warm up"])
     return encoder
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Stands in for the hosted LLM, the one thing these tests mock.
+
+    Each call answers with the next scripted reply: an AIMessage, or a function of the messages the
+    model was sent (to echo what it saw, or call a tool with an id read from an earlier result).
+    Every call's messages are kept in `seen`, so tests can check what the middleware injected.
+    """
+
+    replies: list[Any]
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any
+    ) -> ChatResult:
+        self.seen.append(list(messages))
+        reply = self.replies[len(self.seen) - 1]
+        message = reply(messages) if callable(reply) else reply
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedChatModel:
+        return self
+
+
+@pytest.fixture
+def scripted():
+    """`scripted(reply, ...)` -> a ScriptedChatModel answering with these replies in turn."""
+    return lambda *replies: ScriptedChatModel(replies=list(replies))
