@@ -132,7 +132,7 @@ def _table(report: dict[str, Any]) -> Any:
     from rich.text import Text
 
     table = Table(
-        title=f"recall in a new process (pid {report['pid']}), top {report['k']} per question",
+        title=f"recalled by process {report['pid']}, top {report['k']} per question",
         title_justify="left",
     )
     table.add_column("question", ratio=2)

@@ -63,6 +63,11 @@ def open_memory(ctx: click.Context, *, create: bool = False, **kwargs: Any) -> I
         yield mem
 
 
+def _stdin_bytes() -> bytes:
+    """All of stdin as bytes: decoded strictly later, so bad UTF-8 is an error, never mojibake."""
+    return sys.stdin.buffer.read()
+
+
 def _namespace(value: str | None) -> tuple[str, ...] | None:
     return None if value is None else inputs.parse_namespace(value)
 
@@ -148,12 +153,12 @@ def add(
     if jsonl is not None:
         if texts:
             raise InvalidInputError("give texts or --jsonl FILE, not both")
-        data = click.get_binary_stream("stdin").read() if jsonl == "-" else inputs.read_bytes(jsonl)
+        data = _stdin_bytes() if jsonl == "-" else inputs.read_bytes(jsonl)
         items = inputs.items_from_jsonl(data, source="stdin" if jsonl == "-" else jsonl, template=template)
     elif from_stdin:
         if sys.stdin is None or sys.stdin.isatty():
             raise InvalidInputError("no text given; pass TEXT arguments, pipe text on stdin, or use --jsonl FILE")
-        items = inputs.texts_from_stdin(click.get_binary_stream("stdin").read(), whole=whole, template=template)
+        items = inputs.texts_from_stdin(_stdin_bytes(), whole=whole, template=template)
     else:
         items = inputs.texts_from_args(texts, template=template)
 
@@ -180,7 +185,8 @@ def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, 
             )
             ids.extend(got)
             if echo_ids:  # as each batch commits, so an interrupted run still lists what it wrote
-                bar.write("\n".join(got), file=sys.stdout)
+                with bar.external_write_mode():  # keeps the bar on stderr intact
+                    click.echo("\n".join(got))
             bar.update(len(batch))
     return ids
 
@@ -450,7 +456,7 @@ def import_(ctx: click.Context, file: str, batch_size: int, as_json: bool) -> No
 
     from agentmem.cli import export_format
 
-    data = click.get_binary_stream("stdin").read() if file == "-" else inputs.read_bytes(file)
+    data = _stdin_bytes() if file == "-" else inputs.read_bytes(file)
     head, entries = export_format.parse(data, source="stdin" if file == "-" else file)
     with open_memory(ctx, create=True) as mem:
         clash = next((rec.id for rec, _ in entries if rec.id in mem), None)

@@ -1,0 +1,121 @@
+"""The `agentmem` command as a user runs it: real processes, real stdin bytes, a fresh interpreter each.
+
+Each process that touches the encoder pays seconds for importing torch, so there are few of them:
+`--help` (no torch), bad stdin (rejected before torch), one `add` (read back from this process)
+and the demo (which itself starts a second process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+AGENTMEM = str(Path(sys.executable).with_name("agentmem"))
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONIOENCODING": "utf-8"}
+
+
+def agentmem(*args: str, input: bytes | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([AGENTMEM, *args], input=input, capture_output=True, env=ENV, timeout=timeout)
+
+
+def test_help_is_fast_and_imports_no_heavy_module():
+    best = min(_timed(lambda: agentmem("--help")) for _ in range(3))
+    assert best < 1.0, f"agentmem --help took {best:.2f}s"
+    probe = (
+        "import sys\n"
+        "from agentmem.cli import main\n"
+        "for argv in (['agentmem', '--help'], ['agentmem', 'add', '--help'], ['agentmem', 'demo', '--help']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ['torch', 'sentence_transformers', 'transformers', 'faiss', 'numpy', 'agentmem.memory']\n"
+        "print('LOADED=' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "Commands:" in out.stdout and "Examples:" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "LOADED="
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    result = fn()
+    assert result.returncode == 0, result.stderr
+    return time.perf_counter() - start
+
+
+def test_non_utf8_stdin_is_one_line_error_and_writes_nothing(tmp_path):
+    store = tmp_path / "store"
+    r = agentmem("--store", str(store), "add", "-n", "inbox", input=b"caf\xe9 au lait\nsecond line\n")
+    assert r.returncode == 1
+    assert r.stdout == b""
+    lines = r.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: stdin is not valid UTF-8 (byte 0xe9 on line 1)")
+    assert not store.exists()
+
+
+def test_add_in_one_process_recall_in_another(tmp_path, encoder):
+    from click.testing import CliRunner
+
+    from agentmem.cli import cli
+
+    store = tmp_path / "store"
+    r = agentmem(
+        "--store",
+        str(store),
+        "add",
+        "--json",
+        "-n",
+        "user-42",
+        input=b"Alice moved to Lisbon in May.\nBob adopted a grey cat named Tom.\n",
+    )
+    assert r.returncode == 0, r.stderr
+    ids = json.loads(r.stdout)["ids"]
+    assert len(ids) == 2
+    # The writer has exited; this (pytest) process only has the files on disk.
+    got = CliRunner().invoke(
+        cli, ["--store", str(store), "recall", "Where does Alice live?", "-k", "1", "--json"]
+    )
+    assert got.exit_code == 0, got.output
+    top = json.loads(got.stdout)["results"][0]
+    assert (top["id"], top["text"], top["namespace"]) == (
+        ids[0],
+        "Alice moved to Lisbon in May.",
+        ["user-42"],
+    )
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_recalls_in_a_new_process(tmp_path, encoder):
+    from click.testing import CliRunner
+
+    from agentmem.cli import cli
+
+    store = tmp_path / "demo"
+    r = agentmem("demo", "--store", str(store), "--json")
+    assert r.returncode == 0, r.stderr.decode()
+    report = json.loads(r.stdout)
+    assert (report["store"], report["k"], report["ingested"]) == (str(store), 5, 90)
+    assert report["pid"] != report["ingest_pid"]  # recalled by a process that wrote nothing
+    assert report["total"] == 8 and report["found"] == sum(q["found"] for q in report["questions"]) >= 5
+    pepper = next(q for q in report["questions"] if q["id"] == "q1")
+    assert pepper["first_evidence_rank"] == 1 and pepper["hits"][0]["id"] == "demo-maya-s1-05"
+    assert all(len(q["hits"]) == 5 for q in report["questions"])
+
+    # The store persisted: a third process (this one) sees all 90 turns and prints the table.
+    runner = CliRunner()
+    stats = runner.invoke(cli, ["--store", str(store), "stats", "--json"])
+    assert json.loads(stats.stdout)["namespaces"] == {"demo/maya": 90}
+    table = runner.invoke(cli, ["demo", "--store", str(store), "--phase", "recall"])
+    assert table.exit_code == 0, table.output
+    assert f"evidence found for {report['found']}/8 questions at k=5" in table.stdout
+    assert "name of Maya's" in table.stdout and "Pepper" in table.stdout
