@@ -9,6 +9,16 @@ import torch
 
 from agentmem import addressing as A
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: extra threads only contend with the rest of the suite on a small machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 T = torch.tensor
 
 
