@@ -266,7 +266,7 @@ def test_jsonl_with_bad_line_57_writes_nothing_to_an_existing_store(store, tmp_p
 )
 def test_read_commands_on_a_missing_store_say_how_to_create_one(tmp_path, args):
     store = tmp_path / "nowhere"
-    assert_error(run(store, *args), f"no store at {store}", "agentmem init", "--store")
+    assert_error(run(store, *args), f"no store at {store}", f"agentmem --store {store} init")
     assert not store.exists()
 
 

@@ -72,6 +72,7 @@ def cli(ctx: click.Context, store: str | None, verbose: bool) -> None:
 
     \b
     Quick start:
+      agentmem demo                       # remember a sample conversation, recall it
       agentmem add "Alice moved to Lisbon in May." --namespace user-42
       agentmem recall "Where does Alice live?"
       agentmem inspect

@@ -86,10 +86,10 @@ def parse_event_time(value: Any, *, where: str = "--event-time") -> datetime | N
     )
 
 
-def check_text(text: str, *, where: str) -> str:
+def check_text(text: str, *, where: str, fix: str = "give the text to remember") -> str:
     """Refuse empty or whitespace-only text and text that is not valid Unicode."""
     if not text.strip():
-        raise EmptyTextError(f"{where} is empty or only whitespace; give the text to remember")
+        raise EmptyTextError(f"{where} is empty or only whitespace; {fix}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: undecodable bytes in argv

@@ -40,7 +40,7 @@ filter_option = click.option(
 
 def store_path(ctx: click.Context) -> Path:
     """--store, else $AGENTMEM_STORE, else `<user data dir>/agentmem/default`."""
-    chosen = ctx.find_root().obj.get("store") if ctx.find_root().obj else None
+    chosen = (ctx.find_root().obj or {}).get("store")
     if chosen:
         return Path(chosen).expanduser()
     import platformdirs
@@ -56,7 +56,9 @@ def open_memory(ctx: click.Context, *, create: bool = False, **kwargs: Any) -> I
         from agentmem.store import DB_NAME
 
         if not path.exists() or (path.is_dir() and not (path / DB_NAME).exists()):
-            raise StorePathError(f"no store at {path}; create one with `agentmem init` or pass --store PATH")
+            raise StorePathError(
+                f"no store at {path}; create it with `agentmem --store {path} init` or pass --store with an existing store"
+            )
     from agentmem.memory import Memory
 
     with Memory(path, **kwargs) as mem:
@@ -214,7 +216,7 @@ def recall(
       agentmem recall where does alice live -k 3 -n user-42
       agentmem recall "tea" --filter '{"source": "chat"}' --json | jq '.results[0].text'
     """
-    text = inputs.check_text(" ".join(query), where="the query")
+    text = inputs.check_text(" ".join(query), where="the query", fix="ask a question, e.g. agentmem recall 'tea?'")
     ns, flt = _namespace(namespace), _filter(filter_)
     with open_memory(ctx) as mem:
         results = mem.recall(text, k=k, namespace=ns, filter=flt)
@@ -271,7 +273,8 @@ def inspect(
     shown = f"slots {start + 1}-{start + len(records)} of {total}" if records else f"no slots here ({total} in all)"
     more = start + len(records) < total
     caption = shown + (f"; next: agentmem inspect --offset {start + limit} --limit {limit}" if more else "")
-    render.console().print(render.slots_table(records, title=f"{render.ns_str(ns or ('all',))}", caption=caption))
+    title = f"slots in {render.ns_str(ns)}" if ns else "slots (all namespaces)"
+    render.console().print(render.slots_table(records, title=title, caption=caption))
 
 
 # -- show ----------------------------------------------------------------------------------------
