@@ -242,12 +242,22 @@ def test_add_jsonl_from_stdin(store):
         (["add", "--jsonl", "-"], '{"text": 3}\n', ["line 1", '"text" string']),
         (["add", "--jsonl", "-"], '{"text": "a", "metadata": "m"}\n', ["line 1", "metadata"]),
         (["add", "--jsonl", "missing.jsonl"], None, ["cannot read missing.jsonl"]),
+        (["add", "--jsonl", "-"], b'{"text": "ok"}\n{"text": "na\xefve"}\n', ["stdin is not valid UTF-8", "line 2"]),
+        (["add", "fine", "caf\udce9"], None, ["text argument 2 is not valid UTF-8"]),  # undecodable argv bytes
     ],
 )
 def test_add_bad_input_writes_nothing(store, args, stdin, words):
     r = run(store, *args, input=stdin)
     assert_error(r, *words)
     assert not store.exists()  # validated before the store was even opened
+
+
+def test_add_long_text_is_kept_whole_and_the_policy_is_said(store, caplog):
+    long = "word " * 700
+    r = run(store, "add", long)
+    assert r.code == 0, r
+    assert items(store)[0]["text"] == long
+    assert "embedded as the mean of its window-sized chunks; full text kept" in caplog.text
 
 
 def test_jsonl_with_bad_line_57_writes_nothing_to_an_existing_store(store, tmp_path):
