@@ -227,8 +227,8 @@ class AgentMemStore(BaseStore):
             if len(found) < op.limit:
                 # Corner case LangGraph's stores share: fewer scored hits than asked for are
                 # topped up with unindexed items, unscored.
-                unindexed = [r for r in self._scan(op, 0, None, unindexed_only=True)]
-                found += [(r, None) for r in unindexed[: op.limit - len(found)]]
+                unindexed = self._scan(op, 0, op.limit - len(found), unindexed_only=True)
+                found += [(r, None) for r in unindexed]
         if op.refresh_ttl:
             self._refresh([record for record, _ in found])
         return [items.to_search_item(record, score) for record, score in found]

@@ -18,6 +18,7 @@ from langgraph.store.base import (
 )
 
 from agentmem import Memory
+from agentmem.controller import CosineController, WriteDecision
 
 
 @pytest.fixture
@@ -417,3 +418,23 @@ def test_default_encoder_finds_by_meaning(tmp_path, default_encoder):
         store.put(("u1",), "c", {"text": "I am allergic to peanuts."})
         assert store.search(("u1",), query="Which city is home?", limit=1)[0].key == "a"
         assert store.search(("u1",), query="food I must avoid", limit=1)[0].key == "c"
+
+
+class MergingController(CosineController):
+    """A write policy that folds every new observation into the closest existing memory."""
+
+    name = "merging"
+
+    def plan_writes(self, writes, memory):
+        decisions = []
+        for write in writes:
+            closest = memory.search(write.vector, 1, namespace=None, filter=None)
+            decisions.append(WriteDecision("skip", closest[0][0]) if closest else WriteDecision("new"))
+        return decisions
+
+
+def test_refuses_a_controller_that_rekeys_items(tmp_path, make_store):
+    with make_store(tmp_path / "m", controller=MergingController()) as store:
+        store.put(("t",), "k1", {"text": "aaaa"})
+        with pytest.raises(RuntimeError, match="controller"):
+            store.put(("t",), "k2", {"text": "aaab"})
