@@ -7,7 +7,7 @@
 The agent is a plain LangChain 1.x `create_agent` with agentmem as its store and
 `AgentMemMiddleware`, which recalls relevant memories before each model call and remembers each
 turn afterwards. Nothing is kept in the process: the second run finds the facts on disk, in the
-agentmem store (see them with `agentmem inspect ./ada-memory`).
+agentmem store (see them with `agentmem --store ./ada-memory inspect`).
 
 Offline by default (a scripted stand-in for the LLM, see offline_chat_model.py); set
 AGENTMEM_CHAT_MODEL=openai:gpt-4o-mini (or any init_chat_model spec) to use a real provider.
