@@ -65,10 +65,10 @@ class Run:
         return json.loads(self.out)
 
 
-def run(store: Path | None, *args: str, input: str | bytes | None = None) -> Run:
+def run(store: Path | None, *args: str, input: str | bytes | None = None, env: dict | None = None) -> Run:
     """`agentmem [--store STORE] ARGS` through the real entry point, with captured stdin/stdout/stderr."""
     argv = ["agentmem", *(["--store", str(store)] if store else []), *args]
-    with CliRunner().isolation(input=input) as (out, err, _), mock.patch.object(sys, "argv", argv):
+    with CliRunner().isolation(input=input, env=env) as (out, err, _), mock.patch.object(sys, "argv", argv):
         try:
             main()
             code = 0
@@ -525,3 +525,14 @@ def test_import_refuses_bad_files_and_writes_nothing(seeded, tmp_path):
 def test_demo_recall_without_ingest_says_what_to_run(store):
     assert run(store, "init").code == 0
     assert_error(run(None, "demo", "--store", str(store), "--phase", "recall"), "--phase ingest")
+
+
+def test_demo_store_choice_never_defaults_to_agentmem_store(tmp_path):
+    env = {"AGENTMEM_STORE": str(tmp_path / "work"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    default = tmp_path / "xdg" / "agentmem" / "demo"
+    assert_error(run(None, "demo", "--phase", "recall", env=env), f"no store at {default}", "--phase ingest")
+    typed = tmp_path / "typed"
+    assert_error(run(typed, "demo", "--phase", "recall", env=env), f"no store at {typed};")
+    own = tmp_path / "own"
+    assert_error(run(typed, "demo", "--store", str(own), "--phase", "recall"), f"no store at {own};")
+    assert not any(p.exists() for p in (tmp_path / "work", default, typed, own))

@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from agentmem.cli import render
+from agentmem.cli.store_commands import open_memory
 from agentmem.errors import AgentMemError
 
 SAMPLE = "sample_conversation.json"
@@ -59,12 +60,10 @@ def demo_store(ctx: click.Context, store: str | None) -> Path:
 
 def ingest(path: Path, conversation: dict[str, Any]) -> int:
     """Write every turn as a memory (replacing an earlier demo run's turns); returns the turn count."""
-    from agentmem.memory import Memory
-
     speakers = conversation["speakers"]
     ns = namespace(conversation)
     n = 0
-    with Memory(path) as mem:
+    with open_memory(path, create=True) as mem:
         mem.forget(namespace=ns)  # a re-run starts from the same state as the first run
         for session in conversation["sessions"]:
             start = datetime.fromisoformat(session["date"])
@@ -87,14 +86,11 @@ def recall_evidence(path: Path, conversation: dict[str, Any], k: int) -> list[di
     The rank is looked up in the top max(k, RANK_DEPTH), so a miss at k still says how far off it was;
     `found` means within the top k.
     """
-    from agentmem.memory import Memory
-
     questions = conversation["questions"]
-    with Memory(path) as mem:
+    hint = f"run `agentmem demo --phase ingest --store {path}` first"
+    with open_memory(path, missing_hint=hint) as mem:
         if mem.count(namespace=namespace(conversation)) == 0:
-            raise AgentMemError(
-                f"store {path} holds no demo conversation; run `agentmem demo --phase ingest --store {path}` first"
-            )
+            raise AgentMemError(f"store {path} holds no demo conversation; {hint}")
         hits = mem.recall_many(
             [q["question"] for q in questions], k=max(k, RANK_DEPTH), namespace=namespace(conversation)
         )

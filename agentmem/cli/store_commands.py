@@ -49,16 +49,14 @@ def store_path(ctx: click.Context) -> Path:
 
 
 @contextmanager
-def open_memory(ctx: click.Context, *, create: bool = False, **kwargs: Any) -> Iterator[Memory]:
-    """Open the selected store; read commands (`create=False`) refuse to conjure an empty one."""
-    path = store_path(ctx)
+def open_memory(path: Path, *, create: bool = False, missing_hint: str | None = None, **kwargs: Any) -> Iterator[Memory]:
+    """Open the store at `path`; read commands (`create=False`) refuse to conjure an empty one."""
     if not create:
         from agentmem.store import DB_NAME
 
         if not path.exists() or (path.is_dir() and not (path / DB_NAME).exists()):
-            raise StorePathError(
-                f"no store at {path}; create it with `agentmem --store {path} init` or pass --store with an existing store"
-            )
+            hint = missing_hint or f"create it with `agentmem --store {path} init` or pass --store with an existing store"
+            raise StorePathError(f"no store at {path}; {hint}")
     from agentmem.memory import Memory
 
     with Memory(path, **kwargs) as mem:
@@ -97,7 +95,7 @@ def init(ctx: click.Context, encoder: str | None, index_kind: str | None, as_jso
       agentmem --store ./mem init --index hnsw
       AGENTMEM_STORE=./mem agentmem init --json
     """
-    with open_memory(ctx, create=True, encoder=encoder, index=index_kind) as mem:
+    with open_memory(store_path(ctx), create=True, encoder=encoder, index=index_kind) as mem:
         stats = mem.stats()
     if as_json:
         render.emit_json(stats)
@@ -174,7 +172,7 @@ def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, 
     from tqdm import tqdm
 
     ids: list[str] = []
-    with open_memory(ctx, create=True) as mem, tqdm(
+    with open_memory(store_path(ctx), create=True) as mem, tqdm(
         total=len(items), unit="mem", file=sys.stderr, disable=None if len(items) > batch_size else True
     ) as bar:
         for batch in inputs.batches(items, batch_size):
@@ -218,7 +216,7 @@ def recall(
     """
     text = inputs.check_text(" ".join(query), where="the query", fix="ask a question, e.g. agentmem recall 'tea?'")
     ns, flt = _namespace(namespace), _filter(filter_)
-    with open_memory(ctx) as mem:
+    with open_memory(store_path(ctx)) as mem:
         results = mem.recall(text, k=k, namespace=ns, filter=flt)
     if as_json:
         render.emit_json({
@@ -264,7 +262,7 @@ def inspect(
         raise InvalidInputError("give --page or --offset, not both")
     start = (page - 1) * limit if page is not None else offset or 0
     ns, flt = _namespace(namespace), _filter(filter_)
-    with open_memory(ctx) as mem:
+    with open_memory(store_path(ctx)) as mem:
         total = mem.count(namespace=ns, filter=flt)
         records = mem.list(namespace=ns, filter=flt, limit=limit, offset=start)
     if as_json:
@@ -292,7 +290,7 @@ def show(ctx: click.Context, id_: str, as_json: bool) -> None:
       agentmem show 3f2a9c...
       agentmem show note-1 --json | jq '.history | length'
     """
-    with open_memory(ctx) as mem:
+    with open_memory(store_path(ctx)) as mem:
         record = mem.get(id_)
         if record is None:
             raise NotFoundError(f"no memory with id {id_!r}; find ids with `agentmem inspect` or `agentmem recall`")
@@ -326,7 +324,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
       agentmem stats
       agentmem stats --json | jq .memories
     """
-    with open_memory(ctx) as mem:
+    with open_memory(store_path(ctx)) as mem:
         info = mem.stats()
     if as_json:
         render.emit_json(info)
@@ -372,7 +370,7 @@ def forget(
         raise InvalidInputError("say what to forget: IDs, or --namespace and/or --filter, or --all (one of these)")
     ns, flt = _namespace(namespace), _filter(filter_)
     not_found: list[str] = []
-    with open_memory(ctx) as mem:
+    with open_memory(store_path(ctx)) as mem:
         if ids:
             not_found = [i for i in dict.fromkeys(ids) if i not in mem]
             n = mem.forget(list(dict.fromkeys(ids)))
@@ -415,7 +413,7 @@ def export(ctx: click.Context, file: str) -> None:
     """
     from agentmem.cli import export_format
 
-    with open_memory(ctx) as mem:
+    with open_memory(store_path(ctx)) as mem:
         info = mem.stats()
         records = list(mem)
         lines = [export_format.line(r, mem.history(r.id)) for r in records]
@@ -461,7 +459,7 @@ def import_(ctx: click.Context, file: str, batch_size: int, as_json: bool) -> No
 
     data = _stdin_bytes() if file == "-" else inputs.read_bytes(file)
     head, entries = export_format.parse(data, source="stdin" if file == "-" else file)
-    with open_memory(ctx, create=True) as mem:
+    with open_memory(store_path(ctx), create=True) as mem:
         clash = next((rec.id for rec, _ in entries if rec.id in mem), None)
         if clash is not None:
             raise InvalidInputError(
