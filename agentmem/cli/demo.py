@@ -104,7 +104,10 @@ def recall_evidence(path: Path, conversation: dict[str, Any], k: int) -> list[di
             "question": q["question"],
             "answer": q["answer"],
             "evidence": sorted(gold),
-            "hits": [{"id": r.id, "score": round(r.score, 4), "text": r.text} for r in results[:k]],
+            "hits": [
+                {"id": r.id, "turn": r.metadata.get("turn"), "score": round(r.score, 4), "text": r.text}
+                for r in results[:k]
+            ],
             "first_evidence_rank": ranks[0] if ranks else None,
             "found": bool(ranks) and ranks[0] <= k,
         })
@@ -133,14 +136,19 @@ def _table(report: dict[str, Any]) -> Any:
     )
     table.add_column("question", ratio=2)
     table.add_column("top hit", ratio=3)
+    table.add_column("top k turns\n(gold in green)")
     table.add_column("gold rank", justify="right")
     table.add_column("found")
     for q in report["questions"]:
         top = Text(render.preview(q["hits"][0]["text"], 90)) if q["hits"] else Text("-")
+        turns = Text()
+        for h in q["hits"]:
+            turns.append(f"{h['turn']} ", style="bold green" if h["id"] in q["evidence"] else "")
         rank = q["first_evidence_rank"]
         table.add_row(
             Text(f"{q['question']}\n", style="bold").append(f"({q['type']}; answer: {q['answer']})", style="dim"),
             top,
+            turns,
             f">{max(report['k'], RANK_DEPTH)}" if rank is None else str(rank),
             Text("yes", style="green") if q["found"] else Text("no", style="red"),
         )
@@ -199,4 +207,8 @@ def demo(ctx: click.Context, store: str | None, k: int, phase: str, as_json: boo
         render.emit_json(report)
         return
     render.console().print(_table(report))
-    click.echo(f"evidence found for {found}/{report['total']} questions at k={k} (store: {path})")
+    written = f"written by pid {report['ingest_pid']}, " if "ingest_pid" in report else ""
+    click.echo(
+        f"evidence found for {found}/{report['total']} questions at k={k} "
+        f"({written}recalled by pid {report['pid']}; store: {path})"
+    )
