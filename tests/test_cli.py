@@ -270,6 +270,13 @@ def test_jsonl_with_bad_line_57_writes_nothing_to_an_existing_store(store, tmp_p
     assert [g["text"] for g in items(store)] == ["already here"]
 
 
+def test_jsonl_moving_an_existing_id_to_another_namespace_writes_nothing(store):
+    assert run(store, "add", "--jsonl", "-", input=jsonl([{"text": "old", "id": "x", "namespace": "a"}])).code == 0
+    rows = [{"text": "new", "id": "y", "namespace": "b"}, {"text": "moved", "id": "x", "namespace": "b"}]
+    assert_error(run(store, "add", "--jsonl", "-", input=jsonl(rows)), "id 'x' exists in namespace a, not b")
+    assert [(g["id"], g["text"]) for g in items(store)] == [("x", "old")]
+
+
 @pytest.mark.parametrize(
     "args",
     [["recall", "anything"], ["inspect"], ["show", "some-id"], ["stats"], ["forget", "some-id"], ["export"]],

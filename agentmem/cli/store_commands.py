@@ -175,6 +175,14 @@ def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, 
     with open_memory(store_path(ctx), create=True) as mem, tqdm(
         total=len(items), unit="mem", file=sys.stderr, disable=None if len(items) > batch_size else True
     ) as bar:
+        # Memory refuses to move an id to another namespace; find that before batch 1 is written.
+        for it in items:
+            old = mem.get(it.id) if it.id is not None else None
+            if old is not None and old.namespace != it.namespace:
+                raise InvalidInputError(
+                    f"id {it.id!r} exists in namespace {render.ns_str(old.namespace)}, not "
+                    f"{render.ns_str(it.namespace)}; use its namespace, or `agentmem forget {it.id}` first"
+                )
         for batch in inputs.batches(items, batch_size):
             got = mem.remember(
                 [it.text for it in batch],
