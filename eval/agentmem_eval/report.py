@@ -1,0 +1,138 @@
+"""Human-readable results: a rich table on the terminal, a markdown report with matplotlib plots.
+
+The report reads only the results JSON, so any saved `results.json` can be re-rendered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and one row per system: turn-level recall@k, session recall_any@10, MRR, NDCG, latency."""
+    ks = results["ks"]
+    header = ["system", *[f"any@{k}" for k in ks], *[f"all@{k}" for k in ks], "sess any@10", "sess all@10",
+              "MRR", "NDCG@10", "ingest ms/turn p50", "recall ms p50", "recall ms p95", "bytes/turn"]
+    rows = []
+    for name, s in results["systems"].items():
+        lat = s["latency_ms"]
+        rows.append([name, *[_fmt(s[f"recall_any@{k}"]) for k in ks], *[_fmt(s[f"recall_all@{k}"]) for k in ks],
+                     _fmt(s["session"].get("recall_any@10", "-")), _fmt(s["session"].get("recall_all@10", "-")),
+                     _fmt(s.get("mrr", "-")), _fmt(s.get("ndcg@10", "-")), f"{lat['ingest_per_turn_p50']:.3f}",
+                     f"{lat['recall_p50']:.2f}", f"{lat['recall_p95']:.2f}", f"{s['memory_bytes']['per_turn']:.0f}"])
+    return header, rows
+
+
+def print_table(results: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    header, rows = table_rows(results)
+    table = Table(title=f"{results['dataset']}: {results['n_items']} items, turn-level recall "
+                        f"(skipped: {results['skipped'] or 'none'})")
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def plot_recall_curves(results: dict[str, Any], path: Path) -> None:
+    """recall_any@k and recall_all@k against k, one line per system, turn and session level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ks = results["ks"]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), sharey=True)
+    panels = [("turn", "recall_any"), ("turn", "recall_all"), ("session", "recall_any"), ("session", "recall_all")]
+    for ax, (level, metric) in zip(axes, panels, strict=True):
+        for name, s in results["systems"].items():
+            block = s if level == "turn" else s["session"]
+            ax.plot(ks, [block[f"{metric}@{k}"] for k in ks], marker="o", label=name)
+        ax.set_title(f"{level} {metric}@k")
+        ax.set_xlabel("k")
+        ax.set_xticks(ks)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("recall")
+    axes[0].set_ylim(0, 1.02)
+    axes[-1].legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"{results['dataset']} ({results['n_items']} items)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_categories(results: dict[str, Any], path: Path, metric: str = "recall_all@10") -> None:
+    """Grouped bars: `metric` per category, one bar per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    systems = list(results["systems"])
+    cats = sorted({c for s in results["systems"].values() for c in s["by_category"]})
+    width = 0.8 / max(len(systems), 1)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(cats) + 2), 4))
+    x = np.arange(len(cats))
+    for i, name in enumerate(systems):
+        by = results["systems"][name]["by_category"]
+        ax.bar(x + i * width, [by.get(c, {}).get(metric, 0.0) for c in cats], width, label=name)
+    ax.set_xticks(x + width * (len(systems) - 1) / 2)
+    ax.set_xticklabels(cats, rotation=20, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{results['dataset']}: turn-level {metric} by category")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(results: dict[str, Any], directory: str | Path, command: str | None = None) -> Path:
+    """Write `report.md`, `recall_at_k.png` and `categories_*.png` into `directory`; returns the markdown path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    plot_recall_curves(results, directory / "recall_at_k.png")
+    plot_categories(results, directory / "categories_recall_all@10.png", "recall_all@10")
+    plot_categories(results, directory / "categories_recall_any@10.png", "recall_any@10")
+    header, rows = table_rows(results)
+    parts = [f"# {results['dataset']}: long-horizon recall", ""]
+    if command:
+        parts += ["Reproduce with:", "", "```", command, "```", ""]
+    parts += [f"{results['n_items']} items over {results['n_episodes']} episodes ({results['n_turns']} turns); "
+              f"encoder `{results['encoder']}`. Skipped items: {results['skipped'] or 'none'}. "
+              f"Repaired data faults: {results.get('repaired') or 'none'}.", "",
+              "Turn-level recall@k unless marked *sess* (session level: each session ranked at its best turn). "
+              "`full-context` is a set (every turn in its window), so its recall does not depend on k and it "
+              "has no MRR/NDCG. Latency excludes encoding (shared, cached), ingest is per observation.", "",
+              _markdown_table(header, rows), "", "![recall@k](recall_at_k.png)", ""]
+    cats = sorted({c for s in results["systems"].values() for c in s["by_category"]})
+    for metric in ("recall_any@10", "recall_all@10"):
+        parts += [f"## {metric} by category", ""]
+        cat_header = ["system", *[f"{c} (n={_n(results, c)})" for c in cats]]
+        cat_rows = [[name, *[_fmt(s["by_category"].get(c, {}).get(metric, "-")) for c in cats]]
+                    for name, s in results["systems"].items()]
+        parts += [_markdown_table(cat_header, cat_rows), "", f"![{metric}](categories_{metric}.png)", ""]
+    path = directory / "report.md"
+    path.write_text("\n".join(parts))
+    return path
+
+
+def _n(results: dict[str, Any], category: str) -> int:
+    first = next(iter(results["systems"].values()))
+    return first["by_category"].get(category, {}).get("n_items", 0)

@@ -1,0 +1,165 @@
+"""Run systems over a dataset and collect metrics, latency and footprint.
+
+For each system and each episode a fresh memory is built and fed the episode's turns in order; each
+question is asked once the turns it may see have been added (`Item.at`), and is scored only against its
+own episode. Vectors are computed once for all systems (`CachedEncoder`); latency excludes encoding.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agentmem_eval.embeddings import CacheConfig, CachedEncoder
+from agentmem_eval.episode import Dataset, Episode
+from agentmem_eval.metrics import item_scores, mean_scores, percentiles, sessions_of
+from agentmem_eval.systems import Query, System, SystemsConfig
+
+
+@dataclass
+class RunConfig:
+    """systems: names to evaluate; ks: cut-offs for recall@k (the deepest is how many turns are asked for)."""
+
+    systems: tuple[str, ...] = ("agentmem", "dense", "bm25", "hybrid", "recency", "full-context")
+    ks: tuple[int, ...] = (1, 5, 10, 20)
+    settings: SystemsConfig = field(default_factory=SystemsConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    encoder: Any = None  # an agentmem encoder spec (None: the packaged default)
+    progress: bool = True
+
+
+@dataclass
+class ItemResult:
+    """One item's answer from one system: the ranking (turn ids) and its scores at each level."""
+
+    item_id: str
+    category: str
+    ranking: list[str]
+    turn: dict[str, float]
+    session: dict[str, float]
+
+
+@dataclass
+class SystemRun:
+    name: str
+    items: list[ItemResult] = field(default_factory=list)
+    ingest_ms_per_turn: list[float] = field(default_factory=list)
+    recall_ms: list[float] = field(default_factory=list)
+    footprint: list[int] = field(default_factory=list)
+    turns: list[int] = field(default_factory=list)
+
+
+class Vectors:
+    """Turn and question vectors of a dataset, computed once (and only when a system needs them)."""
+
+    def __init__(self, dataset: Dataset, encoder: CachedEncoder, progress: bool) -> None:
+        texts = [t.text for ep in dataset.episodes for t in ep.turns]
+        questions = [i.question for ep in dataset.episodes for i in ep.items]
+        start = time.perf_counter()
+        docs = encoder.encode(texts, progress=progress)
+        queries = encoder.encode_queries(questions, progress=progress)
+        self.seconds = time.perf_counter() - start
+        self.turns: dict[str, np.ndarray] = {}
+        self.items: dict[str, np.ndarray] = {}
+        t = q = 0
+        for ep in dataset.episodes:
+            self.turns[ep.id] = docs[t : t + len(ep.turns)]
+            t += len(ep.turns)
+            for item in ep.items:
+                self.items[item.id] = queries[q]
+                q += 1
+
+
+def run_episode(system: System, episode: Episode, vectors: Vectors | None, ks: tuple[int, ...],
+                run: SystemRun) -> None:
+    """Feed `episode` to `system`, asking each question (for max(ks) turns) once its visible turns are in."""
+    session_of = {t.id: t.session for t in episode.turns}
+    turn_vecs = vectors.turns[episode.id] if vectors and system.needs_vectors else None
+    done = 0
+    by_at: dict[int, list] = defaultdict(list)
+    for item in episode.items:
+        by_at[len(episode.turns) if item.at is None else item.at].append(item)
+    for at in sorted(by_at) + [len(episode.turns)]:
+        if at > done:
+            start = time.perf_counter()
+            system.add(episode.turns[done:at], None if turn_vecs is None else turn_vecs[done:at])
+            run.ingest_ms_per_turn.append((time.perf_counter() - start) * 1000 / (at - done))
+            done = at
+        for item in by_at.pop(at, []):
+            qvec = vectors.items[item.id] if vectors and system.needs_vectors else None
+            start = time.perf_counter()
+            positions = system.search(Query(item.question, qvec, item.time), max(ks))
+            run.recall_ms.append((time.perf_counter() - start) * 1000)
+            ranking = [episode.turns[p].id for p in positions]
+            run.items.append(ItemResult(
+                item.id, item.category, ranking,
+                item_scores(ranking, item.evidence, ks, system.ranked),
+                item_scores(sessions_of(ranking, session_of), item.sessions, ks, system.ranked)))
+    run.footprint.append(system.footprint())
+    run.turns.append(len(episode.turns))
+
+
+def summarise(run: SystemRun) -> dict[str, Any]:
+    """The JSON block of one system: overall turn-level metrics at the top, session level, categories."""
+    out: dict[str, Any] = {"n_items": len(run.items), **mean_scores([r.turn for r in run.items])}
+    out["session"] = mean_scores([r.session for r in run.items])
+    groups: dict[str, list[ItemResult]] = defaultdict(list)
+    for r in run.items:
+        groups[r.category].append(r)
+    out["by_category"] = {
+        cat: {"n_items": len(rows), **mean_scores([r.turn for r in rows]),
+              "session": mean_scores([r.session for r in rows])}
+        for cat, rows in sorted(groups.items())
+    }
+    ingest, recall = percentiles(run.ingest_ms_per_turn), percentiles(run.recall_ms)
+    out["latency_ms"] = {"ingest_per_turn_p50": ingest["p50"], "ingest_per_turn_p95": ingest["p95"],
+                         "recall_p50": recall["p50"], "recall_p95": recall["p95"]}
+    total_turns = sum(run.turns)
+    out["memory_bytes"] = {"max_episode": max(run.footprint, default=0),
+                           "per_turn": sum(run.footprint) / total_turns if total_turns else 0.0}
+    return out
+
+
+def evaluate(dataset: Dataset, config: RunConfig | None = None) -> tuple[dict[str, Any], dict[str, SystemRun]]:
+    """Evaluate every system of `config` on `dataset`; returns (results JSON, per-system runs)."""
+    from tqdm import tqdm
+
+    config = config or RunConfig()
+    base_encoder = None
+    vectors = None
+    needs = [n for n in config.systems if n not in ("bm25", "recency", "full-context")]
+    if needs:
+        from agentmem.encoder import resolve_encoder
+
+        base_encoder = resolve_encoder(config.encoder)
+        cached = CachedEncoder(base_encoder, config.cache)
+        vectors = Vectors(dataset, cached, config.progress)
+        cached.close()
+    runs: dict[str, SystemRun] = {}
+    for name in config.systems:
+        make = config.settings.factory(name, base_encoder)
+        run = runs[name] = SystemRun(name)
+        for episode in tqdm(dataset.episodes, desc=name, unit="episode", disable=not config.progress):
+            system = make()
+            try:
+                run_episode(system, episode, vectors, config.ks, run)
+            finally:
+                system.close()
+    results: dict[str, Any] = {
+        "dataset": dataset.name,
+        "n_items": dataset.n_items,
+        "skipped": dict(sorted(dataset.skipped.items())),
+        "repaired": dict(sorted(dataset.repaired.items())),
+        "n_episodes": len(dataset.episodes),
+        "n_turns": dataset.n_turns,
+        "encoder": getattr(base_encoder, "name", None),
+        "encode_seconds": round(vectors.seconds, 2) if vectors else 0.0,
+        "ks": list(config.ks),
+        "settings": asdict(config.settings),
+        "systems": {name: summarise(run) for name, run in runs.items()},
+    }
+    return results, runs
