@@ -278,7 +278,8 @@ def inspect(
         return
     shown = f"slots {start + 1}-{start + len(records)} of {total}" if records else f"no slots here ({total} in all)"
     more = start + len(records) < total
-    caption = shown + (f"; next: agentmem inspect --offset {start + limit} --limit {limit}" if more else "")
+    same = (f" -n {render.ns_str(ns)}" if ns else "") + (" --filter ..." if flt else "")
+    caption = shown + (f"; next: agentmem inspect --offset {start + limit} --limit {limit}{same}" if more else "")
     title = f"slots in {render.ns_str(ns)}" if ns else "slots (all namespaces)"
     render.console().print(render.slots_table(records, title=title, caption=caption))
 
