@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from agentmem.errors import InvalidInputError, TextTooLongError
+from agentmem.errors import EncoderLoadError, InvalidInputError, TextTooLongError
 
 log = logging.getLogger("agentmem")
 
@@ -95,7 +95,13 @@ def _load_sentence_transformer(path: str, device: str) -> Any:
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()  # its "Loading weights" bar would pollute CLI output
-            _MODELS[key] = SentenceTransformer(path, device=device)
+            try:
+                _MODELS[key] = SentenceTransformer(path, device=device)
+            except (OSError, ValueError, RuntimeError) as e:
+                raise EncoderLoadError(
+                    f"cannot load sentence-transformers model {path!r} on {device} ({type(e).__name__}); "
+                    "pass an installed model path, or omit the encoder to use the packaged all-MiniLM-L6-v2"
+                ) from e
         return _MODELS[key]
 
 
@@ -143,7 +149,10 @@ class SentenceTransformerEncoder:
         counts = [len(t) + 2 for t in texts]  # a word piece covers at least one character
         long = [i for i, c in enumerate(counts) if c > window]
         if long:
-            ids = self.model.tokenizer([texts[i] for i in long], add_special_tokens=True)["input_ids"]
+            # verbose=False: our own warning says what happens to long texts; the tokenizer's would repeat it.
+            ids = self.model.tokenizer([texts[i] for i in long], add_special_tokens=True, verbose=False)[
+                "input_ids"
+            ]
             for i, toks in zip(long, ids, strict=True):
                 counts[i] = len(toks)
         return counts
@@ -152,7 +161,7 @@ class SentenceTransformerEncoder:
         """Split `text` at token boundaries into pieces that each fit the window."""
         tok = self.model.tokenizer
         span = self.window - 2
-        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         offsets = enc["offset_mapping"]
         return [
             text[offsets[i][0] : offsets[min(i + span, len(offsets)) - 1][1]]

@@ -28,6 +28,10 @@ class EncoderMismatchError(AgentMemError):
     """The store was built with another encoder or embedding dimension than the one given."""
 
 
+class EncoderLoadError(AgentMemError):
+    """The encoder model could not be loaded (unknown name, missing files, no network for a hub name)."""
+
+
 class StorePathError(AgentMemError):
     """The store path cannot hold a store (a file, a read-only directory, a missing parent)."""
 

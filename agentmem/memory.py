@@ -86,13 +86,15 @@ class Memory:
         device: str = "auto",
         long_text: LongTextPolicy = "chunk",
         config: MemoryConfig | None = None,
+        create: bool = True,
     ) -> None:
         self.config = config or MemoryConfig()
         self._owns_dir = path is None
         self.path = Path(tempfile.mkdtemp(prefix="agentmem-")) if path is None else Path(path).expanduser()
         self._lock = threading.RLock()
         self._closed = False
-        self.store = SlotStore(self.path, config=self.config.store)
+        fresh = not self.path.exists()
+        self.store = SlotStore(self.path, config=self.config.store, create=create)
         try:
             self.encoder = self._open_encoder(encoder, device, long_text)
             kind = index or self.store.get_meta("index_kind") or self.config.index.kind
@@ -102,6 +104,8 @@ class Memory:
                 self.store.set_meta("index_kind", kind)
         except BaseException:
             self.store.close()
+            if fresh or self._owns_dir:  # a failed open leaves no empty store behind
+                shutil.rmtree(self.path, ignore_errors=True)
             raise
         self.controller: Controller = resolve_controller(controller)
         self._saved_seq = self.index.seq if (self.path / "index.faiss.npz").exists() else -1

@@ -298,3 +298,19 @@ def test_restore_round_trips_records_and_history(tmp_path, encoder):
             assert b.recall("dog", k=1)[0].id == ids[1]
             with pytest.raises(DuplicateIdError, match="already in the store"):
                 b.restore(entries[:1])
+
+
+def test_unloadable_encoder_is_one_line_error_and_leaves_no_store(tmp_path):
+    from agentmem.errors import EncoderLoadError
+
+    with pytest.raises(EncoderLoadError, match="cannot load sentence-transformers model '/no/such/model'"):
+        Memory(tmp_path / "s", encoder="/no/such/model")
+    assert not (tmp_path / "s").exists()
+
+
+def test_create_false_refuses_a_missing_store(tmp_path):
+    from agentmem.errors import StorePathError
+
+    with pytest.raises(StorePathError, match="no store at .*; create one with `agentmem init"):
+        Memory(tmp_path / "missing", create=False)
+    assert not (tmp_path / "missing").exists()

@@ -27,7 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("agentmem.cli.demo:demo", "Ingest a sample conversation, then recall its evidence."),
     "train": ("agentmem.cli.train:train", "Train memory models on classic tasks or the memory controller."),
     "bench": ("agentmem.cli.bench:bench", "Benchmarks: memory-size scaling of DNC vs SAM."),
-    "eval": ("agentmem_eval.cli:eval_cli", "Evaluate long-horizon recall on LoCoMo, LongMemEval, bAbI, synthetic."),
+    "eval": (
+        "agentmem_eval.cli:eval_cli",
+        "Evaluate long-horizon recall on LoCoMo, LongMemEval, bAbI, synthetic.",
+    ),
 }
 
 
@@ -57,7 +60,9 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.option(
     "--store",
     envvar="AGENTMEM_STORE",
@@ -77,7 +82,9 @@ def cli(ctx: click.Context, store: str | None, verbose: bool) -> None:
       agentmem recall "Where does Alice live?"
       agentmem inspect
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"
+    )
     ctx.obj = {"store": store}
 
 

@@ -51,7 +51,11 @@ def demo_store(ctx: click.Context, store: str | None) -> Path:
     if store:
         return Path(store).expanduser()
     root = ctx.find_root()
-    if root.obj and root.obj.get("store") and root.get_parameter_source("store") == click.core.ParameterSource.COMMANDLINE:
+    if (
+        root.obj
+        and root.obj.get("store")
+        and root.get_parameter_source("store") == click.core.ParameterSource.COMMANDLINE
+    ):
         return Path(root.obj["store"]).expanduser()
     import platformdirs
 
@@ -72,7 +76,9 @@ def ingest(path: Path, conversation: dict[str, Any]) -> int:
                 [f"{speakers[t['speaker']]}: {t['text']}" for t in turns],
                 namespace=ns,
                 ids=[memory_id(conversation, t["id"]) for t in turns],
-                metadata=[{"session": session["id"], "turn": t["id"], "speaker": t["speaker"]} for t in turns],
+                metadata=[
+                    {"session": session["id"], "turn": t["id"], "speaker": t["speaker"]} for t in turns
+                ],
                 # Turns a minute apart: event_time orders them within a session.
                 event_time=[start + timedelta(minutes=i) for i in range(len(turns))],
             )
@@ -98,26 +104,42 @@ def recall_evidence(path: Path, conversation: dict[str, Any], k: int) -> list[di
     for q, results in zip(questions, hits, strict=True):
         gold = {memory_id(conversation, e) for e in q["evidence"]}
         ranks = [rank for rank, r in enumerate(results, 1) if r.id in gold]
-        rows.append({
-            "id": q["id"],
-            "type": q["type"],
-            "question": q["question"],
-            "answer": q["answer"],
-            "evidence": sorted(gold),
-            "hits": [
-                {"id": r.id, "turn": r.metadata.get("turn"), "score": round(r.score, 4), "text": r.text}
-                for r in results[:k]
-            ],
-            "first_evidence_rank": ranks[0] if ranks else None,
-            "found": bool(ranks) and ranks[0] <= k,
-        })
+        rows.append(
+            {
+                "id": q["id"],
+                "type": q["type"],
+                "question": q["question"],
+                "answer": q["answer"],
+                "evidence": sorted(gold),
+                "hits": [
+                    {"id": r.id, "turn": r.metadata.get("turn"), "score": round(r.score, 4), "text": r.text}
+                    for r in results[:k]
+                ],
+                "first_evidence_rank": ranks[0] if ranks else None,
+                "found": bool(ranks) and ranks[0] <= k,
+            }
+        )
     return rows
 
 
 def _recall_in_new_process(path: Path, k: int) -> dict[str, Any]:
     """Run phase 2 in a fresh interpreter and return its JSON report."""
-    cmd = [sys.executable, "-m", "agentmem", "demo", "--phase", "recall", "--store", str(path), "-k", str(k), "--json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "agentmem",
+        "demo",
+        "--phase",
+        "recall",
+        "--store",
+        str(path),
+        "-k",
+        str(k),
+        "--json",
+    ]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"}
+    )
     if proc.stderr:
         sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
@@ -146,7 +168,9 @@ def _table(report: dict[str, Any]) -> Any:
             turns.append(f"{h['turn']} ", style="bold green" if h["id"] in q["evidence"] else "")
         rank = q["first_evidence_rank"]
         table.add_row(
-            Text(f"{q['question']}\n", style="bold").append(f"({q['type']}; answer: {q['answer']})", style="dim"),
+            Text(f"{q['question']}\n", style="bold").append(
+                f"({q['type']}; answer: {q['answer']})", style="dim"
+            ),
             top,
             turns,
             f">{max(report['k'], RANK_DEPTH)}" if rank is None else str(rank),
@@ -156,13 +180,27 @@ def _table(report: dict[str, Any]) -> Any:
 
 
 @click.command()
-@click.option("--store", type=click.Path(), help="Store to use. Default: a demo store in the user data directory.")
-@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="Memories recalled per question.")
 @click.option(
-    "--phase", type=click.Choice(["all", "ingest", "recall"]), default="all", show_default=True,
+    "--store", type=click.Path(), help="Store to use. Default: a demo store in the user data directory."
+)
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Memories recalled per question.",
+)
+@click.option(
+    "--phase",
+    type=click.Choice(["all", "ingest", "recall"]),
+    default="all",
+    show_default=True,
     help="ingest: only write the conversation; recall: only ask the questions (the store must hold the demo).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON report (docs/cli-json.md) instead of tables.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON report (docs/cli-json.md) instead of tables."
+)
 @click.pass_context
 def demo(ctx: click.Context, store: str | None, k: int, phase: str, as_json: bool) -> None:
     """Remember a five-session sample conversation, then recall its evidence from a new process.

@@ -42,7 +42,9 @@ def line(record: MemoryRecord, history: list[MemoryVersion]) -> str:
 
 def parse(data: bytes, *, source: str) -> tuple[dict[str, Any], list[Entry]]:
     """Validate a whole export before anything is written; errors name the line and the fix."""
-    lines = [(n, text) for n, text in enumerate(decode_utf8(data, source=source).splitlines(), 1) if text.strip()]
+    lines = [
+        (n, text) for n, text in enumerate(decode_utf8(data, source=source).splitlines(), 1) if text.strip()
+    ]
     if not lines:
         raise InvalidInputError(f"{source} is empty; give a file written by `agentmem export`")
     head = _object(*lines[0], source)
@@ -60,7 +62,9 @@ def parse(data: bytes, *, source: str) -> tuple[dict[str, Any], list[Entry]]:
     for n, text in lines[1:]:
         entry = _entry(_object(n, text, source), f"{source} line {n}")
         if entry[0].id in seen:
-            raise InvalidInputError(f"{source} line {n} repeats id {entry[0].id!r} from line {seen[entry[0].id]}")
+            raise InvalidInputError(
+                f"{source} line {n} repeats id {entry[0].id!r} from line {seen[entry[0].id]}"
+            )
         seen[entry[0].id] = n
         entries.append(entry)
     if head.get("count") not in (None, len(entries)):
@@ -86,7 +90,9 @@ def _object(n: int, text: str, source: str) -> dict[str, Any]:
 def _get(obj: dict[str, Any], key: str, kinds: type | tuple[type, ...], where: str) -> Any:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, kinds):  # JSON true is not a number here
-        raise InvalidInputError(f"{where}: field {key!r} is missing or has the wrong type; export the store again")
+        raise InvalidInputError(
+            f"{where}: field {key!r} is missing or has the wrong type; export the store again"
+        )
     return value
 
 
@@ -97,7 +103,9 @@ def _time(obj: dict[str, Any], key: str, where: str, *, optional: bool = False) 
     try:
         dt = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInputError(f"{where}: field {key!r} is not an ISO 8601 time; export the store again") from None
+        raise InvalidInputError(
+            f"{where}: field {key!r} is not an ISO 8601 time; export the store again"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 

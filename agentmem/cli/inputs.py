@@ -54,10 +54,10 @@ def parse_json_object(value: str, *, where: str) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise InvalidInputError(
             f"{where} is not valid JSON ({e.msg} at column {e.colno}); quote it for the shell, "
-            f"e.g. {where} '{{\"source\": \"chat\"}}'"
+            f'e.g. {where} \'{{"source": "chat"}}\''
         ) from None
     if not isinstance(obj, dict):
-        raise InvalidInputError(f"{where} must be a JSON object like '{{\"source\": \"chat\"}}', got {value!r}")
+        raise InvalidInputError(f'{where} must be a JSON object like \'{{"source": "chat"}}\', got {value!r}')
     return obj
 
 
@@ -112,8 +112,12 @@ def decode_utf8(data: bytes, *, source: str) -> str:
 def texts_from_args(texts: tuple[str, ...], *, template: Item) -> list[Item]:
     """Text arguments -> items sharing the namespace, metadata and event time of `template`."""
     return [
-        Item(check_text(t, where=f"text argument {i}"), template.namespace, dict(template.metadata),
-             template.event_time)
+        Item(
+            check_text(t, where=f"text argument {i}"),
+            template.namespace,
+            dict(template.metadata),
+            template.event_time,
+        )
         for i, t in enumerate(texts, 1)
     ]
 
@@ -155,7 +159,9 @@ def items_from_jsonl(data: bytes, *, source: str, template: Item) -> list[Item]:
             raise InvalidInputError(f'{where} must be a JSON object like {{"text": "..."}}')
         unknown = sorted(set(obj) - set(JSONL_KEYS))
         if unknown:
-            raise InvalidInputError(f"{where} has unknown key {unknown[0]!r}; allowed: {', '.join(JSONL_KEYS)}")
+            raise InvalidInputError(
+                f"{where} has unknown key {unknown[0]!r}; allowed: {', '.join(JSONL_KEYS)}"
+            )
         text = obj.get("text")
         if not isinstance(text, str):
             raise InvalidInputError(f'{where} needs a "text" string')
@@ -167,21 +173,27 @@ def items_from_jsonl(data: bytes, *, source: str, template: Item) -> list[Item]:
             if not isinstance(id_, str) or not id_.strip():
                 raise InvalidInputError(f'{where}: "id" must be a non-empty string')
             if id_ in seen:
-                raise InvalidInputError(f"{where} repeats id {id_!r} from line {seen[id_]}; ids must be unique")
+                raise InvalidInputError(
+                    f"{where} repeats id {id_!r} from line {seen[id_]}; ids must be unique"
+                )
             seen[id_] = n
         items.append(
             Item(
                 text=check_text(text, where=f'{where} "text"'),
-                namespace=parse_namespace(obj["namespace"], where=where) if "namespace" in obj
+                namespace=parse_namespace(obj["namespace"], where=where)
+                if "namespace" in obj
                 else template.namespace,
                 metadata=dict(metadata),
-                event_time=parse_event_time(obj["event_time"], where=where) if "event_time" in obj
+                event_time=parse_event_time(obj["event_time"], where=where)
+                if "event_time" in obj
                 else template.event_time,
                 id=id_,
             )
         )
     if not items:
-        raise EmptyTextError(f'{source} holds no lines; write one JSON object per line like {{"text": "..."}}')
+        raise EmptyTextError(
+            f'{source} holds no lines; write one JSON object per line like {{"text": "..."}}'
+        )
     return items
 
 

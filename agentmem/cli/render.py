@@ -101,8 +101,11 @@ def slots_table(records: list[MemoryRecord], *, title: str, caption: str | None 
     table.add_column("prev → next", no_wrap=True)
     for r in records:
         table.add_row(
-            str(r.write_order), memory_cell(r.namespace, r.text, r.id, 60), f"{r.usage:.2f}",
-            age(r.created_at, now), f"{short(r.prev_id)} → {short(r.next_id)}",
+            str(r.write_order),
+            memory_cell(r.namespace, r.text, r.id, 60),
+            f"{r.usage:.2f}",
+            age(r.created_at, now),
+            f"{short(r.prev_id)} → {short(r.next_id)}",
         )
     return table
 
@@ -127,8 +130,11 @@ def history_table(versions: list[MemoryVersion]) -> Table:
     table.add_column("metadata", ratio=1)
     for v in versions:
         table.add_row(
-            str(v.version), stamp(v.updated_at), stamp(v.event_time),
-            Text(v.text), Text(json.dumps(v.metadata, ensure_ascii=False)),
+            str(v.version),
+            stamp(v.updated_at),
+            stamp(v.event_time),
+            Text(v.text),
+            Text(json.dumps(v.metadata, ensure_ascii=False)),
         )
     return table
 

@@ -33,7 +33,9 @@ namespace_option = click.option(
     "-n", "--namespace", help="Namespace prefix, segments separated by '/', e.g. user-42 or user-42/notes."
 )
 filter_option = click.option(
-    "--filter", "filter_", metavar="JSON",
+    "--filter",
+    "filter_",
+    metavar="JSON",
     help='Metadata filter, e.g. \'{"source": "chat"}\' or \'{"turn": {"$gte": 3}}\' ($eq $ne $gt $gte $lt $lte $in $nin).',
 )
 
@@ -49,13 +51,18 @@ def store_path(ctx: click.Context) -> Path:
 
 
 @contextmanager
-def open_memory(path: Path, *, create: bool = False, missing_hint: str | None = None, **kwargs: Any) -> Iterator[Memory]:
+def open_memory(
+    path: Path, *, create: bool = False, missing_hint: str | None = None, **kwargs: Any
+) -> Iterator[Memory]:
     """Open the store at `path`; read commands (`create=False`) refuse to conjure an empty one."""
     if not create:
         from agentmem.store import DB_NAME
 
         if not path.exists() or (path.is_dir() and not (path / DB_NAME).exists()):
-            hint = missing_hint or f"create it with `agentmem --store {path} init` or pass --store with an existing store"
+            hint = (
+                missing_hint
+                or f"create it with `agentmem --store {path} init` or pass --store with an existing store"
+            )
             raise StorePathError(f"no store at {path}; {hint}")
     from agentmem.memory import Memory
 
@@ -80,8 +87,12 @@ def _filter(value: str | None) -> dict[str, Any] | None:
 
 
 @click.command()
-@click.option("--encoder", help="sentence-transformers model name or path. Default: packaged all-MiniLM-L6-v2.")
-@click.option("--index", "index_kind", type=click.Choice(["flat", "hnsw"]), help="FAISS index (default flat, exact).")
+@click.option(
+    "--encoder", help="sentence-transformers model name or path. Default: packaged all-MiniLM-L6-v2."
+)
+@click.option(
+    "--index", "index_kind", type=click.Choice(["flat", "hnsw"]), help="FAISS index (default flat, exact)."
+)
 @json_option
 @click.pass_context
 def init(ctx: click.Context, encoder: str | None, index_kind: str | None, as_json: bool) -> None:
@@ -111,14 +122,27 @@ def init(ctx: click.Context, encoder: str | None, index_kind: str | None, as_jso
 
 @click.command()
 @click.argument("texts", nargs=-1)
-@click.option("--jsonl", "jsonl", metavar="FILE",
-              help='One JSON object per line: {"text", "namespace"?, "metadata"?, "event_time"?, "id"?}; - = stdin.')
-@click.option("-n", "--namespace", help="Namespace, segments separated by '/', e.g. user-42/notes. Default: default.")
-@click.option("--metadata", metavar="JSON", help='JSON object stored with every text, e.g. \'{"source": "chat"}\'.')
+@click.option(
+    "--jsonl",
+    "jsonl",
+    metavar="FILE",
+    help='One JSON object per line: {"text", "namespace"?, "metadata"?, "event_time"?, "id"?}; - = stdin.',
+)
+@click.option(
+    "-n", "--namespace", help="Namespace, segments separated by '/', e.g. user-42/notes. Default: default."
+)
+@click.option(
+    "--metadata", metavar="JSON", help='JSON object stored with every text, e.g. \'{"source": "chat"}\'.'
+)
 @click.option("--event-time", help="When it happened: ISO 8601 (no offset = UTC) or unix seconds.")
 @click.option("--whole", is_flag=True, help="Read all of stdin as one memory (default: one memory per line).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
-              help="Texts per encode-and-commit step.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Texts per encode-and-commit step.",
+)
 @json_option
 @click.pass_context
 def add(
@@ -157,7 +181,9 @@ def add(
         items = inputs.items_from_jsonl(data, source="stdin" if jsonl == "-" else jsonl, template=template)
     elif from_stdin:
         if sys.stdin is None or sys.stdin.isatty():
-            raise InvalidInputError("no text given; pass TEXT arguments, pipe text on stdin, or use --jsonl FILE")
+            raise InvalidInputError(
+                "no text given; pass TEXT arguments, pipe text on stdin, or use --jsonl FILE"
+            )
         items = inputs.texts_from_stdin(_stdin_bytes(), whole=whole, template=template)
     else:
         items = inputs.texts_from_args(texts, template=template)
@@ -172,9 +198,12 @@ def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, 
     from tqdm import tqdm
 
     ids: list[str] = []
-    with open_memory(store_path(ctx), create=True) as mem, tqdm(
-        total=len(items), unit="mem", file=sys.stderr, disable=None if len(items) > batch_size else True
-    ) as bar:
+    with (
+        open_memory(store_path(ctx), create=True) as mem,
+        tqdm(
+            total=len(items), unit="mem", file=sys.stderr, disable=None if len(items) > batch_size else True
+        ) as bar,
+    ):
         # Memory refuses to move an id to another namespace; find that before batch 1 is written.
         for it in items:
             old = mem.get(it.id) if it.id is not None else None
@@ -210,7 +239,12 @@ def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, 
 @json_option
 @click.pass_context
 def recall(
-    ctx: click.Context, query: tuple[str, ...], k: int, namespace: str | None, filter_: str | None, as_json: bool
+    ctx: click.Context,
+    query: tuple[str, ...],
+    k: int,
+    namespace: str | None,
+    filter_: str | None,
+    as_json: bool,
 ) -> None:
     """Recall the K memories most relevant to QUERY, best first.
 
@@ -222,15 +256,22 @@ def recall(
       agentmem recall where does alice live -k 3 -n user-42
       agentmem recall "tea" --filter '{"source": "chat"}' --json | jq '.results[0].text'
     """
-    text = inputs.check_text(" ".join(query), where="the query", fix="ask a question, e.g. agentmem recall 'tea?'")
+    text = inputs.check_text(
+        " ".join(query), where="the query", fix="ask a question, e.g. agentmem recall 'tea?'"
+    )
     ns, flt = _namespace(namespace), _filter(filter_)
     with open_memory(store_path(ctx)) as mem:
         results = mem.recall(text, k=k, namespace=ns, filter=flt)
     if as_json:
-        render.emit_json({
-            "query": text, "k": k, "namespace": list(ns) if ns else None, "filter": flt,
-            "results": [r.to_dict() for r in results],
-        })
+        render.emit_json(
+            {
+                "query": text,
+                "k": k,
+                "namespace": list(ns) if ns else None,
+                "filter": flt,
+                "results": [r.to_dict() for r in results],
+            }
+        )
     elif results:
         render.console().print(render.recall_table(results, title=f"recall: {text}"))
     else:
@@ -241,8 +282,15 @@ def recall(
 
 
 @click.command()
-@click.option("--limit", "--page-size", "limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Slots per page.")
+@click.option(
+    "--limit",
+    "--page-size",
+    "limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Slots per page.",
+)
 @click.option("--offset", type=click.IntRange(min=0), help="Skip this many slots (in write order).")
 @click.option("--page", type=click.IntRange(min=1), help="Page number, 1-based (instead of --offset).")
 @namespace_option
@@ -274,12 +322,20 @@ def inspect(
         total = mem.count(namespace=ns, filter=flt)
         records = mem.list(namespace=ns, filter=flt, limit=limit, offset=start)
     if as_json:
-        render.emit_json({"total": total, "offset": start, "limit": limit, "items": [r.to_dict() for r in records]})
+        render.emit_json(
+            {"total": total, "offset": start, "limit": limit, "items": [r.to_dict() for r in records]}
+        )
         return
-    shown = f"slots {start + 1}-{start + len(records)} of {total}" if records else f"no slots here ({total} in all)"
+    shown = (
+        f"slots {start + 1}-{start + len(records)} of {total}"
+        if records
+        else f"no slots here ({total} in all)"
+    )
     more = start + len(records) < total
     same = (f" -n {render.ns_str(ns)}" if ns else "") + (" --filter ..." if flt else "")
-    caption = shown + (f"; next: agentmem inspect --offset {start + limit} --limit {limit}{same}" if more else "")
+    caption = shown + (
+        f"; next: agentmem inspect --offset {start + limit} --limit {limit}{same}" if more else ""
+    )
     title = f"slots in {render.ns_str(ns)}" if ns else "slots (all namespaces)"
     render.console().print(render.slots_table(records, title=title, caption=caption))
 
@@ -302,16 +358,23 @@ def show(ctx: click.Context, id_: str, as_json: bool) -> None:
     with open_memory(store_path(ctx)) as mem:
         record = mem.get(id_)
         if record is None:
-            raise NotFoundError(f"no memory with id {id_!r}; find ids with `agentmem inspect` or `agentmem recall`")
+            raise NotFoundError(
+                f"no memory with id {id_!r}; find ids with `agentmem inspect` or `agentmem recall`"
+            )
         history = mem.history(id_)
         prev = mem.get(record.prev_id) if record.prev_id else None
         nxt = mem.get(record.next_id) if record.next_id else None
     if as_json:
-        render.emit_json({
-            "record": record.to_dict(),
-            "history": [v.to_dict() for v in history],
-            "neighbours": {"prev": prev.to_dict() if prev else None, "next": nxt.to_dict() if nxt else None},
-        })
+        render.emit_json(
+            {
+                "record": record.to_dict(),
+                "history": [v.to_dict() for v in history],
+                "neighbours": {
+                    "prev": prev.to_dict() if prev else None,
+                    "next": nxt.to_dict() if nxt else None,
+                },
+            }
+        )
         return
     out = render.console()
     out.print(render.record_table(record))
@@ -376,7 +439,9 @@ def forget(
     """
     by_query = namespace is not None or filter_ is not None
     if sum([bool(ids), by_query, all_]) != 1:
-        raise InvalidInputError("say what to forget: IDs, or --namespace and/or --filter, or --all (one of these)")
+        raise InvalidInputError(
+            "say what to forget: IDs, or --namespace and/or --filter, or --all (one of these)"
+        )
     ns, flt = _namespace(namespace), _filter(filter_)
     not_found: list[str] = []
     with open_memory(store_path(ctx)) as mem:
@@ -398,7 +463,9 @@ def forget(
 
 
 def _describe(ns: tuple[str, ...] | None, flt: dict[str, Any] | None) -> str:
-    parts = ([f"namespace {render.ns_str(ns)}"] if ns else []) + ([f"filter {json.dumps(flt)}"] if flt else [])
+    parts = ([f"namespace {render.ns_str(ns)}"] if ns else []) + (
+        [f"filter {json.dumps(flt)}"] if flt else []
+    )
     return " and ".join(parts)
 
 
@@ -447,8 +514,13 @@ def _write_atomic(path: Path, body: str) -> None:
 
 @click.command(name="import")
 @click.argument("file", metavar="FILE")
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
-              help="Memories per encode-and-commit step.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Memories per encode-and-commit step.",
+)
 @json_option
 @click.pass_context
 def import_(ctx: click.Context, file: str, batch_size: int, as_json: bool) -> None:
@@ -476,8 +548,12 @@ def import_(ctx: click.Context, file: str, batch_size: int, as_json: bool) -> No
             )
         if head.get("encoder") != mem.encoder.name:
             render.note(f"note: exported with {head.get('encoder')}, re-encoding with {mem.encoder.name}")
-        with tqdm(total=len(entries), unit="mem", file=sys.stderr,
-                  disable=None if len(entries) > batch_size else True) as bar:
+        with tqdm(
+            total=len(entries),
+            unit="mem",
+            file=sys.stderr,
+            disable=None if len(entries) > batch_size else True,
+        ) as bar:
             for start in range(0, len(entries), batch_size):
                 chunk = entries[start : start + batch_size]
                 mem.restore(chunk)
