@@ -13,6 +13,7 @@ joined by U+001F so a namespace prefix is a contiguous key range.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -62,6 +63,21 @@ CREATE TABLE IF NOT EXISTS history (
     updated_at REAL NOT NULL,
     PRIMARY KEY (slot, version)
 );
+-- Lexical index over slot texts (SQLite FTS5, BM25 ranking), kept in step by triggers inside the
+-- same transactions as the slots, so lexical candidates are as durable as the memories.
+CREATE VIRTUAL TABLE IF NOT EXISTS slots_fts USING fts5(
+    text, content='slots', content_rowid='slot', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS slots_fts_insert AFTER INSERT ON slots BEGIN
+    INSERT INTO slots_fts(rowid, text) VALUES (new.slot, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS slots_fts_delete AFTER DELETE ON slots BEGIN
+    INSERT INTO slots_fts(slots_fts, rowid, text) VALUES ('delete', old.slot, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS slots_fts_update AFTER UPDATE OF text ON slots BEGIN
+    INSERT INTO slots_fts(slots_fts, rowid, text) VALUES ('delete', old.slot, old.text);
+    INSERT INTO slots_fts(rowid, text) VALUES (new.slot, new.text);
+END;
 CREATE TABLE IF NOT EXISTS changes (
     seq  INTEGER PRIMARY KEY AUTOINCREMENT,
     slot INTEGER NOT NULL,
@@ -72,6 +88,15 @@ CREATE TABLE IF NOT EXISTS changes (
 _COLUMNS = (
     "slot, id, ns, text, metadata, created_at, updated_at, event_time, usage, last_read_at, "
     "prev_slot, next_slot, version, ttl, expires_at, vector IS NOT NULL"
+)
+
+# Words too common to identify a memory; dropped from lexical queries (BM25 would weight them ~0 anyway,
+# but each one still makes FTS5 visit every slot that contains it).
+STOPWORDS = frozenset(
+    "a an and are as at be been but by can did do does for from had has have he her his how i if in into "  # noqa: SIM905
+    "XX are as at be been but by can did do does for from had has have he her his how i if in into "
+    "is it its me my of on or our she so that the their them then there they this to was we were what "
+    "when where which who whom why will with would you your".split()
 )
 
 _OPS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
@@ -494,6 +519,33 @@ class SlotStore:
             where += " AND vector IS NOT NULL"
         return where, params
 
+    def lexical(
+        self,
+        query: str,
+        k: int,
+        *,
+        namespace: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        slots: Sequence[int] | None = None,
+        now: float | None = None,
+    ) -> list[tuple[int, float]]:
+        """BM25 top-k (FTS5, porter stemming) of visible slots for `query`: [(slot, score)], best first.
+
+        Scores are FTS5's BM25 negated, so higher is better; `slots` restricts scoring to those slots
+        (to score candidates another signal proposed).
+        """
+        terms = lexical_terms(query)
+        if not terms:
+            return []
+        where, params = self._where(namespace, filter, slots, now, False)
+        match = " OR ".join(f'"{t}"' for t in terms)
+        sql = (
+            "SELECT slots.slot, -bm25(slots_fts) FROM slots_fts JOIN slots ON slots.slot = slots_fts.rowid "
+            f"WHERE slots_fts MATCH ? AND {where} ORDER BY bm25(slots_fts) LIMIT ?"
+        )
+        with self.lock:
+            return [(s, float(b)) for s, b in self.conn.execute(sql, [match, *params, k]).fetchall()]
+
     def expired_slots(self, now: float) -> list[int]:
         with self.lock:
             return [r[0] for r in self.conn.execute("SELECT slot FROM slots WHERE expires_at <= ?", (now,))]
@@ -581,6 +633,12 @@ class SlotStore:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+def lexical_terms(text: str) -> list[str]:
+    """Distinct lower-cased word tokens of `text`, stop words dropped, in order."""
+    words = re.findall(r"\w+", text.lower())
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS))
 
 
 def _row(r: Sequence[Any]) -> SlotRow:
