@@ -94,7 +94,6 @@ _COLUMNS = (
 # but each one still makes FTS5 visit every slot that contains it).
 STOPWORDS = frozenset(
     "a an and are as at be been but by can did do does for from had has have he her his how i if in into "  # noqa: SIM905
-    "XX are as at be been but by can did do does for from had has have he her his how i if in into "
     "is it its me my of on or our she so that the their them then there they this to was we were what "
     "when where which who whom why will with would you your".split()
 )
