@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -79,6 +80,24 @@ class SlotAccess(Protocol):
         """Top-k visible slots by inner product with `vector (d,)`: [(slot, cosine)], best first."""
         ...
 
+    def lexical(
+        self,
+        text: str,
+        k: int,
+        *,
+        namespace: tuple[str, ...] | None,
+        filter: Mapping[str, Any] | None = None,
+        slots: Sequence[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """BM25 top-k visible slots for `text` (optionally among `slots`): [(slot, score)], best first."""
+        ...
+
+    def visible(
+        self, slots: Sequence[int], *, namespace: tuple[str, ...] | None, filter: Mapping[str, Any] | None
+    ) -> set[int]:
+        """Those of `slots` a read under this namespace prefix and filter may return (and unexpired)."""
+        ...
+
     def rows(self, slots: Sequence[int]) -> dict[int, SlotRow]: ...
 
     def vectors(self, slots: Sequence[int]) -> np.ndarray:
@@ -138,9 +157,17 @@ class CosineController:
 
 
 def resolve_controller(spec: Any) -> Controller:
-    """ "cosine" (or None) -> CosineController; a Controller instance -> itself."""
+    """Build a controller: "cosine" (or None) -> CosineController; a checkpoint path -> the trained
+    MemoryController it holds; a Controller instance -> itself."""
     if spec is None or spec == "cosine":
         return CosineController()
     if isinstance(spec, Controller):
         return spec
-    raise InvalidInputError(f"unknown controller {spec!r}; use 'cosine' or pass a Controller instance")
+    if isinstance(spec, (str, Path)) and Path(spec).is_file():
+        from agentmem.memory_controller import MemoryController
+
+        return MemoryController.load(spec)
+    raise InvalidInputError(
+        f"unknown controller {spec!r}; use 'cosine', a checkpoint path from `agentmem train controller`, "
+        "or a Controller instance"
+    )

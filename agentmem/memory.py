@@ -685,6 +685,17 @@ class _SlotView:
                 return hits[:k]
             fetch = min(fetch * 4, limit)
 
+    def lexical(self, text, k, *, namespace=None, filter=None, slots=None):
+        return self.memory.store.lexical(
+            text, k, namespace=namespace, filter=filter, slots=slots, now=time.time()
+        )
+
+    def visible(self, slots, *, namespace=None, filter=None):
+        rows = self.memory.store.select(
+            namespace=namespace, filter=filter, slots=slots, now=time.time(), columns="slot"
+        )
+        return {r[0] for r in rows}
+
     def rows(self, slots):
         return self.memory.store.by_slots(slots)
 

@@ -1,0 +1,195 @@
+"""Training the MemoryController on episodes whose evidence is known.
+
+Each episode is written into a private `Memory` through the controller being trained (writes are
+replayed exactly as at run time), then every question is read with the controller's own `gather`,
+with the gold slots added to the candidates so the loss is defined. Candidate sets are gathered once
+(keys from the current heads) and the model is fitted on them:
+
+    loss = -log Σ_{i ∈ gold} w_i,    w = softmax(scores over the candidates)
+
+Episodes come from whatever the caller converts (the CLI reads the synthetic generator, or a
+LoCoMo- or LongMemEval-format file); this module knows only `TrainingEpisode`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from agentmem.controller import ReadQuery
+from agentmem.encoder import Encoder
+from agentmem.memory_controller import MemoryController, collate
+from agentmem.signals import Candidates
+
+log = logging.getLogger("agentmem")
+
+
+@dataclass(frozen=True)
+class TrainingTurn:
+    id: str
+    text: str
+    speaker: str | None = None
+    time: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainingQuestion:
+    text: str
+    evidence: tuple[str, ...]
+    time: float | None = None
+
+
+@dataclass
+class TrainingEpisode:
+    id: str
+    turns: list[TrainingTurn]
+    questions: list[TrainingQuestion]
+
+
+@dataclass
+class ControllerTrainingConfig:
+    """epochs / lr / batch_size / weight_decay: the optimiser; val_fraction: questions held out to
+    pick the best epoch; seed: shuffling and the split."""
+
+    epochs: int = 40
+    lr: float = 0.03
+    batch_size: int = 64
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+    seed: int = 0
+
+
+@dataclass
+class Example:
+    """One question's candidate set, query key `(d,)` and the gold candidates' positions."""
+
+    candidates: Candidates
+    query: np.ndarray
+    gold: list[int]
+
+
+@dataclass
+class TrainingReport:
+    """Per-epoch curves and the chosen epoch (best validation recall_any@10)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_recall_any_at_10: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    n_train: int = 0
+    n_val: int = 0
+    seconds: float = 0.0
+
+
+def replay(
+    controller: MemoryController,
+    episodes: Sequence[TrainingEpisode],
+    encoder: Encoder,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> list[Example]:
+    """Write each episode through `controller` into a private Memory and gather every question."""
+    from agentmem.memory import Memory
+
+    examples: list[Example] = []
+    for ep in episodes:
+        with Memory(None, encoder=encoder, controller=controller) as mem:
+            turns = ep.turns
+            ids = mem.remember(
+                [t.text for t in turns],
+                namespace=("episode",),
+                metadata=[{"speaker": t.speaker} if t.speaker else {} for t in turns],
+                event_time=[t.time for t in turns],
+                ids=[t.id for t in turns],
+            )
+            stored = dict(zip([t.id for t in turns], ids, strict=True))  # a skipped turn maps to its twin
+            slot_of = {r.id: r.slot for r in mem.store.by_ids(list(set(ids))).values()}
+            qvecs = encoder.encode_queries([q.text for q in ep.questions]) if ep.questions else []
+            view = mem._view()
+            for q, vec in zip(ep.questions, qvecs, strict=True):
+                gold_slots = sorted({slot_of[stored[e]] for e in q.evidence if e in stored})
+                if not gold_slots:
+                    continue
+                read = ReadQuery(q.text, vec, 10, ("episode",), None, q.time)
+                cand = controller.gather(read, view, extra=gold_slots)
+                pos = {int(s): i for i, s in enumerate(cand.slots)}
+                examples.append(Example(cand, vec, [pos[s] for s in gold_slots]))
+        if progress:
+            progress(1)
+    return examples
+
+
+def fit(
+    controller: MemoryController, examples: Sequence[Example], config: ControllerTrainingConfig
+) -> TrainingReport:
+    """Fit the controller on gathered examples; keeps the weights of the best validation epoch."""
+    start = time.perf_counter()
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    n_val = int(len(order) * config.val_fraction)
+    val, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
+    report = TrainingReport(n_train=len(train), n_val=len(val))
+    opt = torch.optim.Adam(controller.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    best, best_state = -math.inf, None
+    for epoch in range(config.epochs):
+        controller.train()
+        rng.shuffle(train)
+        losses = []
+        for i in range(0, len(train), config.batch_size):
+            loss = _loss(controller, train[i : i + config.batch_size])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        controller.eval()
+        with torch.no_grad():
+            vl, vr = _evaluate(controller, val) if val else (float("nan"), float("nan"))
+        report.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
+        report.val_loss.append(vl)
+        report.val_recall_any_at_10.append(vr)
+        score = vr if val else -report.train_loss[-1]
+        if score > best:
+            best, report.best_epoch = score, epoch
+            best_state = {k: v.detach().clone() for k, v in controller.state_dict().items()}
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val recall_any@10 %.3f",
+            epoch,
+            report.train_loss[-1],
+            vl,
+            vr,
+        )
+    if best_state is not None:
+        controller.load_state_dict(best_state)
+    controller.eval()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _loss(controller: MemoryController, batch: Sequence[Example]) -> torch.Tensor:
+    scores, _ = controller(*collate([e.candidates for e in batch], [e.query for e in batch]))
+    log_w = torch.log_softmax(scores, dim=-1)
+    gold = torch.zeros_like(scores, dtype=torch.bool)
+    for i, e in enumerate(batch):
+        gold[i, e.gold] = True
+    return -torch.logsumexp(log_w.masked_fill(~gold, float("-inf")), dim=-1).mean()
+
+
+def _evaluate(controller: MemoryController, examples: Sequence[Example]) -> tuple[float, float]:
+    """Mean loss and recall_any@10 over examples (in batches)."""
+    losses, hits = [], []
+    for i in range(0, len(examples), 256):
+        batch = examples[i : i + 256]
+        losses.append(float(_loss(controller, batch)) * len(batch))
+        scores, _ = controller(*collate([e.candidates for e in batch], [e.query for e in batch]))
+        top = torch.topk(scores, k=min(10, scores.shape[1]), dim=-1).indices
+        hits += [float(any(g in set(top[j].tolist()) for g in e.gold)) for j, e in enumerate(batch)]
+    return sum(losses) / len(examples), float(np.mean(hits))
