@@ -28,18 +28,27 @@ def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+TERMINAL_COLUMNS = ("system", "any@1", "any@5", "any@10", "any@20", "all@10", "sess any@10", "MRR", "NDCG@10",
+                    "recall ms p50", "bytes/turn")
+
+
 def print_table(results: dict[str, Any]) -> None:
+    """The headline columns on the terminal (the markdown report has them all)."""
     from rich.console import Console
     from rich.table import Table
 
     header, rows = table_rows(results)
+    keep = [i for i, h in enumerate(header) if h in TERMINAL_COLUMNS]
     table = Table(title=f"{results['dataset']}: {results['n_items']} items, turn-level recall "
                         f"(skipped: {results['skipped'] or 'none'})")
-    for i, h in enumerate(header):
-        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0)
+    for i in keep:
+        table.add_column(header[i], justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+        table.add_row(*[row[i] for i in keep])
+    console = Console()
+    if not console.is_terminal:  # piped output: do not squeeze the table into 80 columns
+        console = Console(width=max(console.width, 140))
+    console.print(table)
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:

@@ -113,6 +113,10 @@ class BM25System:
     name, needs_vectors, ranked = "bm25", False, True
 
     def __init__(self, config: BM25Config | None = None) -> None:
+        import logging
+
+        # bm25s sets its own logger to DEBUG, which floods any handler the caller configured.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.config = config or BM25Config()
         self.texts: list[str] = []
         self.retriever: Any = None

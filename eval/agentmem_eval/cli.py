@@ -1,0 +1,168 @@
+"""`agentmem eval {locomo,longmemeval,babi,synthetic}`: run the harness from the command line.
+
+Heavy imports (torch, faiss, bm25s, matplotlib) happen inside the commands, so `agentmem --help` and
+`agentmem eval --help` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+ALL_SYSTEMS = "agentmem,dense,bm25,hybrid,recency,full-context"
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError as e:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from e
+
+
+def common_options(f: Callable) -> Callable:
+    """Options every dataset command shares."""
+    options = [
+        click.option("--systems", default=ALL_SYSTEMS, show_default=True,
+                     help="Comma-separated systems to evaluate."),
+        click.option("--k", "ks", default="1,5,10,20", show_default=True, help="Cut-offs for recall@k."),
+        click.option("--out", type=click.Path(dir_okay=False), default="results.json", show_default=True,
+                     help="Where to write the results JSON."),
+        click.option("--report", type=click.Path(file_okay=False), default=None,
+                     help="Directory for a markdown report with plots."),
+        click.option("--limit", type=int, default=None, help="Evaluate only the first N episodes."),
+        click.option("--context-tokens", type=int, default=8192, show_default=True,
+                     help="Window T of the full-context system."),
+        click.option("--bm25-method", default="lucene", show_default=True,
+                     type=click.Choice(["lucene", "robertson", "atire", "bm25l", "bm25+"])),
+        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                     help="Embedding cache directory (default: $AGENTMEM_EVAL_CACHE or the user cache dir)."),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
+        click.option("--encoder", default=None, help="Encoder spec (default: the packaged all-MiniLM-L6-v2)."),
+        click.option("--qa-model", default=None,
+                     help="Optional QA stage: 'module:attr' of a LangChain chat model, or an init_chat_model spec."),
+        click.option("--judge-model", default=None, help="Optional judge chat model for the QA stage (same forms)."),
+        click.option("--qa-k", type=int, default=10, show_default=True, help="Memories given to the QA model."),
+        click.option("--qa-limit", type=int, default=None, help="Answer at most N items per system."),
+        click.option("--quiet", is_flag=True, help="No progress bars."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate, print the table, write JSON (and the report); returns the results."""
+    from agentmem_eval.embeddings import CacheConfig
+    from agentmem_eval.report import print_table, write_report
+    from agentmem_eval.runner import RunConfig, evaluate
+    from agentmem_eval.systems import SYSTEMS, BM25Config, FullContextConfig, HybridConfig, SystemsConfig
+
+    systems = tuple(s.strip() for s in opts["systems"].split(",") if s.strip())
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        raise click.BadParameter(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+    ks = _ints(opts["ks"])
+    if not ks or min(ks) < 1:
+        raise click.BadParameter("--k needs positive integers")
+    if opts["limit"]:
+        dataset.episodes = dataset.episodes[: opts["limit"]]
+    bm25 = BM25Config(method=opts["bm25_method"])
+    settings = SystemsConfig(bm25=bm25, hybrid=HybridConfig(bm25=bm25),
+                             full_context=FullContextConfig(tokens=opts["context_tokens"]))
+    cache = CacheConfig(directory=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
+                        enabled=not opts["no_cache"])
+    config = RunConfig(systems=systems, ks=tuple(sorted(set(ks))), settings=settings, cache=cache,
+                       encoder=opts["encoder"], progress=not opts["quiet"])
+    results, runs = evaluate(dataset, config)
+    if opts["qa_model"]:
+        from agentmem_eval.qa import QAConfig, answer_and_score, load_chat_model
+
+        judge = load_chat_model(opts["judge_model"]) if opts["judge_model"] else None
+        qa = answer_and_score(load_chat_model(opts["qa_model"]), dataset, runs,
+                              QAConfig(k=opts["qa_k"], limit=opts["qa_limit"]), judge)
+        for name, scores in qa.items():
+            results["systems"][name]["qa"] = scores
+    print_table(results)
+    out = Path(opts["out"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    click.echo(f"results: {out}")
+    if opts["report"]:
+        command = "agentmem eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        click.echo(f"report: {write_report(results, opts['report'], command)}")
+    return results
+
+
+@click.group("eval")
+def eval_cli() -> None:
+    """Evaluate long-horizon recall of memory systems (fully offline; the data is given with --data).
+
+    \b
+    agentmem eval locomo --data locomo10.json --systems bm25,dense --out results.json --report report/
+    agentmem eval synthetic --observations 100000 --out synthetic.json
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@eval_cli.command()
+@click.option("--data", type=click.Path(exists=True), required=True, help="locomo10.json (or its directory).")
+@click.option("--categories", default="1,2,3,4", show_default=True,
+              help="LoCoMo categories: 1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop, 5 adversarial.")
+@click.option("--captions", is_flag=True, help="Append image captions to turn texts.")
+@common_options
+def locomo(data: str, categories: str, captions: bool, **opts: Any) -> None:
+    """LoCoMo: one memory per conversation, evidence = dia_ids."""
+    from agentmem_eval.datasets import LocomoConfig, load_locomo
+
+    run(load_locomo(data, LocomoConfig(categories=_ints(categories), captions=captions)), opts)
+
+
+@eval_cli.command()
+@click.option("--data", type=click.Path(exists=True), required=True,
+              help="A LongMemEval S / M / oracle JSON file, or a directory of them.")
+@click.option("--roles", default="user,assistant", show_default=True, help="Which chat roles become memories.")
+@common_options
+def longmemeval(data: str, roles: str, **opts: Any) -> None:
+    """LongMemEval: one memory per question haystack, evidence = has_answer turns; _abs items excluded."""
+    from agentmem_eval.datasets import LongMemEvalConfig, load_longmemeval
+
+    config = LongMemEvalConfig(roles=tuple(r.strip() for r in roles.split(",") if r.strip()))
+    run(load_longmemeval(data, config), opts)
+
+
+@eval_cli.command()
+@click.option("--data", type=click.Path(exists=True), required=True,
+              help="A bAbI qaN_*_{train,test}.txt file or the directory holding them.")
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--tasks", default="", help="Task numbers to load, e.g. 1,2,3 (default: all).")
+@common_options
+def babi(data: str, split: str, tasks: str, **opts: Any) -> None:
+    """bAbI: one memory per story, questions asked mid-story see only earlier lines."""
+    from agentmem_eval.datasets import BabiConfig, load_babi
+
+    run(load_babi(data, BabiConfig(split=split, tasks=_ints(tasks))), opts)
+
+
+@eval_cli.command()
+@click.option("--observations", type=click.IntRange(100, 1_000_000), default=10_000, show_default=True,
+              help="Total observations (100 to 1,000,000).")
+@click.option("--episodes", type=int, default=1, show_default=True, help="Independent memories.")
+@click.option("--questions", type=int, default=200, show_default=True, help="Questions per episode.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--session-length", type=int, default=40, show_default=True, help="Mean observations per session.")
+@common_options
+def synthetic(observations: int, episodes: int, questions: int, seed: int, session_length: int,
+              **opts: Any) -> None:
+    """Synthetic long-horizon agent episodes generated from a seed (no --data needed)."""
+    from agentmem_eval.datasets import SyntheticConfig, generate
+
+    config = SyntheticConfig(observations=observations, episodes=episodes, questions=questions, seed=seed,
+                             session_length=session_length)
+    run(generate(config), opts)

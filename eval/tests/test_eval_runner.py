@@ -1,0 +1,52 @@
+"""The runner end to end on tiny fixtures: values computed by hand, JSON shape, mid-story questions."""
+
+from __future__ import annotations
+
+from agentmem_eval.datasets import load_babi, load_locomo
+from agentmem_eval.embeddings import CacheConfig
+from agentmem_eval.runner import RunConfig, evaluate
+
+
+def test_locomo_recency_and_full_context_by_hand(locomo_file):
+    ds = load_locomo(locomo_file)
+    results, runs = evaluate(ds, RunConfig(systems=("recency", "full-context"), ks=(1, 2), progress=False))
+    assert set(results) >= {"dataset", "n_items", "skipped", "systems"}
+    assert results["n_items"] == 5
+    rec = results["systems"]["recency"]
+    # Last turns are D2:2, D2:1. Gold: D1:1 | D1:2+D2:1 | D1:3 | D1:2 | D2:2.
+    # recall_any@1: only "What did Rex chew?" (D2:2) -> 1/5; @2 adds the violin item (D2:1) -> 2/5.
+    assert rec["recall_any@1"] == 0.2
+    assert rec["recall_any@2"] == 0.4
+    assert rec["recall_all@2"] == 0.2  # the violin item also needs D1:2
+    assert rec["mrr"] == (1 + 0.5) / 5
+    # Session level: session_2 ranks first; session_1 is never reached within 2 turns.
+    assert rec["session"]["recall_any@1"] == 0.4
+    assert rec["by_category"]["single-hop"]["n_items"] == 2
+    assert rec["by_category"]["single-hop"]["recall_any@1"] == 0.5
+    assert set(rec["latency_ms"]) == {"ingest_per_turn_p50", "ingest_per_turn_p95", "recall_p50", "recall_p95"}
+    # 8192 tokens hold the whole conversation: every item is fully covered, whatever k.
+    assert results["systems"]["full-context"]["recall_all@1"] == 1.0
+    assert "mrr" not in results["systems"]["full-context"]
+    assert runs["recency"].items[0].ranking == ["D2:2", "D2:1"]
+
+
+def test_babi_questions_see_only_earlier_lines(babi_dir):
+    results, runs = evaluate(load_babi(babi_dir), RunConfig(systems=("recency",), ks=(1,), progress=False))
+    # "Where is Mary?" comes after lines 1-2: recency@1 answers line 2 (miss). "Where is Daniel?" comes
+    # after lines 4-5: line 5 (miss; line 7's question was dropped). Story 2's question sees line 1 (hit).
+    assert [r.ranking for r in runs["recency"].items] == [["2"], ["5"], ["1"]]
+    assert results["systems"]["recency"]["recall_any@1"] == 1 / 3
+    assert results["systems"]["recency"]["n_items"] == 3
+
+
+def test_vector_systems_share_one_encoding(locomo_file, fake_encoder, tmp_path):
+    config = RunConfig(systems=("dense", "hybrid", "bm25", "agentmem"), ks=(1, 5), encoder=fake_encoder,
+                       cache=CacheConfig(directory=tmp_path / "cache"), progress=False)
+    results, _ = evaluate(load_locomo(locomo_file), config)
+    assert results["encoder"] == "test-hashed-bow"
+    systems = results["systems"]
+    # Five turns: every gold turn is within the top 5 of any ranking system that returns 5 turns.
+    assert systems["dense"]["recall_all@5"] == 1.0
+    # With the default (cosine) controller, agentmem ranks as flat dense search does.
+    assert systems["agentmem"]["recall_any@1"] == systems["dense"]["recall_any@1"]
+    assert systems["agentmem"]["memory_bytes"]["max_episode"] > 0
