@@ -47,7 +47,8 @@ def load_chat_model(spec: str) -> Any:
         from langchain.chat_models import init_chat_model
 
         return init_chat_model(spec)
-    return obj() if callable(obj) and not hasattr(obj, "invoke") else obj
+    # A class or a factory is called; a ready model instance is used as is.
+    return obj() if isinstance(obj, type) or not hasattr(obj, "invoke") else obj
 
 
 def normalize_answer(text: str) -> str:

@@ -1,0 +1,50 @@
+"""`agentmem eval` through click: JSON shape, report files, and the real encoder once."""
+
+from __future__ import annotations
+
+import json
+
+from agentmem_eval.cli import eval_cli
+from click.testing import CliRunner
+
+
+def test_locomo_cli_writes_json_and_report(locomo_file, tmp_path):
+    out, report = tmp_path / "r.json", tmp_path / "report"
+    result = CliRunner().invoke(eval_cli, [
+        "locomo", "--data", str(locomo_file), "--systems", "bm25,recency,full-context", "--k", "1,2",
+        "--out", str(out), "--report", str(report), "--quiet"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["dataset"] == "locomo" and data["n_items"] == 5
+    assert data["skipped"] == {"category_adversarial": 1, "no_evidence": 1, "unresolvable_evidence": 1}
+    assert set(data["systems"]) == {"bm25", "recency", "full-context"}
+    block = data["systems"]["recency"]
+    assert {"recall_any@1", "recall_all@1", "by_category", "latency_ms", "session"} <= set(block)
+    assert block["recall_any@2"] == 0.4
+    assert {p.name for p in report.iterdir()} == {
+        "report.md", "recall_at_k.png", "categories_recall_all@10.png", "categories_recall_any@10.png"}
+    assert "| recency |" in (report / "report.md").read_text()
+    assert "recency" in result.output  # the rich table
+
+
+def test_cli_rejects_unknown_system(locomo_file, tmp_path):
+    result = CliRunner().invoke(eval_cli, ["locomo", "--data", str(locomo_file), "--systems", "bm25,magic",
+                                           "--out", str(tmp_path / "r.json"), "--quiet"])
+    assert result.exit_code != 0
+    assert "magic" in result.output
+
+
+def test_synthetic_and_babi_with_the_real_encoder(minilm, babi_dir, tmp_path):
+    out = tmp_path / "s.json"
+    common = ["--systems", "dense,hybrid,agentmem", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    result = CliRunner().invoke(eval_cli, ["synthetic", "--observations", "300", "--questions", "8",
+                                           "--out", str(out), *common])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["encoder"] == "all-MiniLM-L6-v2"
+    assert data["systems"]["dense"]["recall_any@20"] > 0.5  # MiniLM finds most single facts among 300
+    assert data["systems"]["agentmem"]["recall_any@20"] > 0.5
+    result = CliRunner().invoke(eval_cli, ["babi", "--data", str(babi_dir), "--out", str(out), *common])
+    assert result.exit_code == 0, result.output
+    # Each question sees at most 4 lines: every system returns all of them within k=5.
+    assert json.loads(out.read_text())["systems"]["dense"]["recall_all@5"] == 1.0
