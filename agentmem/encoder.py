@@ -11,6 +11,7 @@ first window (`truncate`), or refuses them (`error`). The full text is always st
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -20,6 +21,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from agentmem.cpu import SMALL_BATCH, single_threaded
 from agentmem.errors import EncoderLoadError, InvalidInputError, TextTooLongError
 
 log = logging.getLogger("agentmem")
@@ -169,13 +171,16 @@ class SentenceTransformerEncoder:
         ]
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        vecs = self.model.encode(
-            list(texts),
-            batch_size=self.config.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        model = self.model  # load outside the thread guard: loading is not small work
+        small = single_threaded() if len(texts) <= SMALL_BATCH else contextlib.nullcontext()
+        with small:
+            vecs = model.encode(
+                list(texts),
+                batch_size=self.config.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -24,8 +24,7 @@ and minimises -log Σ_{i ∈ gold} w_i.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from torch import nn
 
 from agentmem.addressing import cosine_similarity
 from agentmem.controller import PendingWrite, ReadHit, ReadQuery, SlotAccess, WriteDecision
+from agentmem.cpu import single_threaded
 from agentmem.errors import InvalidInputError
 from agentmem.signals import SIGNALS, Candidates, describe
 
@@ -144,7 +144,7 @@ class MemoryController(nn.Module):
         )
 
     def read(self, queries: Sequence[ReadQuery], memory: SlotAccess) -> list[list[ReadHit]]:
-        with _one_thread():
+        with single_threaded():
             return [self._read_one(q, memory) for q in queries]
 
     def _read_one(self, q: ReadQuery, memory: SlotAccess) -> list[ReadHit]:
@@ -231,18 +231,6 @@ def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple
         nxt[i, :n] = torch.from_numpy(x.next)
         mask[i, :n] = True
     return torch.as_tensor(np.stack(queries), dtype=torch.float32), keys, feats, prev, nxt, mask
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch single-threaded: a read's tensors are tiny, and on a busy CPU torch's OpenMP pool
-    made a (150 x 384) einsum take 18 ms with 2 threads against 0.15 ms with 1."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
