@@ -38,23 +38,22 @@ LAST = _words("Silva Novak Okafor Tanaka Haddad Kowalski Moreau Lindqvist Rossi 
         "Fischer Nakamura Costa Dubois Jensen Kaur Murphy Sato Weber Yilmaz Adeyemi Bianchi Castro Duarte "
         "Eriksen Farouk Gomez Horvat Ito Jovanovic Keller Laine Mori Nilsen Ortiz Pereira Quispe Reyes "
         "Schmidt Torres Urbano Vargas Wagner Xu Yamada Zhou")
-ATTRIBUTES: dict[str, tuple[tuple[str, ...], str, str, str, str]] = {
-    # name: (values, first statement, update statement, question, answer noun)
+ATTRIBUTES: dict[str, tuple[tuple[str, ...], str, str, str]] = {
+    # name: (values, first statement, update statement, question)
     "city": (_words("Lisbon Oslo Nairobi Osaka Lima Krakow Porto Dublin Montreal Seoul Tallinn Valencia Hanoi "
                    "Accra Bergen Cusco Dakar Eindhoven Florence Geneva Hobart Izmir Jaipur Kyoto Leeds Malmo "
                    "Nantes Ottawa Perth Quito"),
-             "{p} lives in {v}.", "{p} has moved from {old} to {v}.", "Which city does {p} live in?", "city"),
+             "{p} lives in {v}.", "{p} has moved from {old} to {v}.", "Which city does {p} live in?"),
     "employer": (_words("Northwind Acme Globex Initech Umbrella Hooli Vandelay Stark Wayne Tyrell Cyberdyne Soylent "
                        "Oscorp Massive Wonka Gringotts Monarch Aperture Vought Piper"),
-                 "{p} works at {v}.", "{p} left {old} and now works at {v}.", "Which company does {p} work at?",
-                 "employer"),
+                 "{p} works at {v}.", "{p} left {old} and now works at {v}.", "Which company does {p} work at?"),
     "car": (_words("Volvo Tesla Fiat Skoda Subaru Mazda Kia Renault Peugeot Toyota Honda Saab Lancia Dacia Seat "
                   "Mini Opel Ford"),
-            "{p} drives a {v}.", "{p} sold the {old} and bought a {v}.", "What car does {p} drive?", "car"),
+            "{p} drives a {v}.", "{p} sold the {old} and bought a {v}.", "What car does {p} drive?"),
     "project": (_words("Aurora Basalt Cobalt Delta Ember Falcon Granite Helix Iris Juniper Kestrel Lumen Meridian "
                       "Nimbus Onyx Polaris Quartz Raven Sierra Tundra"),
                 "{p} is on the {v} project.", "{p} was moved from the {old} project to the {v} project.",
-                "Which project is {p} on?", "project"),
+                "Which project is {p} on?"),
 }
 EVENTS = (  # (statement, gerund used in temporal questions)
     ("{p} booked a flight to {c}.", "{p} booking a flight to {c}"),
@@ -122,7 +121,7 @@ class World:
         names = [f"{f} {s}" for s in LAST for f in FIRST]
         if n > len(names):  # middle initials extend the pool past 2,500 people
             names += [f"{f} {m}. {s}" for m in "ABCDEFGHJKLMNPRSTVW" for s in LAST for f in FIRST]
-        names = names[: max(n, 1) * 4]
+        names = names[: max(n, 1) * 4]  # shuffle only what can be drawn: cheap for small episodes
         self.rng.shuffle(names)
         return names[:n]
 
@@ -147,7 +146,7 @@ class World:
             return f"user: {who} adopted a {species} named {name}."
         if r < 0.55:
             attr = rng.choice(tuple(ATTRIBUTES))
-            values, first, update, _, _ = ATTRIBUTES[attr]
+            values, first, update, _ = ATTRIBUTES[attr]
             old = self.facts.get((p, attr))
             value = rng.choice(values)
             while old and value == old[0]:
