@@ -172,3 +172,22 @@ def test_duplicate_observation_is_skipped_not_appended(encoder):
         assert mem.remember("alice moved  to Lisbon.") == [a]
         assert mem.remember("Alice moved to Porto.") != [a]
         assert len(mem) == 2
+
+
+def test_train_controller_command_writes_a_loadable_checkpoint(tmp_path, encoder):
+    import json
+
+    from click.testing import CliRunner
+
+    from agentmem.cli import cli
+
+    out = tmp_path / "ctl" / "c.safetensors"
+    args = ["train", "controller", "--observations", "300", "--episodes", "1", "--epochs", "2", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and out.exists()
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert len(report["train_loss"]) == 2 and report["examples"] > 0 and out.with_suffix(".png").exists()
+    with Memory(None, encoder=encoder, controller=str(out)) as mem:
+        mem.remember("the checkpoint loads")
+        assert mem.recall("checkpoint", k=1)[0].text == "the checkpoint loads"

@@ -12,13 +12,15 @@ from typing import Any
 
 import click
 
+from agentmem.cli.train_controller import controller
+
 TASK_CHOICES = ("copy", "repeat_copy", "associative_recall", "priority_sort", "babi")
 MODEL_CHOICES = ("ntm", "dnc", "sam", "lstm")
 
 
 @click.group()
 def train() -> None:
-    """Train memory models: classic tasks (`task`)."""
+    """Train memory models: classic tasks (`task`) and the memory controller (`controller`)."""
 
 
 def resolve_device(device: str) -> str:
@@ -251,3 +253,6 @@ def task(
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     plot_curves(history, final.get("sweep", {}), out / "curves.png", f"{model_name} on {task_name}")
     click.echo(json.dumps({"out": str(out), "final": final}))
+
+
+train.add_command(controller)
