@@ -89,14 +89,14 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
                               QAConfig(k=opts["qa_k"], limit=opts["qa_limit"]), judge)
         for name, scores in qa.items():
             results["systems"][name]["qa"] = scores
+    results["command"] = "agentmem eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     print_table(results)
     out = Path(opts["out"])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     click.echo(f"results: {out}")
     if opts["report"]:
-        command = "agentmem eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-        click.echo(f"report: {write_report(results, opts['report'], command)}")
+        click.echo(f"report: {write_report(results, opts['report'])}")
     return results
 
 

@@ -105,15 +105,18 @@ def plot_categories(results: dict[str, Any], path: Path, metric: str = "recall_a
     ax.set_ylim(0, 1.02)
     ax.set_ylabel(metric)
     ax.set_title(f"{results['dataset']}: turn-level {metric} by category")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def write_report(results: dict[str, Any], directory: str | Path, command: str | None = None) -> Path:
-    """Write `report.md`, `recall_at_k.png` and `categories_*.png` into `directory`; returns the markdown path."""
+def write_report(results: dict[str, Any], directory: str | Path) -> Path:
+    """Write `report.md`, `recall_at_k.png` and `categories_*.png` into `directory`; returns the markdown path.
+
+    Only the results JSON is read (its "command", when present, is shown as the way to reproduce)."""
+    command = results.get("command")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     plot_recall_curves(results, directory / "recall_at_k.png")
