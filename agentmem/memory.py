@@ -209,15 +209,14 @@ class Memory:
         return out
 
     def _plan(self, pending: list[PendingWrite], ids, existing) -> list[WriteDecision]:
-        """Caller-chosen ids decide for themselves; the controller decides the rest."""
-        free = [i for i in range(len(pending)) if ids is None or ids[i] not in existing]
-        decided = dict(
-            zip(free, self.controller.plan_writes([pending[i] for i in free], self._view()), strict=True)
-        )
-        return [
-            decided[i] if i in decided else WriteDecision("update", existing[ids[i]].slot)
-            for i in range(len(pending))
-        ]
+        """Caller-chosen ids decide for themselves (an explicit id means "store under this id": new,
+        or an update of that memory); the controller decides where the caller chose no ids."""
+        if ids is not None:
+            return [
+                WriteDecision("update", existing[i].slot) if i in existing else WriteDecision("new")
+                for i in ids
+            ]
+        return list(self.controller.plan_writes(pending, self._view()))
 
     def _apply(self, decisions, pending, ids, existing, ttl, now) -> list[str]:
         out: list[str | None] = [None] * len(pending)
@@ -511,7 +510,7 @@ class Memory:
     ) -> list[tuple[str, ...]]:
         """Distinct namespaces, sorted; prefix/suffix segments may be "*" (any one segment)."""
         found = []
-        for ns in self.store.namespace_counts():
+        for ns in self.store.namespace_counts(now=time.time()):
             if prefix and not _segments_match(ns[: len(prefix)], prefix):
                 continue
             if suffix and (len(ns) < len(suffix) or not _segments_match(ns[len(ns) - len(suffix) :], suffix)):
@@ -523,7 +522,7 @@ class Memory:
     def stats(self) -> dict[str, Any]:
         """Counts per namespace, encoder, index and disk use."""
         self._check_open()
-        counts = self.store.namespace_counts()
+        counts = self.store.namespace_counts(now=time.time())
         return {
             "path": str(self.path),
             "memories": sum(counts.values()),

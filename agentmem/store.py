@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS slots (
     expires_at   REAL
 );
 CREATE INDEX IF NOT EXISTS slots_ns ON slots(ns, slot);
+-- Covers "indexed slots under a namespace" without reading the vector blobs themselves.
+CREATE INDEX IF NOT EXISTS slots_ns_indexed ON slots(ns, slot) WHERE vector IS NOT NULL;
 CREATE INDEX IF NOT EXISTS slots_expiry ON slots(expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS history (
     slot       INTEGER NOT NULL,
@@ -161,11 +163,12 @@ def ns_tuple(key: str) -> tuple[str, ...]:
 
 
 def validate_namespace(namespace: Any) -> tuple[str, ...]:
-    """A namespace is a non-empty tuple of non-empty strings ("a" alone means ("a",))."""
+    """A namespace is a non-empty tuple of non-empty strings without control characters ("a" = ("a",))."""
     ns = (namespace,) if isinstance(namespace, str) else tuple(namespace)
-    if not ns or not all(isinstance(s, str) and s and SEP not in s for s in ns):
+    if not ns or not all(isinstance(s, str) and s and min(s) >= " " for s in ns):
         raise InvalidInputError(
-            f"invalid namespace {namespace!r}: use a non-empty tuple of non-empty strings, e.g. ('user-42', 'memories')"
+            f"invalid namespace {namespace!r}: use a non-empty tuple of non-empty strings without control "
+            "characters, e.g. ('user-42', 'memories')"
         )
     return ns
 
@@ -175,8 +178,9 @@ def ns_prefix_sql(prefix: Sequence[str] | None, column: str = "ns") -> tuple[str
     if not prefix:
         return "1", []
     key = ns_key(validate_namespace(prefix))
-    # Segments joined by U+001F: children of `key` sort in [key + U+001F, key + U+0020).
-    return f"({column} = ? OR ({column} >= ? AND {column} < ?))", [key, key + SEP, key + chr(0x20)]
+    # Segments are joined by U+001F and hold no character below U+0020, so `key` and its children
+    # (key + U+001F + ...) are exactly the keys in [key, key + " "): one range, one index scan.
+    return f"({column} >= ? AND {column} < ?)", [key, key + " "]
 
 
 def filter_sql(filter: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -549,9 +553,14 @@ class SlotStore:
         with self.lock:
             return [r[0] for r in self.conn.execute("SELECT slot FROM slots WHERE expires_at <= ?", (now,))]
 
-    def namespace_counts(self) -> dict[tuple[str, ...], int]:
+    def namespace_counts(self, now: float | None = None) -> dict[tuple[str, ...], int]:
+        """Memories per namespace (unexpired ones only when `now` is given)."""
+        live = "" if now is None else "WHERE expires_at IS NULL OR expires_at > ?"
         with self.lock:
-            rows = self.conn.execute("SELECT ns, count(*) FROM slots GROUP BY ns ORDER BY ns").fetchall()
+            rows = self.conn.execute(
+                f"SELECT ns, count(*) FROM slots {live} GROUP BY ns ORDER BY ns",
+                () if now is None else (now,),
+            ).fetchall()
         return {ns_tuple(k): n for k, n in rows}
 
     def history(self, slot: int) -> list[dict[str, Any]]:

@@ -154,6 +154,7 @@ def test_ttl_expiry_refresh_and_sweep(mem, monkeypatch):
     clock = time.time()
     monkeypatch.setattr(time, "time", lambda: clock + 61)
     assert mem.get(i) is None and i not in {h.id for h in mem.recall("fact")}
+    assert mem.namespaces() == [("default",)] and mem.stats()["memories"] == 1  # the expired one is gone
     assert mem.sweep_expired() == 1 and len(mem) == 1 and mem.get(j) is not None
     monkeypatch.undo()
     (k,) = mem.remember("refreshed fact", ttl=60)
@@ -252,6 +253,9 @@ def test_controller_seam_allows_skip_and_update(tmp_path, encoder):
     with Memory(tmp_path / "s", encoder=encoder, controller=DedupController()) as m:
         (a,) = m.remember("Alice likes tea.")
         assert m.remember("Alice likes tea.") == [a] and len(m) == 1
+        # An id the caller chose is always stored under that id, whatever the controller thinks.
+        assert m.remember(["Alice likes tea.", "Alice likes tea."], ids=["k1", "k2"]) == ["k1", "k2"]
+        assert len(m) == 3
 
 
 def test_threads_share_one_memory(mem):

@@ -40,7 +40,7 @@ def test_namespace_prefix_respects_segment_boundaries(store):
 
 def test_namespace_validation():
     assert validate_namespace("x") == ("x",)
-    for bad in [(), ("",), ("a", ""), ("a\x1fb",), (1,)]:
+    for bad in [(), ("",), ("a", ""), ("a\x1fb",), ("tab\there",), (1,)]:
         with pytest.raises(InvalidInputError, match="invalid namespace"):
             validate_namespace(bad)
     assert ns_prefix_sql(None) == ("1", [])
