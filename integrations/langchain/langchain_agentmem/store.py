@@ -329,23 +329,15 @@ class AgentMemStore(BaseStore):
                 if indexed:
                     embeddings = vectors[next_vector : next_vector + len(group)]
                     next_vector += len(group)
-                ids = [m.id for m in group]
-                written = self.memory.remember(
+                self.memory.remember(
                     [m.text for m in group],
                     namespace=namespace,
                     metadata=[m.metadata for m in group],
-                    ids=ids,
+                    ids=[m.id for m in group],
                     ttl=ttl,
                     index=indexed,
                     embeddings=embeddings,
                 )
-                if written != ids:
-                    # A controller may merge a new observation into another slot; an item must
-                    # live at its own id or get/delete could not find it again.
-                    raise RuntimeError(
-                        f"agentmem's controller stored item {key!r} under other ids ({written}); "
-                        "use a controller that keeps caller-chosen ids for a LangGraph store"
-                    )
 
 
 def _has_query(op: SearchOp) -> bool:
