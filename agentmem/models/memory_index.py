@@ -26,7 +26,7 @@ faiss.cvar.distance_compute_blas_threshold = 20
 @dataclass(frozen=True)
 class IndexConfig:
     kind: str = "auto"  # "auto" | "flat" | "ivf"
-    flat_max: int = 65_536
+    flat_max: int = 16_384
     nprobe: int = 8
     seed: int = 0
 

@@ -53,7 +53,7 @@ class SAMState:
 
 
 class SAMMemory(MemoryCore):
-    """Sparse DNC: content reads over index top-K, LRU allocation, sparse temporal links."""
+    """Sparse DNC: content reads over index top-K, writes to read or LRU slots, sparse temporal links."""
 
     def __init__(self, config: SAMConfig = SAMConfig()) -> None:
         super().__init__()
@@ -64,8 +64,6 @@ class SAMMemory(MemoryCore):
         self.fields = [
             Field("read_keys", (r, w)),
             Field("read_strengths", (r,), "oneplus"),
-            Field("write_key", (w,)),
-            Field("write_strength", (), "oneplus"),
             Field("erase", (1, w), "sigmoid"),
             Field("write_vector", (1, w)),
             Field("allocation_gate", (), "sigmoid"),
@@ -131,21 +129,17 @@ class SAMMemory(MemoryCore):
     def step(self, interface: dict[str, torch.Tensor], state: SAMState) -> tuple[torch.Tensor, SAMState]:
         cfg = self.config
         state.step += 1
-        batch = interface["write_key"].shape[0]
+        batch = interface["write_vector"].shape[0]
 
-        # Write weighting: g^w (g^a I^U + (1 - g^a) c^w), with c^w over the write key's top-K candidates
-        # and I^U the least recently used slot (SAM's allocation, in the DNC's gated form).
-        content_ids = state.index.search(interface["write_key"].unsqueeze(1), cfg.candidates)[:, 0]  # (B, K)
-        content_w = A.sparse_content_weighting(
-            self.rows(state, content_ids),
-            interface["write_key"],
-            interface["write_strength"],
-            mask=content_ids >= 0,
-        )
+        # Write weighting w^w = α (γ w^r_{t-1} + (1 - γ) I^U) (SAM, "write"): the rows the heads read
+        # last step (averaged over heads) or the least recently used slot, here with DNC's gate names
+        # (g^w = α, g^a = 1 - γ). Writes need no index lookup of their own.
+        prev_ids, prev_w = state.read  # (B, R, K)
         lru = A.least_recently_used(state.last_access).unsqueeze(-1)  # (B, 1)
         g_a, g_w = interface["allocation_gate"].unsqueeze(-1), interface["write_gate"].unsqueeze(-1)
         write_ids, write_w = A.coalesce(
-            torch.cat([lru, content_ids], -1), g_w * torch.cat([g_a, (1 - g_a) * content_w], -1)
+            torch.cat([lru, prev_ids.flatten(1)], -1),
+            g_w * torch.cat([g_a, (1 - g_a) * prev_w.flatten(1) / cfg.read_heads], -1),
         )
 
         # Sparse erase-and-write on the touched rows only; the new rows join the differentiable pool.
