@@ -99,7 +99,7 @@ class CachedEncoder:
 
         out: dict[bytes, np.ndarray] = {}
         step = self.config.batch_size
-        bar = tqdm(total=len(keys), desc=f"encode {kind}s", unit="text", disable=not progress, leave=False)
+        bar = tqdm(total=len(keys), desc="encode " + {"doc": "documents", "query": "queries"}[kind], unit="text", disable=not progress, leave=False)
         for i in range(0, len(keys), step):
             chunk = keys[i : i + step]
             vecs = np.asarray(fn([text_of[k] for k in chunk]), dtype=np.float32).astype(np.float16)
