@@ -100,8 +100,11 @@ def run_episode(system: System, episode: Episode, vectors: Vectors | None, ks: t
             done = at
         for item in by_at.pop(at, []):
             qvec = vectors.items[item.id] if vectors and system.needs_vectors else None
+            # An undated question is asked right after the last turn it sees (what a recency-aware
+            # controller should treat as "now"), not at the wall-clock time of the evaluation.
+            when = item.time or (episode.turns[done - 1].time if done else None)
             start = time.perf_counter()
-            positions = system.search(Query(item.question, qvec, item.time), max(ks))
+            positions = system.search(Query(item.question, qvec, when), max(ks))
             run.recall_ms.append((time.perf_counter() - start) * 1000)
             ranking = [episode.turns[p].id for p in positions]
             run.items.append(ItemResult(
