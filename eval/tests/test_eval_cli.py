@@ -48,3 +48,14 @@ def test_synthetic_and_babi_with_the_real_encoder(minilm, babi_dir, tmp_path):
     assert result.exit_code == 0, result.output
     # Each question sees at most 4 lines: every system returns all of them within k=5.
     assert json.loads(out.read_text())["systems"]["dense"]["recall_all@5"] == 1.0
+
+
+def test_qa_stage_from_the_command_line(locomo_file, tmp_path):
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(eval_cli, [
+        "locomo", "--data", str(locomo_file), "--systems", "recency", "--out", str(out), "--quiet",
+        "--qa-model", "test_eval_qa:fake_model", "--judge-model", "test_eval_qa:fake_model", "--qa-k", "3"])
+    assert result.exit_code == 0, result.output
+    qa = json.loads(out.read_text())["systems"]["recency"]["qa"]
+    # The fake model answers "ok" to everything: no exact match, and the judge's "ok" is not a "yes".
+    assert qa == {"n_items": 5, "exact_match": 0.0, "f1": 0.0, "judge": 0.0}
