@@ -18,7 +18,7 @@ import numpy as np
 from agentmem_eval.embeddings import CacheConfig, CachedEncoder
 from agentmem_eval.episode import Dataset, Episode
 from agentmem_eval.metrics import item_scores, mean_scores, percentiles, sessions_of
-from agentmem_eval.systems import Query, System, SystemsConfig
+from agentmem_eval.systems import NEEDS_VECTORS, Query, System, SystemsConfig
 
 
 @dataclass
@@ -143,8 +143,7 @@ def evaluate(dataset: Dataset, config: RunConfig | None = None) -> tuple[dict[st
     config = config or RunConfig()
     base_encoder = None
     vectors = None
-    needs = [n for n in config.systems if n not in ("bm25", "recency", "full-context")]
-    if needs:
+    if NEEDS_VECTORS.intersection(config.systems):
         from agentmem.encoder import resolve_encoder
 
         base_encoder = resolve_encoder(config.encoder)

@@ -302,6 +302,7 @@ class AgentMemSystem:
 
 
 SYSTEMS = ("agentmem", "dense", "bm25", "hybrid", "recency", "full-context")
+NEEDS_VECTORS = frozenset({"agentmem", "dense", "hybrid"})  # the runner encodes only when one of these runs
 
 
 @dataclass
