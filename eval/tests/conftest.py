@@ -19,20 +19,20 @@ LOCOMO = [
         "conversation": {
             "speaker_a": "Ann",
             "speaker_b": "Bo",
-            "session_1_date_time": "1:56 pm on 8 May, 2023",
+            "session_1_date_time": "3:14 pm on 9 March, 2024",
             "session_1": [
                 {"speaker": "Ann", "dia_id": "D1:1", "text": "I adopted a puppy named Rex."},
                 {"speaker": "Bo", "dia_id": "D1:2", "text": "Lovely! I started learning the violin."},
                 {"speaker": "Ann", "dia_id": "D1:3", "text": "My sister lives in Porto.",
                  "img_url": ["http://x"], "blip_caption": "a photo of a bridge"},
             ],
-            "session_2_date_time": "10:00 am on 20 June, 2023",
+            "session_2_date_time": "10:05 am on 21 April, 2024",
             "session_2": [
                 {"speaker": "Bo", "dia_id": "D2:1", "text": "The violin recital went well."},
                 {"speaker": "Ann", "dia_id": "D2:2", "text": "Rex chewed my shoes again."},
             ],
             # a date without a session: a known fault of the released file
-            "session_3_date_time": "9:00 am on 1 July, 2023",
+            "session_3_date_time": "9:30 am on 2 May, 2024",
         },
         "qa": [
             {"question": "What is the name of Ann's puppy?", "answer": "Rex", "evidence": ["D1:1"], "category": 4},
@@ -53,41 +53,41 @@ LONGMEMEVAL = [
     {
         "question_id": "q1",
         "question_type": "knowledge-update",
-        "question": "What is my personal best in the 5K?",
-        "answer": "25:50",
-        "question_date": "2023/06/01 (Thu) 00:58",
-        "haystack_dates": ["2023/05/25 (Thu) 20:21", "2023/05/27 (Sat) 10:20"],
+        "question": "What was my time in the harbour 10K?",
+        "answer": "48:12",
+        "question_date": "2024/03/01 (Fri) 08:15",
+        "haystack_dates": ["2024/02/06 (Tue) 19:05", "2024/02/10 (Sat) 11:40"],
         "haystack_session_ids": ["s_a", "answer_1"],
         "haystack_sessions": [
-            [{"role": "user", "content": "Plan my week of training."},
-             {"role": "assistant", "content": "Sure, here is a plan."}],
-            [{"role": "user", "content": "I ran the charity 5K in 25:50, a personal best!", "has_answer": True},
-             {"role": "assistant", "content": "Congratulations on the new personal best."}],
+            [{"role": "user", "content": "Suggest a stretching routine."},
+             {"role": "assistant", "content": "Here are five stretches."}],
+            [{"role": "user", "content": "I finished the harbour 10K in 48:12, my fastest yet!", "has_answer": True},
+             {"role": "assistant", "content": "Well done on the harbour race."}],
         ],
         "answer_session_ids": ["answer_1"],
     },
     {
         "question_id": "q2_abs",
         "question_type": "temporal-reasoning",
-        "question": "Which came first?",
+        "question": "Which did I do first?",
         "answer": "not enough information",
-        "question_date": "2023/06/01 (Thu) 00:58",
-        "haystack_dates": ["2023/05/25 (Thu) 20:21"],
+        "question_date": "2024/03/01 (Fri) 08:15",
+        "haystack_dates": ["2024/02/06 (Tue) 19:05"],
         "haystack_session_ids": ["answer_2"],
-        "haystack_sessions": [[{"role": "user", "content": "I fixed the fence.", "has_answer": True}]],
+        "haystack_sessions": [[{"role": "user", "content": "I repainted the shed.", "has_answer": True}]],
         "answer_session_ids": ["answer_2"],
     },
 ]
 
-BABI = """1 Mary moved to the bathroom.
-2 John went to the hallway.
-3 Where is Mary? \tbathroom\t1
-4 Daniel went back to the hallway.
-5 Sandra moved to the garden.
-6 Where is Daniel? \thallway\t4
-7 Where is John? \thallway\t99
-1 Sandra travelled to the office.
-2 Where is Sandra? \toffice\t1
+BABI = """1 Zara walked to the pantry.
+2 Omar ran to the cellar.
+3 Where is Zara? \tpantry\t1
+4 Lio hopped to the cellar.
+5 Pim strolled to the attic.
+6 Where is Lio? \tcellar\t4
+7 Where is Omar? \tcellar\t99
+1 Pim drove to the studio.
+2 Where is Pim? \tstudio\t1
 """
 
 
@@ -109,7 +109,7 @@ def longmemeval_file(tmp_path: Path) -> Path:
 def babi_dir(tmp_path: Path) -> Path:
     (tmp_path / "babi").mkdir()
     (tmp_path / "babi" / "qa1_single-supporting-fact_test.txt").write_text(BABI)
-    (tmp_path / "babi" / "qa1_single-supporting-fact_train.txt").write_text(BABI.split("1 Sandra")[0])
+    (tmp_path / "babi" / "qa1_single-supporting-fact_train.txt").write_text(BABI.split("1 Pim drove")[0])
     return tmp_path / "babi"
 
 

@@ -15,7 +15,7 @@ def test_locomo_turns_sessions_and_dates(locomo_file):
     assert ep.turns[0].text == "Ann: I adopted a puppy named Rex."
     assert ep.turns[2].text == "Ann: My sister lives in Porto."  # captions only on request
     assert ep.turns[3].session == "session_2"
-    assert ep.turns[0].time == datetime(2023, 5, 8, 13, 56)
+    assert ep.turns[0].time == datetime(2024, 3, 9, 15, 14)
     assert ds.repaired["date_without_session"] == 1
 
 
@@ -47,13 +47,13 @@ def test_longmemeval_has_answer_sessions_and_abstention(longmemeval_file):
     assert dict(ds.skipped) == {"abstention": 1}
     (ep,) = ds.episodes
     assert [t.id for t in ep.turns] == ["s_a:0", "s_a:1", "answer_1:0", "answer_1:1"]
-    assert ep.turns[2].text.startswith("user: I ran the charity 5K")
-    assert ep.turns[2].time == datetime(2023, 5, 27, 10, 20)
+    assert ep.turns[2].text.startswith("user: I finished the harbour 10K")
+    assert ep.turns[2].time == datetime(2024, 2, 10, 11, 40)
     (item,) = ep.items
     assert item.evidence == ("answer_1:0",)
     assert item.sessions == ("answer_1",)
     assert item.category == "knowledge-update"
-    assert item.time == datetime(2023, 6, 1, 0, 58)
+    assert item.time == datetime(2024, 3, 1, 8, 15)
 
 
 def test_longmemeval_directory_and_roles(longmemeval_file):
@@ -68,10 +68,10 @@ def test_babi_stories_questions_mid_story(babi_dir):
     ds = load_babi(babi_dir)  # test split only
     assert [e.id for e in ds.episodes] == ["qa1_single-supporting-fact:1", "qa1_single-supporting-fact:2"]
     first = ds.episodes[0]
-    assert [t.text for t in first.turns][:2] == ["Mary moved to the bathroom.", "John went to the hallway."]
+    assert [t.text for t in first.turns][:2] == ["Zara walked to the pantry.", "Omar ran to the cellar."]
     assert [(i.question, i.answer, i.evidence, i.at) for i in first.items] == [
-        ("Where is Mary?", "bathroom", ("1",), 2),
-        ("Where is Daniel?", "hallway", ("4",), 4),
+        ("Where is Zara?", "pantry", ("1",), 2),
+        ("Where is Lio?", "cellar", ("4",), 4),
     ]
     assert dict(ds.skipped) == {"unresolvable_evidence": 1}  # support id 99 names no line
     assert ds.episodes[1].items[0].at == 1

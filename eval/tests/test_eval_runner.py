@@ -32,7 +32,7 @@ def test_locomo_recency_and_full_context_by_hand(locomo_file):
 
 def test_babi_questions_see_only_earlier_lines(babi_dir):
     results, runs = evaluate(load_babi(babi_dir), RunConfig(systems=("recency",), ks=(1,), progress=False))
-    # "Where is Mary?" comes after lines 1-2: recency@1 answers line 2 (miss). "Where is Daniel?" comes
+    # "Where is Zara?" comes after lines 1-2: recency@1 answers line 2 (miss). "Where is Lio?" comes
     # after lines 4-5: line 5 (miss; line 7's question was dropped). Story 2's question sees line 1 (hit).
     assert [r.ranking for r in runs["recency"].items] == [["2"], ["5"], ["1"]]
     assert results["systems"]["recency"]["recall_any@1"] == 1 / 3
