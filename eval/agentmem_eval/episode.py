@@ -37,6 +37,7 @@ class Item:
     sessions: session ids that hold the evidence.
     at: how many of the episode's turns have been observed when the question is asked
         (bAbI asks mid-story); None means after the whole episode.
+    time: when the question is asked (LongMemEval's question_date); None: right after the last turn it sees.
     """
 
     id: str

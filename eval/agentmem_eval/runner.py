@@ -18,14 +18,14 @@ import numpy as np
 from agentmem_eval.embeddings import CacheConfig, CachedEncoder
 from agentmem_eval.episode import Dataset, Episode
 from agentmem_eval.metrics import item_scores, mean_scores, percentiles, sessions_of
-from agentmem_eval.systems import NEEDS_VECTORS, Query, System, SystemsConfig
+from agentmem_eval.systems import NEEDS_VECTORS, SYSTEMS, Query, System, SystemsConfig
 
 
 @dataclass
 class RunConfig:
     """systems: names to evaluate; ks: cut-offs for recall@k (the deepest is how many turns are asked for)."""
 
-    systems: tuple[str, ...] = ("agentmem", "dense", "bm25", "hybrid", "recency", "full-context")
+    systems: tuple[str, ...] = SYSTEMS
     ks: tuple[int, ...] = (1, 5, 10, 20)
     settings: SystemsConfig = field(default_factory=SystemsConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
@@ -46,6 +46,8 @@ class ItemResult:
 
 @dataclass
 class SystemRun:
+    """Everything one system produced on a dataset: item results, timings (ms), footprint per episode."""
+
     name: str
     items: list[ItemResult] = field(default_factory=list)
     ingest_ms_per_turn: list[float] = field(default_factory=list)
