@@ -54,7 +54,7 @@ def sparse_content_weighting(
     mask: torch.Tensor | None = None,
     eps: float = EPS,
 ) -> torch.Tensor:
-    """Content weighting restricted to K candidate slots proposed by an index (SAM eq. 3 over top-K).
+    """Content weighting restricted to K candidate slots proposed by an index (SAM, "sparse read").
 
     candidate_keys (..., K, W) gathered for the candidates, query (..., W), strength β (...),
     mask (..., K) bool (False for padded candidates) -> weights (..., K).
@@ -271,7 +271,10 @@ def gather_rows(table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 
 
 def sparse_read(rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Sparse read r = sum_k w[k] M[ids[k]] (SAM eq. 2): rows (B, H, K, W), weights (B, H, K) -> (B, H, W)."""
+    """Sparse read r = sum_k w[k] M[ids[k]] (SAM, "sparse read").
+
+    rows (B, H, K, W) gathered for the candidates, weights (B, H, K) -> (B, H, W).
+    """
     return (rows * weights.unsqueeze(-1)).sum(-2)
 
 

@@ -92,7 +92,10 @@ def measure(
 
 
 def _run_worker(args: dict[str, Any], timeout: float) -> dict[str, Any]:
-    code = "import json, sys; from agentmem.cli.bench import measure; print(json.dumps(measure(**json.loads(sys.argv[1]))))"
+    code = (
+        "import json, sys; from agentmem.cli.bench import measure; "
+        "print(json.dumps(measure(**json.loads(sys.argv[1]))))"
+    )
     try:
         done = subprocess.run(
             [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, timeout=timeout

@@ -42,7 +42,9 @@ def _default_lengths(task: str) -> dict[str, list[int]]:
     return {}
 
 
-def plot_curves(history: list[dict[str, Any]], sweep: dict[str, Any], path: Path, title: str) -> None:
+def plot_curves(
+    history: list[dict[str, Any]], sweep: dict[str, Any], path: Path, *, title: str, metric_label: str
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,13 +64,15 @@ def plot_curves(history: list[dict[str, Any]], sweep: dict[str, Any], path: Path
     axes[0].plot(steps, smooth([r["loss"] for r in history]))
     axes[0].set(xlabel="step", ylabel="training loss (50-step mean)", yscale="log", title=title)
     axes[1].plot(steps, smooth([r["metric"] for r in history]), label="metric")
-    axes[1].set(xlabel="step", ylabel="training metric (50-step mean)")
+    axes[1].set(xlabel="step", ylabel=f"training {metric_label} (50-step mean)")
     twin = axes[1].twinx()
     twin.plot(steps, [r["difficulty"] for r in history], color="gray", alpha=0.5)
     twin.set_ylabel("curriculum difficulty", color="gray")
     if sweep:
         axes[2].plot(sweep["values"], sweep["metric"], marker="o")
-        axes[2].set(xlabel=sweep["name"], ylabel="test metric", yscale="symlog", title="generalisation")
+        axes[2].set(
+            xlabel=sweep["name"], ylabel=f"test {metric_label}", yscale="symlog", title="generalisation"
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -251,7 +255,14 @@ def task(
     save(out / "model.safetensors")
     metrics = {"settings": settings, "final": final, "evaluations": evaluations, "history": history}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    plot_curves(history, final.get("sweep", {}), out / "curves.png", f"{model_name} on {task_name}")
+    metric_label = "bit errors / sequence" if the_task.kind == "bits" else "error rate"
+    plot_curves(
+        history,
+        final.get("sweep", {}),
+        out / "curves.png",
+        title=f"{model_name} on {task_name}",
+        metric_label=metric_label,
+    )
     click.echo(json.dumps({"out": str(out), "final": final}))
 
 
