@@ -5,6 +5,7 @@ The report reads only the results JSON, so any saved `results.json` can be re-re
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,15 @@ def plot_categories(results: dict[str, Any], path: Path, metric: str = "recall_a
     import numpy as np
 
     systems = list(results["systems"])
-    cats = sorted({c for s in results["systems"].values() for c in s["by_category"]})
+    cats = _categories(results)
     width = 0.8 / max(len(systems), 1)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(cats) + 2), 4))
+    fig, ax = plt.subplots(figsize=(min(16, max(6, 1.6 * len(cats) + 2)), 4.5))
     x = np.arange(len(cats))
     for i, name in enumerate(systems):
         by = results["systems"][name]["by_category"]
         ax.bar(x + i * width, [by.get(c, {}).get(metric, 0.0) for c in cats], width, label=name)
     ax.set_xticks(x + width * (len(systems) - 1) / 2)
-    ax.set_xticklabels(cats, rotation=20, ha="right", fontsize=8)
+    ax.set_xticklabels(cats, rotation=20 if len(cats) < 8 else 45, ha="right", fontsize=8)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel(metric)
     ax.set_title(f"{results['dataset']}: turn-level {metric} by category")
@@ -133,7 +134,7 @@ def write_report(results: dict[str, Any], directory: str | Path) -> Path:
               "`full-context` is a set (every turn in its window), so its recall does not depend on k and it "
               "has no MRR/NDCG. Latency excludes encoding (shared, cached), ingest is per observation.", "",
               _markdown_table(header, rows), "", "![recall@k](recall_at_k.png)", ""]
-    cats = sorted({c for s in results["systems"].values() for c in s["by_category"]})
+    cats = _categories(results)
     for metric in ("recall_any@10", "recall_all@10"):
         parts += [f"## {metric} by category", ""]
         cat_header = ["system", *[f"{c} (n={_n(results, c)})" for c in cats]]
@@ -143,6 +144,12 @@ def write_report(results: dict[str, Any], directory: str | Path) -> Path:
     path = directory / "report.md"
     path.write_text("\n".join(parts))
     return path
+
+
+def _categories(results: dict[str, Any]) -> list[str]:
+    """Category names in natural order (qa2 before qa10)."""
+    names = {c for s in results["systems"].values() for c in s["by_category"]}
+    return sorted(names, key=lambda c: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", c)])
 
 
 def _n(results: dict[str, Any], category: str) -> int:
