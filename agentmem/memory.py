@@ -407,12 +407,24 @@ class Memory:
         filter: Mapping[str, Any] | None = None,
         query_time: TimeLike = None,
         embedding: np.ndarray | None = None,
+        track_usage: bool = True,
     ) -> list[RecallResult]:
-        """The k memories most relevant to `query`, best first, each with its score and why."""
+        """The k memories most relevant to `query`, best first, each with its score and why.
+
+        track_usage=False reads without growing the usage of what was read (evaluations use it so
+        results do not depend on the order questions are asked).
+        """
         emb = None if embedding is None else np.asarray(embedding, dtype=np.float32).reshape(1, -1)
-        return self.recall_many(
-            [query], k, namespace=namespace, filter=filter, query_time=query_time, embeddings=emb
-        )[0]
+        hits = self.recall_many(
+            [query],
+            k,
+            namespace=namespace,
+            filter=filter,
+            query_time=query_time,
+            embeddings=emb,
+            track_usage=track_usage,
+        )
+        return hits[0]
 
     def recall_many(
         self,
@@ -423,6 +435,7 @@ class Memory:
         filter: Mapping[str, Any] | None = None,
         query_time: TimeLike = None,
         embeddings: np.ndarray | None = None,
+        track_usage: bool = True,
     ) -> list[list[RecallResult]]:
         """`recall` for a batch of queries (one encoder call for all of them)."""
         self._check_open()
@@ -448,7 +461,7 @@ class Memory:
             hits = self.controller.read(reads, self._view())
             rows = self.store.by_slots([h.slot for hs in hits for h in hs])
             records = self._records(list(rows.values()))
-            for hs in hits:
+            for hs in hits if track_usage else ():
                 for h in hs:
                     self._usage[h.slot] = self._usage.get(h.slot, 0.0) + h.weight
             if time.monotonic() - self._last_flush > self.config.usage_flush_s:

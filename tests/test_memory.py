@@ -173,6 +173,11 @@ def test_usage_grows_with_reads_dnc_style(mem):
         assert rec.usage == pytest.approx(hits[0].weight, abs=1e-6)  # u = 0 + w - 0*w
         assert rec.last_read_at is not None
         assert again.get(ids[2]).usage == 0.0 or ids[2] in {h.id for h in hits}
+        untouched = again.get(ids[3]).usage
+        again.recall("favourite food", k=4, track_usage=False)
+        again.close()
+    with Memory(mem.path) as third:
+        assert third.get(ids[3]).usage == untouched
 
 
 def test_namespaces_listing(mem):

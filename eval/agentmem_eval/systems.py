@@ -291,7 +291,8 @@ class AgentMemSystem:
         self.n += len(turns)
 
     def search(self, query: Query, k: int) -> list[int]:
-        hits = self.memory.recall(query.text, k=k, embedding=query.vector, query_time=query.time)
+        # Reads leave usage untouched so results do not depend on the order questions are asked.
+        hits = self.memory.recall(query.text, k=k, embedding=query.vector, query_time=query.time, track_usage=False)
         return [int(h.metadata["pos"]) for h in hits]
 
     def footprint(self) -> int:
