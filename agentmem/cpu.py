@@ -10,19 +10,27 @@ large batches keep torch's own setting.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 SMALL_BATCH = 8  # texts per encode call at or under which encoding runs single-threaded
 
 
 @contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run torch with one intra-op thread inside the block (process-wide, restored after)."""
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run torch with `n` intra-op threads inside the block (process-wide, restored after); None: as is."""
+    if n is None:
+        yield
+        return
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def single_threaded() -> AbstractContextManager[None]:
+    """`torch_threads(1)`: for the small tensors of one read or one query."""
+    return torch_threads(1)

@@ -11,7 +11,6 @@ first window (`truncate`), or refuses them (`error`). The full text is always st
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -21,7 +20,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from agentmem.cpu import SMALL_BATCH, single_threaded
+from agentmem.cpu import SMALL_BATCH, torch_threads
 from agentmem.errors import EncoderLoadError, InvalidInputError, TextTooLongError
 
 log = logging.getLogger("agentmem")
@@ -56,12 +55,15 @@ class EncoderConfig:
     model: "default" (packaged all-MiniLM-L6-v2), a sentence-transformers model name, or a path.
     device: "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
     long_text: what to do with a text longer than the model's window (see module docstring).
+    threads: torch threads for batches over `cpu.SMALL_BATCH` texts (None: torch's default); small
+        batches always run on one thread (see cpu.py for why).
     """
 
     model: str = "default"
     device: str = "auto"
     batch_size: int = 64
     long_text: LongTextPolicy = "chunk"
+    threads: int | None = None
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
@@ -172,8 +174,7 @@ class SentenceTransformerEncoder:
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self.model  # load outside the thread guard: loading is not small work
-        small = single_threaded() if len(texts) <= SMALL_BATCH else contextlib.nullcontext()
-        with small:
+        with torch_threads(1 if len(texts) <= SMALL_BATCH else self.config.threads):
             vecs = model.encode(
                 list(texts),
                 batch_size=self.config.batch_size,

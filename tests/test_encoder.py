@@ -86,3 +86,28 @@ def test_function_encoder_and_bad_spec():
 def test_normalize_keeps_zero_rows_finite():
     out = normalize(np.array([[0.0, 0.0], [3.0, 4.0]]))
     np.testing.assert_allclose(out, [[0, 0], [0.6, 0.8]])
+
+
+def test_thread_setting_applies_to_batches_and_is_restored():
+    import torch
+
+    from agentmem.cpu import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    enc = SentenceTransformerEncoder(EncoderConfig(threads=1))
+    seen = []
+    real = enc.model.encode
+
+    def spy(*a, **k):
+        seen.append(torch.get_num_threads())
+        return real(*a, **k)
+
+    enc.model.encode = spy
+    try:
+        enc.encode(["x"] * 20)  # a batch: the configured thread count
+    finally:
+        del enc.model.encode
+    assert seen == [1] and torch.get_num_threads() == before
