@@ -118,14 +118,23 @@ def main() -> None:
     ap.add_argument("--singles", type=int, default=200, help="single-text remember calls timed")
     ap.add_argument("--queries", type=int, default=200, help="recall calls timed per size")
     ap.add_argument("--batch", type=int, default=256, help="batch size for bulk ingest")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch threads for batch encoding (default: torch's)"
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
-    from agentmem import Memory
+    from agentmem import Memory, MemoryConfig
+    from agentmem.encoder import EncoderConfig
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    result: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "sizes": {}}
-    with tempfile.TemporaryDirectory() as tmp, Memory(Path(tmp) / "store") as mem:
+    config = lambda: MemoryConfig(encoder=EncoderConfig(threads=args.threads))  # noqa: E731
+    result: dict = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_avg": os.getloadavg()},
+        "threads": args.threads,
+        "sizes": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp, Memory(Path(tmp) / "store", config=config()) as mem:
         mem.encoder.encode(["warm up"])  # model load is not part of any figure
         singles = []
         for text in make_texts(args.singles, seed=1):
@@ -159,7 +168,7 @@ def main() -> None:
             row["bytes_per_1000_memories"] = total / (size + args.singles) * 1000
             result["sizes"][str(size)] = row
             print(json.dumps({str(size): row}, indent=1), flush=True)
-            mem = Memory(mem.path)
+            mem = Memory(mem.path, config=config())
             mem.encoder.encode(["warm up"])
         mem.close()
     print(json.dumps(result, indent=1))
