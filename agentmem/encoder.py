@@ -197,11 +197,15 @@ class SentenceTransformerEncoder:
                 f"text {i} has {counts[i]} tokens, over {self.name}'s {window}-token window; "
                 "shorten it or use long_text='chunk' or 'truncate'"
             )
-        out = self._encode(texts)  # the model truncates at its window: that is 'truncate'
-        if long and self.config.long_text == "chunk":
-            for i in long:
-                pieces = self._chunks(texts[i])
-                out[i] = normalize(self._encode(pieces).mean(axis=0, keepdims=True))[0]
+        # The model truncates at its window, which is what 'truncate' means; under 'chunk' the long
+        # texts are left out of that pass and embedded from their chunks instead.
+        chunked = set(long) if self.config.long_text == "chunk" else set()
+        plain = [i for i in range(len(texts)) if i not in chunked]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if plain:
+            out[plain] = self._encode([texts[i] for i in plain])
+        for i in chunked:
+            out[i] = normalize(self._encode(self._chunks(texts[i])).mean(axis=0, keepdims=True))[0]
         for i in long:
             how = (
                 "embedded as the mean of its window-sized chunks"

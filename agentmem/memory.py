@@ -42,7 +42,7 @@ from agentmem.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from agentmem.index import IndexConfig, SlotIndex
+from agentmem.index import INDEX_FILE, IndexConfig, SlotIndex
 from agentmem.records import MemoryRecord, MemoryVersion, RecallResult, to_datetime
 from agentmem.store import NewSlot, SlotRow, SlotStore, StoreConfig, validate_namespace
 
@@ -108,7 +108,7 @@ class Memory:
                 shutil.rmtree(self.path, ignore_errors=True)
             raise
         self.controller: Controller = resolve_controller(controller)
-        self._saved_seq = self.index.seq if (self.path / "index.faiss.npz").exists() else -1
+        self._saved_seq = self.index.seq if (self.path / INDEX_FILE).exists() else -1
         self._data_version = self.store.data_version()
         self._usage: dict[int, float] = {}
         self._last_flush = time.monotonic()
@@ -370,7 +370,7 @@ class Memory:
                 ids = [ids] if isinstance(ids, str) else list(ids)
                 slots = [r.slot for r in self.store.by_ids(ids).values()]
             else:
-                ns = None if namespace in (None, ()) else validate_namespace(namespace)
+                ns = _prefix(namespace)
                 slots = [r[0] for r in self.store.select(namespace=ns, filter=filter, columns="slot")]
             with self.store.transaction():
                 n = self.store.delete(slots)
@@ -445,7 +445,7 @@ class Memory:
         for i, q in enumerate(queries):
             if not isinstance(q, str) or not q.strip():
                 raise EmptyTextError(f"query {i} is empty or not a string; pass a non-empty question")
-        ns = None if namespace in (None, ()) else validate_namespace(namespace)
+        ns = _prefix(namespace)
         if embeddings is None:
             vecs = (
                 self.encoder.encode_queries(queries)
@@ -501,7 +501,7 @@ class Memory:
     ) -> list[MemoryRecord]:
         """Memories under a namespace prefix matching a metadata filter, in write order."""
         self._check_open()
-        ns = None if namespace in (None, ()) else validate_namespace(namespace)
+        ns = _prefix(namespace)
         rows = self.store.select(namespace=ns, filter=filter, now=time.time(), limit=limit, offset=offset)
         recs = self._records(rows)
         return [recs[r.slot] for r in rows]
@@ -509,7 +509,7 @@ class Memory:
     def count(
         self, *, namespace: Sequence[str] | str | None = None, filter: Mapping[str, Any] | None = None
     ) -> int:
-        ns = None if namespace in (None, ()) else validate_namespace(namespace)
+        ns = _prefix(namespace)
         return self.store.count(namespace=ns, filter=filter, now=time.time())
 
     def namespaces(
@@ -733,6 +733,11 @@ def parse_time(t: TimeLike) -> float | None:
     if isinstance(t, datetime):
         return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
     raise InvalidInputError(f"invalid time {t!r}; pass a datetime, an ISO 8601 string or unix seconds")
+
+
+def _prefix(namespace: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    """A namespace prefix for reads: None or () means the whole store."""
+    return None if namespace in (None, ()) else validate_namespace(namespace)
 
 
 def _per_item(value: Any, n: int, name: str, *, default: Any) -> list[Any]:
