@@ -6,10 +6,12 @@ Read (one query, R read heads):
   2. Candidates (SAM: sparse access) are the union of the index top-K for every head key, the
      lexical (FTS5 BM25) top-K, and the temporal neighbours (DNC links, one each way) of both.
   3. Each candidate i gets a logit
-         ℓ_i = Σ_r β_r cos(k_r, M_i)  +  Σ_f θ_f φ_f(i)          (content + signals.py's signals)
-     and the temporal links carry the neighbours' evidence, as the DNC's forward and backward
-     weightings do:
-         s_i = ℓ_i + γ_f ℓ̃_prev(i) + γ_b ℓ̃_next(i),     ℓ̃ = ℓ − mean(ℓ)
+         ℓ_i = Σ_r β_r z(cos(k_r, M))_i  +  Σ_f θ_f φ_f(i)       (content + signals.py's signals)
+     with z the z-score over the candidates, and the temporal links carry the neighbours' match
+     m = Σ_r β_r z(cos)_i + θ_lex φ_lex(i), as the DNC's forward and backward weightings do:
+         s_i = ℓ_i + γ_f m̃_prev(i) + γ_b m̃_next(i),     m̃ = m − mean(m)
+     (in conversations the words of a question often sit in the turn that asked for the answer, or in
+     the reply to it, rather than in the answer itself).
      The DNC mixes weightings with read modes π; here the modes act on logits, so each signal's
      share of the score stays exactly attributable (`why`).
   4. Read weights w = softmax(s) over the candidates, differentiable end to end.
@@ -70,8 +72,12 @@ class MemoryController(nn.Module):
         # LoRA-style init: A random, B zero, so every head starts as the plain query embedding.
         self.key_a = nn.Parameter(torch.randn(c.heads, c.dim, c.key_rank, generator=g) / c.dim**0.5)
         self.key_b = nn.Parameter(torch.zeros(c.heads, c.key_rank, c.dim))
-        self.strength = nn.Parameter(torch.full((c.heads,), 2.0))  # β_r = softplus(.) ≈ 2.1 per head
+        # β_r = softplus(0.55) ≈ 1 per head, and lexical weight 1: at initialisation a read ranks by the
+        # sum of standardised cosine and standardised BM25, a plain hybrid, before any training.
+        self.strength = nn.Parameter(torch.full((c.heads,), 0.55))
         self.signal_weight = nn.Parameter(torch.zeros(len(SIGNALS)))
+        with torch.no_grad():
+            self.signal_weight[SIGNALS.index("lexical")] = 1.0
         self.link_weight = nn.Parameter(torch.zeros(2))  # (γ_f, γ_b)
 
     # -- the differentiable part ---------------------------------------------------------------
@@ -99,11 +105,12 @@ class MemoryController(nn.Module):
         """
         beta = F.softplus(self.strength)  # (R,)
         cos = cosine_similarity(keys, self.read_keys(query))  # (B, R, C)
-        content = torch.einsum("r,brc->bc", beta, cos)
+        content = torch.einsum("r,brc->bc", beta, _standardise(cos, mask.unsqueeze(1)))
         signals = features * self.signal_weight  # (B, C, F)
-        logit = content + signals.sum(-1)
-        n = mask.sum(-1, keepdim=True).clamp(min=1)
-        centred = (logit - (logit * mask).sum(-1, keepdim=True) / n) * mask
+        # The links carry how well a neighbour matches the query (content + lexical), not who said it or
+        # when: turns alternate speakers, so a neighbour's speaker signal says nothing about this turn.
+        match = content + signals[..., SIGNALS.index("lexical")]
+        centred = (match - _masked_mean(match, mask)) * mask
         fwd = self.link_weight[0] * _gather(centred, prev)
         bwd = self.link_weight[1] * _gather(centred, next)
         parts = torch.cat([content.unsqueeze(-1), signals, fwd.unsqueeze(-1), bwd.unsqueeze(-1)], dim=-1)
@@ -231,6 +238,20 @@ def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple
         nxt[i, :n] = torch.from_numpy(x.next)
         mask[i, :n] = True
     return torch.as_tensor(np.stack(queries), dtype=torch.float32), keys, feats, prev, nxt, mask
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of x (..., C) over the candidates where mask (..., C) is True, keeping the last dim."""
+    return (x * mask).sum(-1, keepdim=True) / mask.sum(-1, keepdim=True).clamp(min=1)
+
+
+def _standardise(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """z-score x (..., C) over the masked candidates. Cosines of one query's candidates sit in a narrow,
+    query-dependent band (0.2-0.4 for one, 0.5-0.7 for the next); standardised, one strength β fits
+    every query and the content score is on the same scale as the standardised lexical score."""
+    centred = (x - _masked_mean(x, mask)) * mask
+    var = _masked_mean(centred**2, mask)
+    return centred / (var + eps).sqrt()
 
 
 def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,8 @@ A read gathers candidates (index top-K for each head's key, lexical top-K, and t
 neighbours of both) and describes each one by a few numbers, all computed from the store so a
 trained controller can read any store, including one written by the cosine baseline:
 
-    lexical    FTS5 BM25 of the query against the slot text, over the best candidate's (0..1)
+    lexical    FTS5 BM25 of the query against the slot text (0 when no query word occurs), z-scored
+               over the candidates: raw BM25 scales with query length and corpus statistics
     speaker    1 when the slot's `speaker` metadata (its first word) is named in the query
     recency    write-order rank among the candidates (0 oldest .. 1 newest)
     time       -log(1 + days between the slot's event time and the query time) / log(366), 0 if unknown
@@ -62,7 +63,9 @@ def describe(
     """Signals for the candidates `slots` (whose `rows` and key vectors `(C, d)` are given)."""
     n = len(slots)
     feats = np.zeros((n, len(SIGNALS)), dtype=np.float32)
-    top_lex = max(lexical.values(), default=0.0)
+    raw = np.array([lexical.get(s, 0.0) for s in slots], dtype=np.float64)
+    spread = raw.std()
+    feats[:, 0] = (raw - raw.mean()) / spread if spread > 0 else 0.0
     words = set(re.findall(r"\w+", query.lower()))
     order = np.argsort(np.argsort(np.asarray(slots)))  # write-order rank among the candidates
     pos = {s: i for i, s in enumerate(slots)}
@@ -70,7 +73,6 @@ def describe(
     nxt = np.full(n, -1, dtype=np.int64)
     for i, s in enumerate(slots):
         row = rows[s]
-        feats[i, 0] = lexical.get(s, 0.0) / top_lex if top_lex > 0 else 0.0
         speaker = str(row.metadata.get("speaker") or "").split()
         feats[i, 1] = float(bool(speaker) and speaker[0].lower() in words)
         feats[i, 2] = order[i] / (n - 1) if n > 1 else 1.0

@@ -33,16 +33,21 @@ def _random_candidates(rng, c=7, d=16):
     return Candidates(np.arange(c), keys, feats, prev, nxt)
 
 
-def test_untrained_single_head_read_is_sparse_content_addressing():
+def test_content_read_is_sparse_content_addressing_with_strength_over_spread():
+    """softmax(β z(cos)) = softmax((β/σ) cos): the standardised read is the addressing op's content
+    weighting over the candidates, with strength β divided by the cosines' spread σ."""
     rng = np.random.default_rng(0)
     ctl = MemoryController(MemoryControllerConfig(dim=16, heads=1, key_rank=4))
     cand = _random_candidates(rng)
     q = rng.standard_normal(16).astype(np.float32)
     with torch.no_grad():
+        ctl.signal_weight.zero_()
         scores, parts = ctl(*collate([cand], [q]))
         beta = torch.nn.functional.softplus(ctl.strength)[0]
-        expected = sparse_content_weighting(torch.from_numpy(cand.keys), torch.from_numpy(q), beta)
-    torch.testing.assert_close(torch.softmax(scores[0], -1), expected, atol=1e-6, rtol=1e-5)
+        keys, query = torch.from_numpy(cand.keys), torch.from_numpy(q)
+        sigma = (keys @ (query / query.norm())).std(unbiased=False)
+        expected = sparse_content_weighting(keys, query, beta / sigma)
+    torch.testing.assert_close(torch.softmax(scores[0], -1), expected, atol=1e-5, rtol=1e-4)  # ε in σ
     assert parts.shape == (1, 7, len(PARTS))
 
 
@@ -57,8 +62,8 @@ def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     with torch.no_grad():
         scores, parts = ctl(*collate([cand], [q]))
     torch.testing.assert_close(scores, parts.sum(-1))
-    logit = parts[0, :, : 1 + len(SIGNALS)].sum(-1)
-    centred = logit - logit.mean()
+    match = parts[0, :, 0] + parts[0, :, 1 + SIGNALS.index("lexical")]  # links carry content + lexical
+    centred = match - match.mean()
     # Candidate 1's forward link reads candidate 0 (written just before); candidate 3 has no next.
     assert parts[0, 1, -2].item() == pytest.approx(0.5 * centred[0].item(), abs=1e-5)
     assert parts[0, 2, -1].item() == pytest.approx(-0.25 * centred[3].item(), abs=1e-5)
@@ -163,7 +168,8 @@ def test_store_written_by_cosine_is_read_by_a_trained_checkpoint(tmp_path, encod
         hits = mem.recall("kayak", k=3)
         assert hits[0].id == ids[1] and set(hits[0].why) == set(PARTS)
         assert hits[0].score == pytest.approx(sum(hits[0].why.values()), abs=1e-4)
-        assert hits[0].why["lexical"] == pytest.approx(2.0)  # the best lexical match scores 1 x weight 2
+        # BM25 (x, 0, 0) over the three candidates standardises to (√2, -1/√2, -1/√2); weight 2.
+        assert hits[0].why["lexical"] == pytest.approx(2 * 2**0.5, rel=1e-4)
 
 
 def test_duplicate_observation_is_skipped_not_appended(encoder):
@@ -182,7 +188,18 @@ def test_train_controller_command_writes_a_loadable_checkpoint(tmp_path, encoder
     from agentmem.cli import cli
 
     out = tmp_path / "ctl" / "c.safetensors"
-    args = ["train", "controller", "--observations", "300", "--episodes", "1", "--epochs", "2", "--out", str(out)]
+    args = [
+        "train",
+        "controller",
+        "--observations",
+        "300",
+        "--episodes",
+        "1",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and out.exists()

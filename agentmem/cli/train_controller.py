@@ -43,12 +43,29 @@ import click
     show_default=True,
     help="Synthetic episodes (with --data synthetic).",
 )
+@click.option("--heads", type=click.IntRange(min=1), default=1, show_default=True, help="Read heads R.")
+@click.option(
+    "--key-rank",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Rank of each head's learned key residual (0: heads read with the query embedding itself).",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--lr", type=float, default=0.03, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Checkpoint path (.safetensors).")
 def controller(
-    data: str, fmt: str, observations: int, episodes: int, epochs: int, lr: float, seed: int, out: str
+    data: str,
+    fmt: str,
+    observations: int,
+    episodes: int,
+    heads: int,
+    key_rank: int,
+    epochs: int,
+    lr: float,
+    seed: int,
+    out: str,
 ) -> None:
     """Train the learned memory controller and write a checkpoint usable as Memory(controller=PATH).
 
@@ -66,7 +83,7 @@ def controller(
     start = time.perf_counter()
     episodes_ = _episodes(data, fmt, observations, episodes, seed)
     encoder = resolve_encoder()
-    model = MemoryController(MemoryControllerConfig(dim=encoder.dim))
+    model = MemoryController(MemoryControllerConfig(dim=encoder.dim, heads=heads, key_rank=key_rank))
     with tqdm(total=len(episodes_), desc="replay episodes", unit="episode") as bar:
         examples = replay(model, episodes_, encoder, progress=bar.update)
     if not examples:
@@ -94,6 +111,7 @@ def controller(
 def _episodes(data: str, fmt: str, observations: int, episodes: int, seed: int) -> list:
     """Harness datasets converted to training episodes (the harness owns the loaders)."""
     try:
+        from agentmem_eval.datasets.dialogue import DialogueConfig, generate_dialogue
         from agentmem_eval.datasets.locomo import load_locomo
         from agentmem_eval.datasets.longmemeval import load_longmemeval
         from agentmem_eval.datasets.synthetic import SyntheticConfig, generate
@@ -103,6 +121,8 @@ def _episodes(data: str, fmt: str, observations: int, episodes: int, seed: int) 
 
     if data == "synthetic":
         ds = generate(SyntheticConfig(observations=observations, episodes=episodes, seed=seed))
+    elif data == "dialogue":
+        ds = generate_dialogue(DialogueConfig(episodes=episodes, seed=seed))
     else:
         if fmt == "auto":
             fmt = "locomo" if "locomo" in Path(data).name.lower() else "longmemeval"

@@ -45,6 +45,9 @@ def common_options(f: Callable) -> Callable:
                      help="Embedding cache directory (default: $AGENTMEM_EVAL_CACHE or the user cache dir)."),
         click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
         click.option("--encoder", default=None, help="Encoder spec (default: the packaged all-MiniLM-L6-v2)."),
+        click.option("--controller", default=None,
+                     help="agentmem's controller: 'cosine', 'learned' (the packaged checkpoint) or a checkpoint "
+                          "path from `agentmem train controller` (default: the library's default)."),
         click.option("--qa-model", default=None,
                      help="Optional QA stage: 'module:attr' of a LangChain chat model, or an init_chat_model spec."),
         click.option("--judge-model", default=None, help="Optional judge chat model for the QA stage (same forms)."),
@@ -62,7 +65,14 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
     from agentmem_eval.embeddings import CacheConfig
     from agentmem_eval.report import print_table, write_report
     from agentmem_eval.runner import RunConfig, evaluate
-    from agentmem_eval.systems import SYSTEMS, BM25Config, FullContextConfig, HybridConfig, SystemsConfig
+    from agentmem_eval.systems import (
+        SYSTEMS,
+        AgentMemConfig,
+        BM25Config,
+        FullContextConfig,
+        HybridConfig,
+        SystemsConfig,
+    )
 
     systems = tuple(s.strip() for s in opts["systems"].split(",") if s.strip())
     unknown = [s for s in systems if s not in SYSTEMS]
@@ -75,7 +85,8 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
         dataset.episodes = dataset.episodes[: opts["limit"]]
     bm25 = BM25Config(method=opts["bm25_method"])
     settings = SystemsConfig(bm25=bm25, hybrid=HybridConfig(bm25=bm25),
-                             full_context=FullContextConfig(tokens=opts["context_tokens"]))
+                             full_context=FullContextConfig(tokens=opts["context_tokens"]),
+                             agentmem=AgentMemConfig(controller=_controller(opts["controller"])))
     cache = CacheConfig(directory=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
                         enabled=not opts["no_cache"])
     config = RunConfig(systems=systems, ks=tuple(sorted(set(ks))), settings=settings, cache=cache,
@@ -98,6 +109,19 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
     if opts["report"]:
         click.echo(f"report: {write_report(results, opts['report'])}")
     return results
+
+
+def _controller(spec: str | None) -> Any:
+    """Load the controller once (a checkpoint is shared by every episode's memory)."""
+    if spec is None:
+        return None
+    from agentmem.controller import resolve_controller
+    from agentmem.errors import AgentMemError
+
+    try:
+        return resolve_controller(spec)
+    except AgentMemError as e:
+        raise click.BadParameter(str(e), param_hint="--controller") from e
 
 
 @click.group("eval")
@@ -166,3 +190,16 @@ def synthetic(observations: int, episodes: int, questions: int, seed: int, sessi
     config = SyntheticConfig(observations=observations, episodes=episodes, questions=questions, seed=seed,
                              session_length=session_length)
     run(generate(config), opts)
+
+
+@eval_cli.command()
+@click.option("--episodes", type=click.IntRange(min=1), default=20, show_default=True, help="Chats to generate.")
+@click.option("--sessions", type=click.IntRange(min=1), default=12, show_default=True, help="Sessions per chat.")
+@click.option("--seed", type=int, default=1000, show_default=True,
+              help="Seed (training uses seeds from 0 up: keep evaluation seeds apart).")
+@common_options
+def dialogue(episodes: int, sessions: int, seed: int, **opts: Any) -> None:
+    """Synthetic two-person chats (questions answered by turns that answer the other person's question)."""
+    from agentmem_eval.datasets.dialogue import DialogueConfig, generate_dialogue
+
+    run(generate_dialogue(DialogueConfig(episodes=episodes, sessions=sessions, seed=seed)), opts)
