@@ -1,6 +1,6 @@
 """Sparse Access Memory (Rae et al. 2016) as a sparse DNC: O(K) reads, writes, usage and links.
 
-Per step, reads and writes touch K slots proposed by a FAISS index (`MemoryIndex`), usage is the time
+Per step, reads and writes touch K slots proposed by a top-K index (`MemoryIndex`), usage is the time
 of last access with least-recently-used allocation, and the temporal link matrix keeps K_L links per
 row. No tensor of size N is copied or differentiated through, so step time and memory stay nearly flat
 in N (the O(N) exceptions are the LRU argmin and the initial state, both without autograd).
@@ -74,7 +74,9 @@ class SAMMemory(MemoryCore):
     def initial_state(self, batch_size: int, device: torch.device) -> SAMState:
         cfg = self.config
         n, w, r, k = cfg.memory_size, cfg.word_size, cfg.read_heads, cfg.candidates
-        index = MemoryIndex(batch_size=batch_size, memory_size=n, word_size=w, config=cfg.index)
+        index = MemoryIndex(
+            batch_size=batch_size, memory_size=n, word_size=w, config=cfg.index, device=device
+        )
         if cfg.prefill:
             initial = torch.nn.functional.normalize(torch.randn(batch_size, n, w, device=device), dim=-1)
             index.update(torch.arange(n, device=device).expand(batch_size, n), initial)
