@@ -58,10 +58,14 @@ class PendingWrite:
 @dataclass(frozen=True)
 class WriteDecision:
     """new: allocate a fresh slot; update: rewrite `slot` keeping its history; skip: write nothing
-    and answer with `slot` (an existing memory that already holds the observation)."""
+    and answer with `slot` (an existing memory that already holds the observation).
+
+    Instead of `slot`, `pending` may name an earlier write of the same batch (its position), which
+    gets its slot first: a batch can then state a fact and, later on, supersede it."""
 
     op: Literal["new", "update", "skip"]
     slot: int | None = None
+    pending: int | None = None
 
 
 class SlotAccess(Protocol):
@@ -114,6 +118,9 @@ class Controller(Protocol):
     def plan_writes(self, writes: Sequence[PendingWrite], memory: SlotAccess) -> list[WriteDecision]: ...
 
 
+EXPLAIN_DEPTH = 1000  # how deep the cosine baseline looks when asked why a memory ranks where it does
+
+
 @dataclass
 class CosineConfig:
     """strength: the read strength β that sharpens cosine scores into read weights."""
@@ -152,14 +159,34 @@ class CosineController:
             )
         return out
 
+    def explain(self, query: ReadQuery, slots: Sequence[int], memory: SlotAccess) -> dict[int, tuple[int, ReadHit]]:
+        """(rank, hit) of each of `slots` that is among the index's top-`EXPLAIN_DEPTH` for the query."""
+        found = memory.search(query.vector, EXPLAIN_DEPTH, namespace=query.namespace, filter=query.filter)
+        wanted = set(slots)
+        return {
+            s: (rank, ReadHit(slot=s, score=c, weight=float("nan"), why={"content": c}))
+            for rank, (s, c) in enumerate(found, 1)
+            if s in wanted
+        }
+
     def plan_writes(self, writes: Sequence[PendingWrite], memory: SlotAccess) -> list[WriteDecision]:
         return [WriteDecision("new") for _ in writes]
 
 
+DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "controller.safetensors"
+
+
 def resolve_controller(spec: Any) -> Controller:
-    """Build a controller: "cosine" (or None) -> CosineController; a checkpoint path -> the trained
-    MemoryController it holds; a Controller instance -> itself."""
-    if spec is None or spec == "cosine":
+    """Build a controller: "learned" (or None) -> the packaged trained MemoryController; "cosine" ->
+    CosineController; a checkpoint path -> the MemoryController it holds; a Controller -> itself."""
+    if spec is None or spec == "learned":
+        if not DEFAULT_CHECKPOINT.is_file():
+            raise InvalidInputError(
+                f"the packaged controller checkpoint {DEFAULT_CHECKPOINT} is missing; reinstall agentmem, "
+                "or pass controller='cosine' (or a checkpoint from `agentmem train controller`)"
+            )
+        spec = DEFAULT_CHECKPOINT
+    if spec == "cosine":
         return CosineController()
     if isinstance(spec, Controller):
         return spec
@@ -168,6 +195,6 @@ def resolve_controller(spec: Any) -> Controller:
 
         return MemoryController.load(spec)
     raise InvalidInputError(
-        f"unknown controller {spec!r}; use 'cosine', a checkpoint path from `agentmem train controller`, "
-        "or a Controller instance"
+        f"unknown controller {spec!r}; use 'learned', 'cosine', a checkpoint path from "
+        "`agentmem train controller`, or a Controller instance"
     )

@@ -43,7 +43,7 @@ from agentmem.errors import (
     NotFoundError,
 )
 from agentmem.index import INDEX_FILE, IndexConfig, SlotIndex
-from agentmem.records import MemoryRecord, MemoryVersion, RecallResult, to_datetime
+from agentmem.records import Explanation, MemoryRecord, MemoryVersion, RecallResult, to_datetime
 from agentmem.store import NewSlot, SlotRow, SlotStore, StoreConfig, validate_namespace
 
 log = logging.getLogger("agentmem")
@@ -81,7 +81,7 @@ class Memory:
         path: str | Path | None = None,
         *,
         encoder: Any = None,
-        controller: Any = "cosine",
+        controller: Any = "learned",
         index: str | None = None,
         device: str = "auto",
         long_text: LongTextPolicy = "chunk",
@@ -108,6 +108,8 @@ class Memory:
                 shutil.rmtree(self.path, ignore_errors=True)
             raise
         self.controller: Controller = resolve_controller(controller)
+        if hasattr(self.controller, "check_dim"):
+            self.controller.check_dim(self.encoder.dim)
         self._saved_seq = self.index.seq if (self.path / INDEX_FILE).exists() else -1
         self._data_version = self.store.data_version()
         self._usage: dict[int, float] = {}
@@ -234,18 +236,23 @@ class Memory:
             )
             for j, i in enumerate(new)
         ]
-        self.store.insert(rows, now)
+        inserted = self.store.insert(rows, now)
+        slot_of = {i: inserted[j] for j, i in enumerate(new)}  # batch position -> the slot it wrote
         for j, i in enumerate(new):
             out[i] = new_ids[j]
         others = [i for i, d in enumerate(decisions) if d.op != "new"]
         slot_ids = self.store.ids_of([decisions[i].slot for i in others])
-        for i in others:
+        slot_ids.update(zip(inserted, new_ids, strict=True))
+        for i in others:  # in batch order, so a chain of updates to one slot keeps its order in history
             d, p = decisions[i], pending[i]
-            if d.slot not in slot_ids:
-                raise InvalidInputError(f"controller chose slot {d.slot}, which does not exist")
+            target = d.slot if d.pending is None else slot_of.get(d.pending)
+            if target not in slot_ids:
+                what = f"slot {d.slot}" if d.pending is None else f"earlier write {d.pending} of the batch"
+                raise InvalidInputError(f"controller chose {what}, which holds no memory")
+            slot_of[i] = target
             if d.op == "update":
                 self.store.update(
-                    d.slot,
+                    target,
                     text=p.text,
                     metadata=dict(p.metadata),
                     event_time=p.event_time,
@@ -253,7 +260,7 @@ class Memory:
                     now=now,
                     ttl=ttl,
                 )
-            out[i] = slot_ids[d.slot]
+            out[i] = slot_ids[target]
         return out  # type: ignore[return-value]
 
     def restore(self, entries: Sequence[tuple[MemoryRecord, Sequence[MemoryVersion]]]) -> list[str]:
@@ -471,6 +478,40 @@ class Memory:
             [RecallResult(records[h.slot], h.score, h.weight, h.why) for h in hs[:k] if h.slot in records]
             for hs in hits
         ]
+
+    def explain(
+        self,
+        query: str,
+        ids: Sequence[str],
+        *,
+        namespace: Sequence[str] | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        query_time: TimeLike = None,
+    ) -> dict[str, Explanation]:
+        """Why each of `ids` ranks where it does for `query`: rank, score, weight and every signal's
+        contribution, whether or not it would make a recall's top k. Reads leave usage untouched."""
+        self._check_open()
+        if not isinstance(query, str) or not query.strip():
+            raise EmptyTextError("the query is empty; pass a non-empty question")
+        rows = {i: self._row(i) for i in ids}
+        explain = getattr(self.controller, "explain", None)
+        if explain is None:
+            raise InvalidInputError(
+                f"controller {self.controller.name!r} cannot explain its reads; use 'learned' or 'cosine'"
+            )
+        vec = self.encoder.encode_queries([query])[0]
+        qt = parse_time(query_time) if query_time is not None else time.time()
+        with self._lock:
+            self._sync()
+            read = ReadQuery(query, vec, 1, _prefix(namespace), filter, qt)
+            found = explain(read, [r.slot for r in rows.values()], self._view())
+            records = self._records(list(rows.values()))
+        out = {}
+        for i, row in rows.items():
+            rank, hit = found.get(row.slot, (None, None))
+            result = RecallResult(records[row.slot], hit.score, hit.weight, hit.why) if hit else None
+            out[i] = Explanation(rank, result or RecallResult(records[row.slot], float("nan"), 0.0, {}))
+        return out
 
     def get(self, id: str) -> MemoryRecord | None:
         self._check_open()

@@ -16,8 +16,10 @@ Read (one query, R read heads):
      share of the score stays exactly attributable (`why`).
   4. Read weights w = softmax(s) over the candidates, differentiable end to end.
 
-Write: the controller skips an observation whose text is already stored in the namespace (a
-near-duplicate by key and by normalised text); every other observation gets a new slot.
+Write (write_gate.py): the controller skips an observation whose text is already stored in the
+namespace (a near-duplicate by key and by normalised text); it updates a memory in place (history
+kept) when the learned gate says the observation supersedes it, p = σ(w·φ(new, old) + b) > 0.5 over
+the G closest memories; otherwise it allocates a new slot, linked after the namespace's last one.
 
 Training (training.py) replays episodes through the same `gather` and `forward` used at read time
 and minimises -log Σ_{i ∈ gold} w_i.
@@ -39,9 +41,11 @@ from agentmem.addressing import cosine_similarity
 from agentmem.controller import PendingWrite, ReadHit, ReadQuery, SlotAccess, WriteDecision
 from agentmem.cpu import single_threaded
 from agentmem.errors import InvalidInputError
-from agentmem.signals import SIGNALS, Candidates, describe
+from agentmem.signals import SIGNALS, Candidates, describe, speaker_of
+from agentmem.write_gate import GATE_FEATURES, pair_features
 
 PARTS = ("content", *SIGNALS, "link_forward", "link_backward")
+COSINE_SPREAD_FLOOR = 0.05  # locomo-dev's candidate cosines spread 0.09-0.15 (1st-75th percentile)
 
 
 @dataclass
@@ -49,7 +53,9 @@ class MemoryControllerConfig:
     """dim: key size (the encoder's); heads: read heads R; key_rank: rank of the learned key residual;
     dense_k / lexical_k: candidates from the index per head / from the lexical index;
     neighbours: add the temporal neighbours of the candidates; duplicate_cosine: a write whose key is
-    at least this close to a slot with the same normalised text is skipped."""
+    at least this close to a slot with the same normalised text is skipped; gate_candidates: stored
+    memories (and earlier writes of the batch) the write gate weighs a new observation against;
+    update_threshold: the gate probability above which the observation updates that memory."""
 
     dim: int = 384
     heads: int = 2
@@ -58,6 +64,8 @@ class MemoryControllerConfig:
     lexical_k: int = 48
     neighbours: bool = True
     duplicate_cosine: float = 0.98
+    gate_candidates: int = 4
+    update_threshold: float = 0.5
 
 
 class MemoryController(nn.Module):
@@ -79,13 +87,27 @@ class MemoryController(nn.Module):
         with torch.no_grad():
             self.signal_weight[SIGNALS.index("lexical")] = 1.0
         self.link_weight = nn.Parameter(torch.zeros(2))  # (γ_f, γ_b)
+        # Write gate: σ(-4) ≈ 0.02, so an untrained gate never turns an observation into an update.
+        self.gate_weight = nn.Parameter(torch.zeros(len(GATE_FEATURES)))
+        self.gate_bias = nn.Parameter(torch.tensor(-4.0))
 
     # -- the differentiable part ---------------------------------------------------------------
 
     def read_keys(self, query: torch.Tensor) -> torch.Tensor:
-        """Query embeddings (B, d) -> unit read keys (B, R, d)."""
-        residual = torch.einsum("bd,rdk,rke->bre", query, self.key_a, self.key_b)
-        return F.normalize(query.unsqueeze(1) + residual, dim=-1)
+        """Query embeddings (B, d) -> unit read keys (B, R, d). Without a learned residual (key_rank 0,
+        the packaged checkpoint) every head reads with the query itself, whatever the encoder's d."""
+        keys = query.unsqueeze(1).expand(-1, self.config.heads, -1)
+        if self.config.key_rank > 0:
+            keys = keys + torch.einsum("bd,rdk,rke->bre", query, self.key_a, self.key_b)
+        return F.normalize(keys, dim=-1)
+
+    def check_dim(self, dim: int) -> None:
+        """Refuse an encoder whose keys the learned key residual was not trained for."""
+        if self.config.key_rank > 0 and dim != self.config.dim:
+            raise InvalidInputError(
+                f"this controller's read heads were trained on {self.config.dim}-d keys but the encoder gives "
+                f"{dim}-d; use controller='cosine' or train one for this encoder (`agentmem train controller`)"
+            )
 
     def forward(
         self,
@@ -128,8 +150,12 @@ class MemoryController(nn.Module):
         for key in head_keys:
             for s, _ in memory.search(key, c.dense_k, namespace=query.namespace, filter=query.filter):
                 found[s] = None
-        for s, _ in memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter):
-            found[s] = None
+        # BM25 of candidates outside the lexical top-K counts as 0: scoring them too would cost a second
+        # full-text query as slow as the first.
+        lexical = dict(
+            memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter)
+        )
+        found.update(dict.fromkeys(lexical))
         found.update(dict.fromkeys(extra))
         rows = memory.rows(list(found))
         if c.neighbours:
@@ -139,7 +165,6 @@ class MemoryController(nn.Module):
             visible = memory.visible(sorted(links), namespace=query.namespace, filter=query.filter)
             rows.update(memory.rows(sorted(visible)))
         slots = sorted(rows)
-        lexical = dict(memory.lexical(query.text, len(slots), namespace=query.namespace, slots=slots))
         return describe(
             slots,
             rows,
@@ -154,15 +179,27 @@ class MemoryController(nn.Module):
         with single_threaded():
             return [self._read_one(q, memory) for q in queries]
 
-    def _read_one(self, q: ReadQuery, memory: SlotAccess) -> list[ReadHit]:
-        cand = self.gather(q, memory)
+    def explain(
+        self, query: ReadQuery, slots: Sequence[int], memory: SlotAccess
+    ) -> dict[int, tuple[int, ReadHit]]:
+        """(rank among the candidates, hit) of each of `slots`, scored as if a read had gathered them."""
+        with single_threaded():
+            hits = self._read_one(query, memory, extra=slots, k=None)
+        wanted = set(slots)
+        return {h.slot: (rank, h) for rank, h in enumerate(hits, 1) if h.slot in wanted}
+
+    def _read_one(
+        self, q: ReadQuery, memory: SlotAccess, extra: Sequence[int] = (), k: int | None = -1
+    ) -> list[ReadHit]:
+        """The top `k` hits (`q.k` when -1, every candidate when None)."""
+        cand = self.gather(q, memory, extra=extra)
         if len(cand) == 0:
             return []
         with torch.no_grad():
             scores, parts = self(*collate([cand], [q.vector]))
         scores, parts = scores[0], parts[0]
         weights = torch.softmax(scores, dim=-1)
-        top = torch.argsort(scores, descending=True)[: q.k].tolist()
+        top = torch.argsort(scores, descending=True)[: q.k if k == -1 else k].tolist()
         return [
             ReadHit(
                 slot=int(cand.slots[i]),
@@ -173,18 +210,57 @@ class MemoryController(nn.Module):
             for i in top
         ]
 
+    def update_probability(self, features: torch.Tensor) -> torch.Tensor:
+        """Write gate: pair features (..., F) -> p(the new observation supersedes the old memory) (...)."""
+        return torch.sigmoid(features @ self.gate_weight + self.gate_bias)
+
     def plan_writes(self, writes: Sequence[PendingWrite], memory: SlotAccess) -> list[WriteDecision]:
-        out = []
-        for w in writes:
+        """Per observation, in order: skip it when its namespace already holds the same text; update the
+        memory it supersedes when the gate says so (an earlier write of this batch counts too); else
+        allocate a new slot."""
+        c = self.config
+        out: list[WriteDecision] = []
+        earlier: list[tuple[int, PendingWrite]] = []  # this batch's writes that will hold a slot
+        for i, w in enumerate(writes):
             decision = WriteDecision("new")
             if w.vector is not None:
-                found = memory.search(w.vector, 1, namespace=w.namespace, filter=None)
-                if found and found[0][1] >= self.config.duplicate_cosine:
-                    row = memory.rows([found[0][0]])[found[0][0]]
-                    if row.namespace == w.namespace and _norm(row.text) == _norm(w.text):
-                        decision = WriteDecision("skip", row.slot)
+                pairs = self._gate_pairs(w, memory, earlier)
+                dup = next((p for p in pairs if p[3] >= c.duplicate_cosine and _norm(p[1]) == _norm(w.text)), None)
+                if dup is not None:
+                    decision = WriteDecision("skip", *dup[0])
+                elif pairs:
+                    speaker = speaker_of(w.text, w.metadata)
+                    best = pairs[0][3]
+                    feats = np.stack([pair_features(w.text, speaker, t, spk, cos, best) for _, t, spk, cos in pairs])
+                    with torch.no_grad():
+                        p = self.update_probability(torch.from_numpy(feats))
+                    top = int(p.argmax())
+                    if float(p[top]) > c.update_threshold:
+                        decision = WriteDecision("update", *pairs[top][0])
             out.append(decision)
+            if decision.op == "new":
+                earlier.append((i, w))
         return out
+
+    def _gate_pairs(
+        self, w: PendingWrite, memory: SlotAccess, earlier: Sequence[tuple[int, PendingWrite]]
+    ) -> list[tuple[tuple[int | None, int | None], str, str, float]]:
+        """The memories a write is weighed against: ((slot, pending), text, speaker, cosine), best first."""
+        k = self.config.gate_candidates
+        found = memory.search(w.vector, k, namespace=w.namespace, filter=None)
+        rows = memory.rows([s for s, _ in found])
+        pairs = [
+            ((s, None), rows[s].text, speaker_of(rows[s].text, rows[s].metadata), cos)
+            for s, cos in found
+            if rows[s].namespace == w.namespace
+        ]
+        same_ns = [(j, e) for j, e in earlier if e.namespace == w.namespace and e.vector is not None]
+        if same_ns:
+            cos = np.stack([e.vector for _, e in same_ns]) @ w.vector
+            for n in np.argsort(-cos)[:k]:
+                j, e = same_ns[n]
+                pairs.append(((None, j), e.text, speaker_of(e.text, e.metadata), float(cos[n])))
+        return sorted(pairs, key=lambda p: -p[3])[:k]
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -245,13 +321,14 @@ def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * mask).sum(-1, keepdim=True) / mask.sum(-1, keepdim=True).clamp(min=1)
 
 
-def _standardise(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def _standardise(x: torch.Tensor, mask: torch.Tensor, floor: float = COSINE_SPREAD_FLOOR) -> torch.Tensor:
     """z-score x (..., C) over the masked candidates. Cosines of one query's candidates sit in a narrow,
     query-dependent band (0.2-0.4 for one, 0.5-0.7 for the next); standardised, one strength β fits
-    every query and the content score is on the same scale as the standardised lexical score."""
+    every query and the content score is on the same scale as the standardised lexical score. The
+    spread is floored so that near-identical cosines (a handful of memories) stay near-identical."""
     centred = (x - _masked_mean(x, mask)) * mask
-    var = _masked_mean(centred**2, mask)
-    return centred / (var + eps).sqrt()
+    std = (_masked_mean(centred**2, mask) + 1e-12).sqrt()
+    return centred / std.clamp(min=floor)
 
 
 def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -103,3 +103,19 @@ class RecallResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"score": self.score, "weight": self.weight, "why": self.why, **self.record.to_dict()}
+
+
+@dataclass
+class Explanation:
+    """Why one memory scores as it does for a query (`Memory.explain`).
+
+    rank: its 1-based place among everything the controller would score for the query (None when the
+        controller would not consider it, e.g. past the cosine baseline's search depth).
+    result: score, read weight and each signal's contribution (`why`), as `recall` would report them.
+    """
+
+    rank: int | None
+    result: RecallResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, **self.result.to_dict()}

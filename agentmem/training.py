@@ -27,16 +27,20 @@ from agentmem.controller import ReadQuery
 from agentmem.encoder import Encoder
 from agentmem.memory_controller import MemoryController, collate
 from agentmem.signals import Candidates
+from agentmem.write_gate import pair_features
 
 log = logging.getLogger("agentmem")
 
 
 @dataclass(frozen=True)
 class TrainingTurn:
+    """supersedes: the id of an earlier turn this one replaces (a move, a new job), when known."""
+
     id: str
     text: str
     speaker: str | None = None
     time: float | None = None
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,26 @@ class Example:
 
 
 @dataclass
+class GateExample:
+    """One written turn against the G earlier turns closest to it: pair features `(G, F)` and labels
+    `(G,)` (1 where the turn supersedes that earlier one)."""
+
+    features: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass
+class GateReport:
+    """The write gate's fit: held-out precision and recall of its update decisions (pairs with p > 0.5)."""
+
+    pairs: int = 0
+    positives: int = 0
+    val_precision: float = float("nan")
+    val_recall: float = float("nan")
+    seconds: float = 0.0
+
+
+@dataclass
 class TrainingReport:
     """Per-epoch curves and the chosen epoch (best validation recall_any@10)."""
 
@@ -94,21 +118,27 @@ def replay(
     encoder: Encoder,
     *,
     progress: Callable[[int], None] | None = None,
+    gate_examples: list[GateExample] | None = None,
 ) -> list[Example]:
-    """Write each episode through `controller` into a private Memory and gather every question."""
+    """Write each episode through `controller` into a private Memory and gather every question; when
+    `gate_examples` is a list, also append the write gate's examples of every episode to it."""
     from agentmem.memory import Memory
 
     examples: list[Example] = []
     for ep in episodes:
         with Memory(None, encoder=encoder, controller=controller) as mem:
             turns = ep.turns
+            vectors = encoder.encode([t.text for t in turns])
             ids = mem.remember(
                 [t.text for t in turns],
                 namespace=("episode",),
                 metadata=[{"speaker": t.speaker} if t.speaker else {} for t in turns],
                 event_time=[t.time for t in turns],
                 ids=[t.id for t in turns],
+                embeddings=vectors,
             )
+            if gate_examples is not None:
+                gate_examples += gate_pairs(turns, vectors, controller.config.gate_candidates)
             stored = dict(zip([t.id for t in turns], ids, strict=True))  # a skipped turn maps to its twin
             slot_of = {r.id: r.slot for r in mem.store.by_ids(list(set(ids))).values()}
             qvecs = encoder.encode_queries([q.text for q in ep.questions]) if ep.questions else []
@@ -124,6 +154,81 @@ def replay(
         if progress:
             progress(1)
     return examples
+
+
+_GATE_ROWS = 4000  # longer episodes give gate examples for a sample of this many turns
+
+
+def gate_pairs(turns: Sequence[TrainingTurn], vectors: np.ndarray, k: int) -> list[GateExample]:
+    """Each turn against the `k` earlier turns with the closest keys (vectors `(n, d)`, unit rows)."""
+    n = len(turns)
+    rows = np.arange(1, n)
+    if len(rows) > _GATE_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(rows, _GATE_ROWS, replace=False))
+    index = {t.id: i for i, t in enumerate(turns)}
+    out = []
+    for start in range(0, len(rows), 512):
+        block = rows[start : start + 512]
+        sims = vectors[block] @ vectors.T  # (b, n)
+        sims[np.arange(n)[None, :] >= block[:, None]] = -np.inf  # only earlier turns
+        for r, t in enumerate(block):
+            top = np.argsort(-sims[r])[: min(k, t)]
+            new = turns[t]
+            chain = _replaced(turns, index, t)
+            feats = [
+                pair_features(new.text, (new.speaker or "").lower(), turns[j].text, (turns[j].speaker or "").lower(),
+                              float(sims[r, j]), float(sims[r, top[0]]))
+                for j in top
+            ]
+            labels = np.array([float(j in chain) for j in top], dtype=np.float32)
+            out.append(GateExample(np.stack(feats), labels))
+    return out
+
+
+def _replaced(turns: Sequence[TrainingTurn], index: dict[str, int], t: int) -> set[int]:
+    """Positions of every turn that turn `t` replaces, directly or down a chain of replacements: at
+    write time they are all one slot, the one an update of `t` rewrites."""
+    out: set[int] = set()
+    while (j := index.get(turns[t].supersedes or "", -1)) >= 0 and j not in out:
+        out.add(j)
+        t = j
+    return out
+
+
+def fit_gate(controller: MemoryController, examples: Sequence[GateExample], seed: int = 0) -> GateReport:
+    """Logistic regression of the write gate on pair examples, 20% of the turns held out."""
+    start = time.perf_counter()
+    rng = random.Random(seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    n_val = len(order) // 5
+    pick = lambda ids: (  # noqa: E731
+        torch.from_numpy(np.concatenate([examples[i].features for i in ids])),
+        torch.from_numpy(np.concatenate([examples[i].labels for i in ids])),
+    )
+    report = GateReport(pairs=sum(len(e.labels) for e in examples), positives=int(sum(e.labels.sum() for e in examples)))
+    if not examples or report.positives == 0:
+        report.seconds = time.perf_counter() - start
+        return report  # nothing supersedes anything here: the gate keeps its never-update initialisation
+    (xv, yv), (xt, yt) = pick(order[:n_val]), pick(order[n_val:])
+    params = [controller.gate_weight, controller.gate_bias]
+    opt = torch.optim.Adam(params, lr=0.05)
+    for _ in range(500):
+        # Unweighted: updates are rare and a wrong one overwrites a memory, so the gate's probabilities
+        # stay calibrated to that rarity and only confident pairs cross the threshold.
+        logit = xt @ controller.gate_weight + controller.gate_bias
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, yt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        decided = controller.update_probability(xv) > controller.config.update_threshold
+    truth = yv > 0.5
+    report.val_precision = float((decided & truth).sum() / decided.sum().clamp(min=1))
+    report.val_recall = float((decided & truth).sum() / truth.sum().clamp(min=1))
+    report.seconds = time.perf_counter() - start
+    log.info("write gate: precision %.3f, recall %.3f", report.val_precision, report.val_recall)
+    return report
 
 
 def fit(

@@ -364,7 +364,7 @@ def test_recall_namespace_and_filter_narrow_the_results(seeded):
 
 
 def test_recall_table_shows_rank_score_why_text_and_id(seeded):
-    r = run(seeded, "recall", "favourite tea", "-k", "1")
+    r = run(seeded, "recall", "favourite tea", "-k", "1", env={"COLUMNS": "240"})  # the why column is wide
     assert r.code == 0
     assert "favourite tea is genmaicha" in r.out and "content" in r.out and "user-42" in r.out
     tea_id = [g["id"] for g in items(seeded) if "genmaicha" in g["text"]][0]

@@ -28,9 +28,9 @@ FACTS = [
 ]
 
 
-def test_recall_ranks_by_cosine_with_softmax_weights_and_why(mem, encoder):
-    mem.remember(FACTS, namespace=("user-42",))
-    hits = mem.recall("Where does Alice live now?", k=4)
+def test_cosine_controller_ranks_by_cosine_with_softmax_weights_and_why(cosine_mem, encoder):
+    cosine_mem.remember(FACTS, namespace=("user-42",))
+    hits = cosine_mem.recall("Where does Alice live now?", k=4)
     assert hits[0].text == FACTS[0]
     q = encoder.encode_queries(["Where does Alice live now?"])[0]
     keys = encoder.encode([h.text for h in hits])
@@ -199,7 +199,7 @@ def test_stats(mem):
         "all-MiniLM-L6-v2",
         384,
         "flat",
-        "cosine",
+        "learned",
     )
     assert s["bytes_on_disk"] > 0 and s["schema_version"] == 1
 
@@ -284,10 +284,10 @@ def test_threads_share_one_memory(mem):
     assert all(mem.count(namespace=(f"t{t}",)) == 5 for t in range(4))
 
 
-def test_precomputed_embeddings_skip_encoding(mem, encoder):
+def test_precomputed_embeddings_skip_encoding(cosine_mem, encoder):
     vecs = encoder.encode(FACTS)
-    mem.remember(FACTS, embeddings=vecs * 3.0)  # renormalised on the way in
-    hits = mem.recall("meeting", k=1, embedding=vecs[2])
+    cosine_mem.remember(FACTS, embeddings=vecs * 3.0)  # renormalised on the way in
+    hits = cosine_mem.recall("meeting", k=1, embedding=vecs[2])
     assert hits[0].text == FACTS[2] and hits[0].score == pytest.approx(1.0, abs=1e-5)
 
 

@@ -13,7 +13,7 @@ from agentmem import Memory
 from agentmem.addressing import sparse_content_weighting
 from agentmem.errors import InvalidInputError
 from agentmem.memory_controller import PARTS, MemoryController, MemoryControllerConfig, collate
-from agentmem.signals import SIGNALS, Candidates
+from agentmem.signals import LEXICAL_SPREAD_FLOOR, SIGNALS, Candidates
 from agentmem.training import (
     ControllerTrainingConfig,
     TrainingEpisode,
@@ -22,6 +22,7 @@ from agentmem.training import (
     fit,
     replay,
 )
+from agentmem.write_gate import GATE_FEATURES
 
 
 def _random_candidates(rng, c=7, d=16):
@@ -89,6 +90,7 @@ def test_gradients_reach_every_parameter():
     cand = _random_candidates(rng)
     scores, _ = ctl(*collate([cand], [rng.standard_normal(16).astype(np.float32)]))
     (-torch.log_softmax(scores, -1)[0, 2]).backward()
+    (-ctl.update_probability(torch.rand(4, len(GATE_FEATURES))).log().sum()).backward()  # the write gate
     for name, p in ctl.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
@@ -168,8 +170,10 @@ def test_store_written_by_cosine_is_read_by_a_trained_checkpoint(tmp_path, encod
         hits = mem.recall("kayak", k=3)
         assert hits[0].id == ids[1] and set(hits[0].why) == set(PARTS)
         assert hits[0].score == pytest.approx(sum(hits[0].why.values()), abs=1e-4)
-        # BM25 (x, 0, 0) over the three candidates standardises to (√2, -1/√2, -1/√2); weight 2.
-        assert hits[0].why["lexical"] == pytest.approx(2 * 2**0.5, rel=1e-4)
+        # BM25 (x, 0, 0) over the three candidates standardises to (2x/3) / max(std, floor); weight 2.
+        [(_, x)] = mem._view().lexical("kayak", 3, namespace=None)
+        z = (2 * x / 3) / max(x * 2**0.5 / 3, LEXICAL_SPREAD_FLOOR)
+        assert hits[0].why["lexical"] == pytest.approx(2 * z, rel=1e-4)
 
 
 def test_duplicate_observation_is_skipped_not_appended(encoder):
@@ -208,3 +212,65 @@ def test_train_controller_command_writes_a_loadable_checkpoint(tmp_path, encoder
     with Memory(None, encoder=encoder, controller=str(out)) as mem:
         mem.remember("the checkpoint loads")
         assert mem.recall("checkpoint", k=1)[0].text == "the checkpoint loads"
+
+
+def test_the_packaged_learned_controller_is_the_default_and_cosine_stays_selectable(encoder, monkeypatch):
+    import agentmem.controller as controller_module
+
+    with Memory(None, encoder=encoder) as mem:
+        assert mem.controller.name == "learned"
+    with Memory(None, encoder=encoder, controller="cosine") as mem:
+        assert mem.controller.name == "cosine"
+    monkeypatch.setattr(controller_module, "DEFAULT_CHECKPOINT", controller_module.Path("/nonexistent/c.st"))
+    with pytest.raises(InvalidInputError, match="packaged controller checkpoint .* is missing.*'cosine'"):
+        controller_module.resolve_controller("learned")
+
+
+def test_explain_gives_rank_and_parts_even_past_the_top_k(encoder):
+    texts = [
+        "Alice: Do you have any pets?",
+        "Bob: Yes, a beagle named Toast.",
+        "Alice: Work has been busy lately.",
+        "Bob: I painted the fence on Sunday.",
+    ]
+    with Memory(None, encoder=encoder) as mem:
+        ids = mem.remember(texts)
+        top = mem.recall("What pet does Bob have?", k=1)
+        explained = mem.explain("What pet does Bob have?", ids)
+        assert sorted(e.rank for e in explained.values()) == [1, 2, 3, 4]
+        first = explained[top[0].id]
+        assert first.rank == 1 and first.result.score == pytest.approx(top[0].score, abs=1e-5)
+        for e in explained.values():
+            assert set(e.result.why) == set(PARTS)
+            assert e.result.score == pytest.approx(sum(e.result.why.values()), abs=1e-4)
+        # The speaker comes from the "Bob:" prefix when no speaker metadata is given.
+        assert explained[ids[1]].result.why["speaker"] != 0 and explained[ids[0]].result.why["speaker"] == 0
+        with pytest.raises(KeyError, match="no memory with id 'nope'"):
+            mem.explain("pets?", ["nope"])
+    with Memory(None, encoder=encoder, controller="cosine") as mem:
+        ids = mem.remember(texts)
+        explained = mem.explain("What pet does Bob have?", ids)
+        assert sorted(e.rank for e in explained.values()) == [1, 2, 3, 4]
+        assert all(set(e.result.why) == {"content"} for e in explained.values())
+
+
+def test_show_and_inspect_display_why_for_a_query(tmp_path, encoder):
+    import json
+
+    from click.testing import CliRunner
+
+    from agentmem.cli import cli
+
+    store = str(tmp_path / "s")
+    runner = CliRunner()
+    added = runner.invoke(cli, ["--store", store, "add", "Bob: Yes, a beagle named Toast.", "Alice: Busy week."])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(cli, ["--store", store, "inspect", "--query", "Bob's dog?", "--json"])
+    items = json.loads(listed.output)["items"]
+    assert {i["explain"]["rank"] for i in items} == {1, 2} and "content" in items[0]["explain"]["why"]
+    table = runner.invoke(cli, ["--store", store, "inspect", "-q", "Bob's dog?"])
+    assert "rank: score = why" in table.output and "#1:" in table.output
+    shown = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "Bob's dog?"])
+    assert shown.exit_code == 0 and "for \"Bob's dog?\": #" in shown.output and "content" in shown.output
+    empty = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "  "])
+    assert empty.exit_code != 0 and "--query is empty" in str(empty.exception)  # main() prints it in one line

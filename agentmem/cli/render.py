@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from agentmem.records import MemoryRecord, MemoryVersion, RecallResult
+    from agentmem.records import Explanation, MemoryRecord, MemoryVersion, RecallResult
 
 
 def console() -> Console:
@@ -63,8 +63,8 @@ def stamp(when: datetime | None) -> str:
 
 
 def why_str(why: Mapping[str, float]) -> str:
-    """Signal contributions, largest first: `content 0.71 + recency 0.02`."""
-    parts = sorted(why.items(), key=lambda kv: -abs(kv[1]))
+    """Signal contributions, largest first, those under 0.005 left out: `content 0.71 + recency 0.02`."""
+    parts = sorted(((k, v) for k, v in why.items() if abs(v) >= 0.005), key=lambda kv: -abs(kv[1]))
     return " + ".join(f"{name} {value:.2f}" for name, value in parts) or "-"
 
 
@@ -91,7 +91,14 @@ def recall_table(results: list[RecallResult], *, title: str) -> Table:
     return table
 
 
-def slots_table(records: list[MemoryRecord], *, title: str, caption: str | None = None) -> Table:
+def slots_table(
+    records: list[MemoryRecord],
+    *,
+    title: str,
+    caption: str | None = None,
+    explained: Mapping[str, Explanation] | None = None,
+) -> Table:
+    """Slots in write order; with `explained`, each slot's rank and signal contributions for a query."""
     now = datetime.now(timezone.utc)
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     table.add_column("slot", justify="right")
@@ -99,15 +106,27 @@ def slots_table(records: list[MemoryRecord], *, title: str, caption: str | None 
     table.add_column("usage", justify="right")
     table.add_column("age", justify="right")
     table.add_column("prev → next", no_wrap=True)
+    if explained is not None:
+        table.add_column("rank: score = why", ratio=1)
     for r in records:
-        table.add_row(
+        row = [
             str(r.write_order),
             memory_cell(r.namespace, r.text, r.id, 60),
             f"{r.usage:.2f}",
             age(r.created_at, now),
             f"{short(r.prev_id)} → {short(r.next_id)}",
-        )
+        ]
+        if explained is not None:
+            row.append(explanation_str(explained[r.id]))
+        table.add_row(*row)
     return table
+
+
+def explanation_str(e: Explanation) -> str:
+    """`#3: 2.41 = content 1.80 + link_forward 0.55 + ...`, or why the memory was not scored."""
+    if e.rank is None:
+        return "not a candidate for this query"
+    return f"#{e.rank}: {e.result.score:.2f} = {why_str(e.result.why)}"
 
 
 def record_table(record: MemoryRecord) -> Table:

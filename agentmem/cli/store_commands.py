@@ -38,6 +38,9 @@ filter_option = click.option(
     metavar="JSON",
     help='Metadata filter, e.g. \'{"source": "chat"}\' or \'{"turn": {"$gte": 3}}\' ($eq $ne $gt $gte $lt $lte $in $nin).',
 )
+query_option = click.option(
+    "--query", "-q", metavar="TEXT", help="Also show where each memory ranks for this query, and why."
+)
 
 
 def store_path(ctx: click.Context) -> Path:
@@ -293,6 +296,7 @@ def recall(
 )
 @click.option("--offset", type=click.IntRange(min=0), help="Skip this many slots (in write order).")
 @click.option("--page", type=click.IntRange(min=1), help="Page number, 1-based (instead of --offset).")
+@query_option
 @namespace_option
 @filter_option
 @json_option
@@ -302,17 +306,22 @@ def inspect(
     limit: int,
     offset: int | None,
     page: int | None,
+    query: str | None,
     namespace: str | None,
     filter_: str | None,
     as_json: bool,
 ) -> None:
     """Page through the slots in write order: id, namespace, text, usage, age, temporal links.
 
+    With --query, each slot also shows its rank for that query and why: every signal's contribution
+    to its score (content, lexical, speaker, recency, time, usage, namespace, temporal links).
+
     \b
     Examples:
       agentmem inspect
       agentmem inspect --page 2 --page-size 50 -n user-42
       agentmem inspect --limit 100 --offset 200 --json
+      agentmem inspect --query "Where does Alice live?"
     """
     if page is not None and offset is not None:
         raise InvalidInputError("give --page or --offset, not both")
@@ -321,10 +330,12 @@ def inspect(
     with open_memory(store_path(ctx)) as mem:
         total = mem.count(namespace=ns, filter=flt)
         records = mem.list(namespace=ns, filter=flt, limit=limit, offset=start)
+        explained = _explain(mem, query, [r.id for r in records], ns) if query else None
     if as_json:
-        render.emit_json(
-            {"total": total, "offset": start, "limit": limit, "items": [r.to_dict() for r in records]}
-        )
+        items = [
+            {**r.to_dict(), **({"explain": explained[r.id].to_dict()} if explained else {})} for r in records
+        ]
+        render.emit_json({"total": total, "offset": start, "limit": limit, "query": query, "items": items})
         return
     shown = (
         f"slots {start + 1}-{start + len(records)} of {total}"
@@ -337,7 +348,7 @@ def inspect(
         f"; next: agentmem inspect --offset {start + limit} --limit {limit}{same}" if more else ""
     )
     title = f"slots in {render.ns_str(ns)}" if ns else "slots (all namespaces)"
-    render.console().print(render.slots_table(records, title=title, caption=caption))
+    render.console().print(render.slots_table(records, title=title, caption=caption, explained=explained))
 
 
 # -- show ----------------------------------------------------------------------------------------
@@ -345,15 +356,19 @@ def inspect(
 
 @click.command()
 @click.argument("id_", metavar="ID")
+@query_option
 @json_option
 @click.pass_context
-def show(ctx: click.Context, id_: str, as_json: bool) -> None:
+def show(ctx: click.Context, id_: str, query: str | None, as_json: bool) -> None:
     """Show one memory: every field, its version history, and its temporal neighbours.
+
+    With --query, also where it ranks for that query and why (each signal's contribution).
 
     \b
     Examples:
       agentmem show 3f2a9c...
       agentmem show note-1 --json | jq '.history | length'
+      agentmem show note-1 --query "Where does Alice live?"
     """
     with open_memory(store_path(ctx)) as mem:
         record = mem.get(id_)
@@ -364,10 +379,12 @@ def show(ctx: click.Context, id_: str, as_json: bool) -> None:
         history = mem.history(id_)
         prev = mem.get(record.prev_id) if record.prev_id else None
         nxt = mem.get(record.next_id) if record.next_id else None
+        explained = _explain(mem, query, [id_], None)[id_] if query else None
     if as_json:
         render.emit_json(
             {
                 "record": record.to_dict(),
+                "explain": {"query": query, **explained.to_dict()} if explained else None,
                 "history": [v.to_dict() for v in history],
                 "neighbours": {
                     "prev": prev.to_dict() if prev else None,
@@ -380,6 +397,13 @@ def show(ctx: click.Context, id_: str, as_json: bool) -> None:
     out.print(render.record_table(record))
     out.print(render.history_table(history))
     out.print(render.neighbours_table(prev, nxt))
+    if explained:
+        out.print(f"for {query!r}: {render.explanation_str(explained)}")
+
+
+def _explain(mem: Memory, query: str, ids: list[str], ns: tuple[str, ...] | None) -> dict:
+    text = inputs.check_text(query, where="--query", fix="ask a question, e.g. --query 'tea?'")
+    return mem.explain(text, ids, namespace=ns)
 
 
 # -- stats ---------------------------------------------------------------------------------------

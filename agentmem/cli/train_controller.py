@@ -1,7 +1,8 @@
 """`agentmem train controller`: fit the MemoryController on episodes whose evidence is known.
 
-Episodes come from the project's synthetic generator (`--data synthetic`, the default; nothing to
-download) or from a LoCoMo- or LongMemEval-format file the user gives. Writes the checkpoint
+Episodes come from the project's generators (`--data dialogue`, the default, or `--data synthetic`;
+nothing to download) or from a LoCoMo- or LongMemEval-format file the user gives. The packaged
+checkpoint (`agentmem/checkpoints/controller.safetensors`) is this command with its defaults. Writes the checkpoint
 (safetensors, config in its metadata), a JSON report with the curves, and a PNG of them.
 """
 
@@ -17,9 +18,10 @@ import click
 @click.command("controller")
 @click.option(
     "--data",
-    default="synthetic",
+    default="dialogue",
     show_default=True,
-    help="'synthetic', or a LoCoMo (locomo10.json layout) or LongMemEval (S/M/oracle) file.",
+    help="'dialogue' (generated two-person chats: what the packaged checkpoint is trained on), 'synthetic' "
+    "(generated agent histories), or a LoCoMo (locomo10.json layout) or LongMemEval (S/M/oracle) file.",
 )
 @click.option(
     "--format",
@@ -39,9 +41,9 @@ import click
 @click.option(
     "--episodes",
     type=click.IntRange(min=1),
-    default=8,
+    default=40,
     show_default=True,
-    help="Synthetic episodes (with --data synthetic).",
+    help="Generated episodes (with --data dialogue or synthetic).",
 )
 @click.option("--heads", type=click.IntRange(min=1), default=1, show_default=True, help="Read heads R.")
 @click.option(
@@ -51,7 +53,7 @@ import click
     show_default=True,
     help="Rank of each head's learned key residual (0: heads read with the query embedding itself).",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--lr", type=float, default=0.03, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Checkpoint path (.safetensors).")
@@ -71,29 +73,32 @@ def controller(
 
     \b
     Examples:
-      agentmem train controller --out controller.safetensors
+      agentmem train controller --out controller.safetensors     # the packaged checkpoint's recipe
       agentmem train controller --data longmemeval_s.json --epochs 20 --out lme.safetensors
     """
     from tqdm import tqdm
 
     from agentmem.encoder import resolve_encoder
     from agentmem.memory_controller import MemoryController, MemoryControllerConfig
-    from agentmem.training import ControllerTrainingConfig, fit, replay
+    from agentmem.training import ControllerTrainingConfig, fit, fit_gate, replay
 
     start = time.perf_counter()
     episodes_ = _episodes(data, fmt, observations, episodes, seed)
     encoder = resolve_encoder()
     model = MemoryController(MemoryControllerConfig(dim=encoder.dim, heads=heads, key_rank=key_rank))
+    gate_examples: list = []
     with tqdm(total=len(episodes_), desc="replay episodes", unit="episode") as bar:
-        examples = replay(model, episodes_, encoder, progress=bar.update)
+        examples = replay(model, episodes_, encoder, progress=bar.update, gate_examples=gate_examples)
     if not examples:
         raise click.UsageError(f"{data} holds no question whose evidence could be found; check --format")
     report = fit(model, examples, ControllerTrainingConfig(epochs=epochs, lr=lr, seed=seed))
+    gate = fit_gate(model, gate_examples, seed=seed)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     summary = {
         **report.__dict__,
+        "write_gate": gate.__dict__,
         "data": data,
         "episodes": len(episodes_),
         "examples": len(examples),
@@ -103,9 +108,13 @@ def controller(
     _plot(report, path.with_suffix(".png"))
     best = report.best_epoch
     click.echo(
-        f"wrote {path} (best epoch {best}, val recall_any@10 {report.val_recall_any_at_10[best]:.3f}, "
-        f"{summary['wall_seconds']:.0f} s)"
+        f"wrote {path} (best epoch {best}, val recall_any@10 {report.val_recall_any_at_10[best]:.3f}; "
+        f"write gate on {gate.pairs} pairs ({gate.positives} updates): val precision {gate.val_precision:.3f}, "
+        f"recall {gate.val_recall:.3f}; {summary['wall_seconds']:.0f} s)"
     )
+
+
+TRAIN_SEED = 100_000
 
 
 def _episodes(data: str, fmt: str, observations: int, episodes: int, seed: int) -> list:
@@ -119,22 +128,28 @@ def _episodes(data: str, fmt: str, observations: int, episodes: int, seed: int) 
         raise click.UsageError("training data comes through agentmem-eval: pip install -e ./eval") from e
     from agentmem.training import TrainingEpisode, TrainingQuestion, TrainingTurn
 
-    if data == "synthetic":
-        ds = generate(SyntheticConfig(observations=observations, episodes=episodes, seed=seed))
-    elif data == "dialogue":
-        ds = generate_dialogue(DialogueConfig(episodes=episodes, seed=seed))
+    # Training draws its generated data from seeds TRAIN_SEED + seed; `agentmem eval` generates from
+    # seeds 0 (synthetic) and 1000 (dialogue), so no evaluated episode is ever trained on.
+    generated = {
+        "synthetic": lambda: generate(
+            SyntheticConfig(observations=observations, episodes=episodes, seed=TRAIN_SEED + seed)
+        ).episodes,
+        "dialogue": lambda: generate_dialogue(DialogueConfig(episodes=episodes, seed=TRAIN_SEED + seed)).episodes,
+    }
+    if all(part in generated for part in data.split("+")):
+        eps = [e for part in data.split("+") for e in generated[part]()]
     else:
         if fmt == "auto":
             fmt = "locomo" if "locomo" in Path(data).name.lower() else "longmemeval"
-        ds = (load_locomo if fmt == "locomo" else load_longmemeval)(data)
+        eps = (load_locomo if fmt == "locomo" else load_longmemeval)(data).episodes
     ts = lambda d: None if d is None else d.timestamp()  # noqa: E731
     return [
         TrainingEpisode(
             e.id,
-            [TrainingTurn(t.id, t.text, t.speaker, ts(t.time)) for t in e.turns],
+            [TrainingTurn(t.id, t.text, t.speaker, ts(t.time), t.supersedes) for t in e.turns],
             [TrainingQuestion(i.question, tuple(i.evidence), ts(i.time)) for i in e.items],
         )
-        for e in ds.episodes
+        for e in eps
     ]
 
 

@@ -20,6 +20,8 @@ class Turn:
         evidence refers to these.
     session: the id of the session the turn belongs to (session-level metrics).
     text: the stored text, speaker included ("Caroline: ...").
+    supersedes: the id of an earlier turn whose fact this one replaces (generators know it; write-gate
+        training uses it).
     """
 
     id: str
@@ -27,6 +29,7 @@ class Turn:
     text: str
     speaker: str | None = None
     time: datetime | None = None
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

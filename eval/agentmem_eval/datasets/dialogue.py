@@ -181,13 +181,12 @@ CATEGORIES = ("single-hop", "temporal", "multi-hop", "knowledge-update")
 
 @dataclass
 class DialogueConfig:
-    """episodes: chats; sessions: per chat; session_turns: mean turns per session; fact_rate: chance
-    that a turn opens a fact exchange (question, answer, reaction) instead of small talk."""
+    """episodes: chats; sessions: per chat; session_turns: mean turns per session (facts, each an
+    exchange of question, answer and reaction, are spread over the sessions; the rest is small talk)."""
 
     episodes: int = 20
     sessions: int = 12
     session_turns: int = 24
-    fact_rate: float = 0.3
     seed: int = 0
     start: datetime = field(default_factory=lambda: datetime(2023, 3, 6, 18, 0))
 
@@ -202,64 +201,69 @@ def _episode(config: DialogueConfig, e: int) -> Episode:
     when = config.start
     eid = f"d{config.seed}-{e}"
 
-    def say(who: str, text: str, session: int, at: datetime) -> str:
+    def say(who: str, text: str, session: int, at: datetime, supersedes: str | None = None) -> str:
         tid = f"{eid}:D{session}:{len(turns) + 1}"
-        turns.append(Turn(id=tid, session=f"S{session}", text=f"{who}: {text}", speaker=who, time=at))
+        turns.append(Turn(id=tid, session=f"S{session}", text=f"{who}: {text}", speaker=who, time=at,
+                          supersedes=supersedes))
         return tid
 
     def ask(category: str, question: str, answer: str, evidence: list[str], session_of: dict[str, str]) -> None:
         items.append(Item(id=f"{eid}:q{len(items)}", question=question, answer=answer, category=category,
                           evidence=tuple(evidence), sessions=tuple(dict.fromkeys(session_of[x] for x in evidence))))
 
+    # The chat's facts, spread evenly over its sessions (a generator that states facts until it runs
+    # out front-loads them, and then "older" means "more likely asked about"): every topic once per
+    # person, a changeable one changed up to twice later, and a few activities in a series.
+    plan: list[list[tuple[str, Topic | int]]] = [[] for _ in range(config.sessions)]
+    for person in (a, b):
+        for topic in TOPICS:
+            first = rng.randrange(config.sessions)
+            plan[first].append((person, topic))
+            for _ in range(rng.randrange(3) if topic.update_statements else 0):
+                plan[rng.randrange(first, config.sessions)].append((person, topic))
+        for which in range(len(MULTI)):
+            for _ in range(rng.randrange(4)):
+                plan[rng.randrange(config.sessions)].append((person, which))
+
     for s in range(1, config.sessions + 1):
         when += timedelta(days=rng.randrange(3, 20), hours=rng.randrange(-3, 4))
-        n = max(6, int(rng.gauss(config.session_turns, config.session_turns / 4)))
+        todo = plan[s - 1]
+        n = max(len(todo) + 2, int(rng.gauss(config.session_turns, config.session_turns / 4)))
+        at = set(rng.sample(range(n), len(todo)))
         speaker = rng.choice((a, b))
-        i = 0
-        while i < n:
-            owner, other = speaker, (b if speaker == a else a)
-            if rng.random() < config.fact_rate:
-                topic = rng.choice(TOPICS)
-                r = rng.random()
-                if r < 0.15:  # an activity in a multi-turn series
-                    which = rng.randrange(len(MULTI))
-                    value = rng.choice(SPORTS)
-                    tid = say(owner, MULTI[which][0].format(v=value), s, when)
-                    multi.setdefault((owner, which), []).append((value, tid))
-                    i, speaker = i + 1, other
-                    continue
-                # A fact is stated once, unless its topic can change (a move, a new job): then it is updated.
-                open_ = [t for t in TOPICS if t.update_statements or (owner, t.name) not in facts]
-                if topic not in open_:
-                    topic = rng.choice(open_)
-                old = facts.get((owner, topic.name))
-                value = rng.choice([v for v in topic.values if not old or v != old[0]])
-                kin = rng.choice(KIN_NAMES)
-                if rng.random() < 0.7 and topic.prompts:  # asked by the other person, answered next
-                    say(other, topic.prompts[rng.randrange(len(topic.prompts))].format(p=owner), s, when)
-                if old and topic.update_statements:
-                    text = rng.choice(topic.update_statements).format(v=value, old=old[0])
-                else:
-                    text = rng.choice(topic.statements).format(v=value, k=kin)
-                tid = say(owner, text, s, when)
-                if rng.random() < 0.6:  # the other person reacts, often in the topic's words
-                    say(other, rng.choice(REACTIONS[topic.name]).format(v=value, o=owner), s, when)
-                    i += 1
-                    speaker = owner
-                else:
-                    speaker = other
-                i += 1
-                facts[(owner, topic.name)] = (value, tid)
-                facts[(owner, topic.name + ":kin")] = (kin, tid)
-                if old:
-                    facts[(owner, topic.name + ":updated")] = (value, tid)
+        for i in range(n):
+            if i not in at:  # small talk, half of it in some topic's words
+                other = b if speaker == a else a
+                text = rng.choice(rng.choice(TOPICS).chatter) if rng.random() < 0.5 else rng.choice(FILLER)
+                say(speaker, text.format(o=other), s, when)
+                speaker = other
                 continue
-            if rng.random() < 0.5:
-                text = rng.choice(rng.choice(TOPICS).chatter)
+            owner, what = todo.pop(0)
+            other = b if owner == a else a
+            if isinstance(what, int):  # an activity in a series
+                value = rng.choice(SPORTS)
+                multi.setdefault((owner, what), []).append((value, say(owner, MULTI[what][0].format(v=value), s, when)))
+                speaker = other
+                continue
+            topic = what
+            old = facts.get((owner, topic.name))
+            value = rng.choice([v for v in topic.values if not old or v != old[0]])
+            kin = rng.choice(KIN_NAMES)
+            if rng.random() < 0.7 and topic.prompts:  # asked by the other person, answered next
+                say(other, rng.choice(topic.prompts).format(p=owner), s, when)
+            if old:
+                text = rng.choice(topic.update_statements).format(v=value, old=old[0])
             else:
-                text = rng.choice(FILLER).format(o=other)
-            say(owner, text, s, when)
-            i, speaker = i + 1, other
+                text = rng.choice(topic.statements).format(v=value, k=kin)
+            tid = say(owner, text, s, when, supersedes=old[1] if old else None)
+            speaker = other
+            if rng.random() < 0.6:  # the other person reacts, often in the topic's words
+                say(other, rng.choice(REACTIONS[topic.name]).format(v=value, o=owner), s, when)
+                speaker = owner
+            facts[(owner, topic.name)] = (value, tid)
+            facts[(owner, topic.name + ":kin")] = (kin, tid)
+            if old:
+                facts[(owner, topic.name + ":updated")] = (value, tid)
 
     session_of = {t.id: t.session for t in turns}
     date_of = {t.id: t.time for t in turns}

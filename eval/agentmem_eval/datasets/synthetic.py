@@ -116,6 +116,7 @@ class World:
         self.events: list[tuple[int, str, str, int]] = []  # reservoir of (position, gerund, turn id, session)
         self.seen_events = 0
         self._pet_names: set[str] = set()
+        self.superseded: str | None = None  # the turn the latest fact() replaced, if any
 
     def _names(self, n: int) -> list[str]:
         names = [f"{f} {s}" for s in LAST for f in FIRST]
@@ -135,7 +136,8 @@ class World:
                 return name
 
     def fact(self, turn: str, pos: int, session: int) -> str:
-        """State a new fact, update one, or record an event or a pet; returns the utterance."""
+        """State a new fact, update one, or record an event or a pet; returns the utterance (and sets
+        `self.superseded` to the turn an update replaces)."""
         rng = self.rng
         p = rng.randrange(len(self.people))
         who = self.people[p]
@@ -152,6 +154,7 @@ class World:
             while old and value == old[0]:
                 value = rng.choice(values)
             self.facts[(p, attr)] = (value, turn, old[2] + 1 if old else 0)
+            self.superseded = old[1] if old else None
             text = update.format(p=who, old=old[0], v=value) if old else first.format(p=who, v=value)
             return f"user: {text}"
         statement, gerund = rng.choice(EVENTS)
@@ -224,9 +227,10 @@ def stream(config: SyntheticConfig, episode: int) -> tuple[World, Iterator[Turn]
                 sid = f"s{session}"
             left -= 1
             tid = f"e{episode}:{i}"
+            world.superseded = None
             text = world.fact(tid, i, session) if rng.random() < config.fact_rate else world.distractor()
             speaker = text.partition(":")[0]
-            yield Turn(id=tid, session=sid, text=text, speaker=speaker, time=when)
+            yield Turn(id=tid, session=sid, text=text, speaker=speaker, time=when, supersedes=world.superseded)
 
     return world, turns()
 

@@ -36,12 +36,15 @@ class AgentMemVectorStore(VectorStore):
         path: str | Path | None = None,
         memory: Memory | None = None,
         namespace: tuple[str, ...] = ("documents",),
+        controller: str = "cosine",
     ) -> None:
         if memory is not None and (path is not None or embedding is not None):
             raise ValueError("pass either memory= or path=/embedding=, not both")
         self._embedding = embedding
         self._owns_memory = memory is None
-        self.memory = memory if memory is not None else Memory(path, encoder=embedding)
+        # A VectorStore promises similarity search (cosine scores, relevance in [0, 1]), so its own
+        # Memory reads with the cosine controller; a Memory passed in reads with its own controller.
+        self.memory = memory if memory is not None else Memory(path, encoder=embedding, controller=controller)
         self.namespace = tuple(namespace)
 
     @property
@@ -81,7 +84,8 @@ class AgentMemVectorStore(VectorStore):
     def similarity_search_with_score(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
-        """The k most similar documents with their cosine similarity (agentmem's recall score)."""
+        """The k best documents with agentmem's recall score: the cosine similarity under the cosine
+        controller (this store's default), the learned controller's score under that one."""
         hits = self.memory.recall(query, k=k, namespace=self.namespace, filter=filter)
         return [(Document(id=h.id, page_content=h.text, metadata=h.metadata), h.score) for h in hits]
 

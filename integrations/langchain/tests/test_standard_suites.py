@@ -67,7 +67,7 @@ def test_retriever_ranks_by_meaning_and_reports_agentmem_view(ada_memory):
 
 
 def test_vector_store_scores_filters_and_shared_memory(tmp_path, char_embeddings):
-    with Memory(tmp_path / "m", encoder=char_embeddings) as mem:
+    with Memory(tmp_path / "m", encoder=char_embeddings, controller="cosine") as mem:
         store = AgentMemVectorStore(memory=mem, namespace=("docs",))
         store.add_texts(["aaaa", "aaab", "zzzz"], [{"n": 1}, {"n": 2}, {"n": 3}], ids=["a", "b", "z"])
         mem.remember("aaaa", namespace=("elsewhere",))  # outside the store's namespace

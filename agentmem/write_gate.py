@@ -1,0 +1,59 @@
+"""The write gate's view of one incoming observation against one stored memory it may supersede.
+
+At write time the learned controller looks at the few stored memories closest to the new observation
+(its index top-G in the same namespace, plus earlier observations of the same batch) and asks, for each
+pair, whether the new one *supersedes* the old one ("We moved to Denver" after "I live in Austin"). If
+so, the old slot is updated in place (its previous version kept in history) instead of a conflicting
+copy being appended. The decision is a logistic gate over the pair's features,
+
+    p(update | new, old) = σ(w · φ(new, old) + b),
+
+trained from generators that know which statement replaces which (`TrainingTurn.supersedes`). The
+features, all in 0..1:
+
+    cosine    key similarity of the two
+    closest   1 when the old memory is the new observation's nearest one among the G weighed
+    overlap   Jaccard overlap of their content words (stop words dropped)
+    entities  share of the old memory's capitalised words (names, places) that the new one repeats
+    speaker   1 when both have the same known speaker
+    cue       1 when the new text says something changed ("moved", "now", "anymore", "left", ...)
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from agentmem.signals import speaker_of
+from agentmem.store import lexical_terms
+
+__all__ = ["CHANGE_CUES", "GATE_FEATURES", "pair_features", "speaker_of"]
+
+GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue")
+CHANGE_CUES = frozenset(
+    ["now", "anymore", "longer", "moved", "moving", "left", "quit", "switched", "changed", "instead", "sold", "replaced", "new", "again", "since", "started", "joined", "transferred", "became"]
+)
+_CAPITALISED = re.compile(r"\b[A-Z][\w'-]+")
+
+
+def _body(text: str, speaker: str) -> str:
+    """The text without its "Speaker:" prefix, so a speaker's name is not counted as a shared entity."""
+    head, sep, rest = text.partition(":")
+    return rest if sep and head.lower() == speaker else text
+
+
+def pair_features(
+    new_text: str, new_speaker: str, old_text: str, old_speaker: str, cosine: float, best_cosine: float
+) -> np.ndarray:
+    """φ(new, old) in GATE_FEATURES order, float32 `(F,)`; `best_cosine`: the nearest memory's cosine."""
+    new_body, old_body = _body(new_text, new_speaker), _body(old_text, old_speaker)
+    a, b = set(lexical_terms(new_body)), set(lexical_terms(old_body))
+    overlap = len(a & b) / len(a | b) if a | b else 0.0
+    old_ents = {w.lower() for w in _CAPITALISED.findall(old_body)} - {"i"}
+    new_ents = {w.lower() for w in _CAPITALISED.findall(new_body)}
+    entities = len(old_ents & new_ents) / len(old_ents) if old_ents else 0.0
+    same = float(bool(new_speaker) and new_speaker == old_speaker)
+    cue = float(bool(set(re.findall(r"\w+", new_body.lower())) & CHANGE_CUES))
+    closest = float(cosine >= best_cosine - 1e-6)
+    return np.array([max(cosine, 0.0), closest, overlap, entities, same, cue], dtype=np.float32)

@@ -1,0 +1,103 @@
+"""Recall latency of the controllers against a plain FAISS flat search of the same store (issue 5's
+latency target: learned recall at most 2 ms p50 over flat search at 100k memories, encoding excluded).
+
+    .venv/bin/python benchmarks/controller_latency.py --size 100000 --out eval/results/controller/latency.json
+
+The store holds the synthetic agent-history benchmark's observations (agentmem-eval's generator), its
+questions are the queries. Vectors come through agentmem-eval's embedding cache, so only the first run
+pays for encoding; every timed call is given its query vector (encoding excluded, as in the target).
+Timed: (a) `faiss.IndexFlatIP.search` for one query over the store's vectors, top 10, one thread;
+(b) `Memory.recall(k=10)` with the cosine controller; (c) with the learned controller (the default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def p(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs) * 1000, q))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=100_000, help="memories in the store")
+    ap.add_argument("--queries", type=int, default=200, help="recall calls timed per system")
+    ap.add_argument("--controller", default="learned", help="the learned controller: 'learned' or a checkpoint")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+
+    import faiss
+    from agentmem_eval.datasets import SyntheticConfig, generate
+    from agentmem_eval.embeddings import CachedEncoder
+
+    from agentmem import Memory
+    from agentmem.encoder import resolve_encoder
+
+    faiss.cvar.distance_compute_blas_threshold = 20
+    faiss.omp_set_num_threads(1)
+    ds = generate(SyntheticConfig(observations=args.size, questions=args.queries))
+    episode = ds.episodes[0]
+    encoder = resolve_encoder()
+    cached = CachedEncoder(encoder)
+    vectors = cached.encode([t.text for t in episode.turns], progress=True)
+    queries = [it.question for it in episode.items][: args.queries]
+    qvecs = cached.encode_queries(queries)
+
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    timings: dict[str, list[float]] = {"faiss_flat": []}
+    for v in qvecs:
+        t = time.perf_counter()
+        flat.search(v[None], 10)
+        timings["faiss_flat"].append(time.perf_counter() - t)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with Memory(Path(tmp) / "store", encoder=encoder, controller="cosine") as mem:
+            turns = episode.turns
+            for i in tqdm(range(0, len(turns), 2000), desc="ingest", unit="batch"):
+                batch = turns[i : i + 2000]
+                mem.remember(
+                    [t.text for t in batch],
+                    metadata=[{"speaker": t.speaker} for t in batch],
+                    event_time=[t.time for t in batch],
+                    embeddings=vectors[i : i + len(batch)],
+                )
+        for name, controller in (("cosine", "cosine"), ("learned", args.controller)):
+            with Memory(Path(tmp) / "store", encoder=encoder, controller=controller) as mem:
+                mem.recall(queries[0], k=10, embedding=qvecs[0], track_usage=False)  # warm caches
+                timings[name] = []
+                for q, v in zip(queries, qvecs, strict=True):
+                    t = time.perf_counter()
+                    mem.recall(q, k=10, embedding=v, track_usage=False)
+                    timings[name].append(time.perf_counter() - t)
+
+    result = {
+        "size": args.size,
+        "queries": len(queries),
+        "controller": args.controller,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_avg": os.getloadavg()},
+        **{f"{k}_p50_ms": p(v, 50) for k, v in timings.items()},
+        **{f"{k}_p95_ms": p(v, 95) for k, v in timings.items()},
+    }
+    result["learned_minus_flat_p50_ms"] = result["learned_p50_ms"] - result["faiss_flat_p50_ms"]
+    result["cosine_minus_flat_p50_ms"] = result["cosine_p50_ms"] - result["faiss_flat_p50_ms"]
+    print(json.dumps(result, indent=1))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
