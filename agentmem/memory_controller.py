@@ -220,30 +220,34 @@ class MemoryController(nn.Module):
         allocate a new slot."""
         c = self.config
         out: list[WriteDecision] = []
-        earlier: list[tuple[int, PendingWrite]] = []  # this batch's writes that will hold a slot
+        earlier = _BatchWrites(writes)  # this batch's writes that will hold a slot
         for i, w in enumerate(writes):
             decision = WriteDecision("new")
             if w.vector is not None:
                 pairs = self._gate_pairs(w, memory, earlier)
-                dup = next((p for p in pairs if p[3] >= c.duplicate_cosine and _norm(p[1]) == _norm(w.text)), None)
+                dup = next(
+                    (p for p in pairs if p[3] >= c.duplicate_cosine and _norm(p[1]) == _norm(w.text)), None
+                )
                 if dup is not None:
                     decision = WriteDecision("skip", *dup[0])
                 elif pairs:
                     speaker = speaker_of(w.text, w.metadata)
                     best = pairs[0][3]
-                    feats = np.stack([pair_features(w.text, speaker, t, spk, cos, best) for _, t, spk, cos in pairs])
+                    feats = np.stack(
+                        [pair_features(w.text, speaker, t, spk, cos, best) for _, t, spk, cos in pairs]
+                    )
                     with torch.no_grad():
                         p = self.update_probability(torch.from_numpy(feats))
                     top = int(p.argmax())
                     if float(p[top]) > c.update_threshold:
                         decision = WriteDecision("update", *pairs[top][0])
             out.append(decision)
-            if decision.op == "new":
-                earlier.append((i, w))
+            if decision.op == "new" and w.vector is not None:
+                earlier.add(i)
         return out
 
     def _gate_pairs(
-        self, w: PendingWrite, memory: SlotAccess, earlier: Sequence[tuple[int, PendingWrite]]
+        self, w: PendingWrite, memory: SlotAccess, earlier: _BatchWrites
     ) -> list[tuple[tuple[int | None, int | None], str, str, float]]:
         """The memories a write is weighed against: ((slot, pending), text, speaker, cosine), best first."""
         k = self.config.gate_candidates
@@ -254,12 +258,9 @@ class MemoryController(nn.Module):
             for s, cos in found
             if rows[s].namespace == w.namespace
         ]
-        same_ns = [(j, e) for j, e in earlier if e.namespace == w.namespace and e.vector is not None]
-        if same_ns:
-            cos = np.stack([e.vector for _, e in same_ns]) @ w.vector
-            for n in np.argsort(-cos)[:k]:
-                j, e = same_ns[n]
-                pairs.append(((None, j), e.text, speaker_of(e.text, e.metadata), float(cos[n])))
+        for j, cos in earlier.nearest(w.vector, k):
+            e = earlier.writes[j]
+            pairs.append(((None, j), e.text, speaker_of(e.text, e.metadata), cos))
         return sorted(pairs, key=lambda p: -p[3])[:k]
 
     # -- checkpoints ---------------------------------------------------------------------------
@@ -339,3 +340,27 @@ def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
+
+
+class _BatchWrites:
+    """The earlier writes of one batch that allocate a slot, with their keys in one growing matrix (one
+    batch shares one namespace), so weighing a write against them is a single (m, d) product."""
+
+    def __init__(self, writes: Sequence[PendingWrite]) -> None:
+        self.writes = writes
+        dim = next((len(w.vector) for w in writes if w.vector is not None), 0)
+        self.keys = np.zeros((len(writes), dim), dtype=np.float32)
+        self.positions: list[int] = []
+
+    def add(self, i: int) -> None:
+        self.keys[len(self.positions)] = self.writes[i].vector
+        self.positions.append(i)
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """[(batch position, cosine)] of the k closest earlier writes."""
+        m = len(self.positions)
+        if m == 0:
+            return []
+        cos = self.keys[:m] @ vector
+        top = np.argpartition(-cos, k - 1)[:k] if m > k else np.arange(m)
+        return [(self.positions[t], float(cos[t])) for t in top]

@@ -274,3 +274,20 @@ def test_show_and_inspect_display_why_for_a_query(tmp_path, encoder):
     assert shown.exit_code == 0 and "for \"Bob's dog?\": #" in shown.output and "content" in shown.output
     empty = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "  "])
     assert empty.exit_code != 0 and "--query is empty" in str(empty.exception)  # main() prints it in one line
+
+
+@pytest.mark.parametrize("one_batch", [True, False])
+def test_write_gate_updates_the_superseded_memory_and_keeps_its_history(encoder, one_batch):
+    ctl = MemoryController()
+    with torch.no_grad():  # a gate that fires on change words between same-speaker memories
+        ctl.gate_weight.zero_()
+        ctl.gate_weight[GATE_FEATURES.index("cue")] = 10.0
+        ctl.gate_weight[GATE_FEATURES.index("speaker")] = 10.0
+        ctl.gate_bias.fill_(-15.0)
+    texts = ["Alice: I live in Austin, close to work.", "Bob: Austin sounds lovely.",
+             "Alice: We moved again, now we live in Denver."]
+    with Memory(None, encoder=encoder, controller=ctl) as mem:
+        ids = mem.remember(texts) if one_batch else [i for t in texts for i in mem.remember(t)]
+        assert ids[2] == ids[0] and ids[1] != ids[0] and len(mem) == 2
+        assert [v.text for v in mem.history(ids[0])] == [texts[0], texts[2]]
+        assert mem.recall("Where does Alice live?", k=1)[0].text == texts[2]
