@@ -107,9 +107,11 @@ class MemoryIndex:
             keep = ids_np[b] >= 0
             if not keep.any():
                 continue
+            # A full update (a prefilled memory) passes its rows as they are: masking would copy N x W.
+            rows = unit_np[b] if keep.all() else unit_np[b][keep]
             row_ids = np.ascontiguousarray(ids_np[b][keep])
             index.remove_ids(faiss.IDSelectorArray(row_ids))
-            index.add_with_ids(np.ascontiguousarray(unit_np[b][keep]), row_ids)
+            index.add_with_ids(np.ascontiguousarray(rows), row_ids)
 
     def search(self, queries: torch.Tensor, k: int) -> torch.Tensor:
         """Top-k slot ids by cosine for queries (B, H, W) -> (B, H, k) int64, -1 where fewer exist."""
