@@ -40,6 +40,19 @@ def test_copy_curriculum_bounds_length() -> None:
     assert max(lengths) == 20
 
 
+def test_training_draws_from_the_full_range_unless_the_curriculum_is_asked_for() -> None:
+    """The curriculum is opt-in: its first stages (copy lengths 1-3) are solvable by the LSTM
+    controller alone, and NTM and SAM stalled there instead of learning to use their memory."""
+    from agentmem.models import ControllerConfig, build_model
+    from agentmem.tasks.training import TrainConfig, train
+
+    torch.manual_seed(0)
+    model = build_model("lstm", input_size=9, output_size=8, controller=ControllerConfig(hidden_size=8))
+    assert {r["difficulty"] for r in train(model, CopyTask(), TrainConfig(steps=2, batch_size=2))} == {1.0}
+    staged = train(model, CopyTask(), TrainConfig(steps=2, batch_size=2, curriculum=True))
+    assert {r["difficulty"] for r in staged} == {0.1}
+
+
 def test_repeat_copy_layout() -> None:
     batch = RepeatCopyTask().sample(2, generator=gen(), length=3, repeats=2)
     steps = 3 + 2 + 3 * 2 + 1

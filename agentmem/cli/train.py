@@ -87,7 +87,12 @@ def plot_curves(
 @click.option("--optimizer", type=click.Choice(["adam", "rmsprop"]), default="adam", show_default=True)
 @click.option("--clip-grad", type=float, default=10.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--no-curriculum", is_flag=True, help="Train on the full length range from the start.")
+@click.option(
+    "--curriculum/--no-curriculum",
+    default=False,
+    show_default=True,
+    help="Start at short lengths and widen the range as they are solved (default: the full range).",
+)
 @click.option("--hidden-size", type=int, default=128, show_default=True, help="LSTM controller size.")
 @click.option("--memory-size", type=int, default=None, help="Slots N (model default if unset).")
 @click.option("--word-size", type=int, default=None, help="Word size W.")
@@ -124,7 +129,7 @@ def task(
     optimizer: str,
     clip_grad: float,
     seed: int,
-    no_curriculum: bool,
+    curriculum: bool,
     hidden_size: int,
     memory_size: int | None,
     word_size: int | None,
@@ -186,7 +191,7 @@ def task(
         optimizer=optimizer,
         clip_grad=clip_grad,
         seed=seed,
-        curriculum=not no_curriculum and the_task.kind == "bits",
+        curriculum=curriculum and the_task.kind == "bits",
         max_seconds=max_minutes * 60 if max_minutes else None,
     )
     settings = {
