@@ -66,6 +66,7 @@ class WriteDecision:
     op: Literal["new", "update", "skip"]
     slot: int | None = None
     pending: int | None = None
+    vector: np.ndarray | None = None  # the key an update stores, when not the observation's own
 
 
 class SlotAccess(Protocol):

@@ -256,7 +256,7 @@ class Memory:
                     text=p.text,
                     metadata=dict(p.metadata),
                     event_time=p.event_time,
-                    vector=p.vector,
+                    vector=p.vector if d.vector is None or p.vector is None else d.vector,
                     now=now,
                     ttl=ttl,
                 )

@@ -19,7 +19,8 @@ Read (one query, R read heads):
 Write (write_gate.py): the controller skips an observation whose text is already stored in the
 namespace (a near-duplicate by key and by normalised text); it updates a memory in place (history
 kept) when the learned gate says the observation supersedes it, p = σ(w·φ(new, old) + b) > 0.5 over
-the G closest memories; otherwise it allocates a new slot, linked after the namespace's last one.
+the G closest memories, merging the two keys; otherwise it allocates a new slot, linked after the
+namespace's last one.
 
 Training (training.py) replays episodes through the same `gather` and `forward` used at read time
 and minimises -log Σ_{i ∈ gold} w_i.
@@ -240,7 +241,9 @@ class MemoryController(nn.Module):
                         p = self.update_probability(torch.from_numpy(feats))
                     top = int(p.argmax())
                     if float(p[top]) > c.update_threshold:
-                        decision = WriteDecision("update", *pairs[top][0])
+                        slot, pending = pairs[top][0]
+                        old = memory.vectors([slot])[0] if slot is not None else writes[pending].vector
+                        decision = WriteDecision("update", slot, pending, vector=_merge_keys(old, w.vector))
             out.append(decision)
             if decision.op == "new" and w.vector is not None:
                 earlier.add(i)
@@ -340,6 +343,14 @@ def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
+
+
+def _merge_keys(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """The key of a memory updated by a superseding observation: the normalised sum of both keys. The
+    text becomes the new statement, but the slot stays addressable by how the fact was first put
+    ("X works at Acme" is how it is asked about; "X left Acme for Globex" is how it changed)."""
+    key = np.asarray(old, dtype=np.float32) + np.asarray(new, dtype=np.float32)
+    return key / max(float(np.linalg.norm(key)), 1e-12)
 
 
 class _BatchWrites:

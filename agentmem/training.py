@@ -90,8 +90,10 @@ class GateExample:
 
 @dataclass
 class GateReport:
-    """The write gate's fit: held-out precision and recall of its update decisions (pairs with p > 0.5)."""
+    """The write gate's fit: the update threshold chosen (best F1 on the training pairs) and the held-out
+    precision and recall of the update decisions it gives."""
 
+    threshold: float = float("nan")
     pairs: int = 0
     positives: int = 0
     val_precision: float = float("nan")
@@ -222,13 +224,28 @@ def fit_gate(controller: MemoryController, examples: Sequence[GateExample], seed
         loss.backward()
         opt.step()
     with torch.no_grad():
+        controller.config.update_threshold = _best_threshold(controller.update_probability(xt), yt > 0.5)
         decided = controller.update_probability(xv) > controller.config.update_threshold
     truth = yv > 0.5
+    report.threshold = controller.config.update_threshold
     report.val_precision = float((decided & truth).sum() / decided.sum().clamp(min=1))
     report.val_recall = float((decided & truth).sum() / truth.sum().clamp(min=1))
     report.seconds = time.perf_counter() - start
     log.info("write gate: precision %.3f, recall %.3f", report.val_precision, report.val_recall)
     return report
+
+
+def _best_threshold(p: torch.Tensor, truth: torch.Tensor) -> float:
+    """The update threshold with the best F1 on the training pairs (updates are rare, so 0.5 on
+    calibrated probabilities leaves most of them unmade)."""
+    best, best_f1 = 0.5, -1.0
+    for t in torch.linspace(0.05, 0.95, 19).tolist():
+        decided = p > t
+        tp = float((decided & truth).sum())
+        f1 = 2 * tp / max(float(decided.sum() + truth.sum()), 1.0)
+        if f1 > best_f1:
+            best, best_f1 = t, f1
+    return best
 
 
 def fit(

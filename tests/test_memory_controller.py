@@ -291,3 +291,8 @@ def test_write_gate_updates_the_superseded_memory_and_keeps_its_history(encoder,
         assert ids[2] == ids[0] and ids[1] != ids[0] and len(mem) == 2
         assert [v.text for v in mem.history(ids[0])] == [texts[0], texts[2]]
         assert mem.recall("Where does Alice live?", k=1)[0].text == texts[2]
+        # The updated memory's key merges both statements: addressable as the fact was first put.
+        slot = mem.store.by_ids([ids[0]])[ids[0]].slot
+        keys = encoder.encode([texts[0], texts[2]])
+        merged = (keys[0] + keys[1]) / np.linalg.norm(keys[0] + keys[1])
+        np.testing.assert_allclose(mem.store.vectors([slot], 384)[0], merged, atol=1e-5)

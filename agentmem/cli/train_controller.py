@@ -56,6 +56,13 @@ import click
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--lr", type=float, default=0.03, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--gate-data",
+    default="dialogue+synthetic",
+    show_default=True,
+    help="Episodes whose superseding statements train the write gate ('+'-joined generators, or 'same' "
+    "for --data). Only their writes are used, not their questions.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Checkpoint path (.safetensors).")
 def controller(
     data: str,
@@ -67,6 +74,7 @@ def controller(
     epochs: int,
     lr: float,
     seed: int,
+    gate_data: str,
     out: str,
 ) -> None:
     """Train the learned memory controller and write a checkpoint usable as Memory(controller=PATH).
@@ -80,7 +88,7 @@ def controller(
 
     from agentmem.encoder import resolve_encoder
     from agentmem.memory_controller import MemoryController, MemoryControllerConfig
-    from agentmem.training import ControllerTrainingConfig, fit, fit_gate, replay
+    from agentmem.training import ControllerTrainingConfig, fit, fit_gate, gate_pairs, replay
 
     start = time.perf_counter()
     episodes_ = _episodes(data, fmt, observations, episodes, seed)
@@ -92,6 +100,14 @@ def controller(
     if not examples:
         raise click.UsageError(f"{data} holds no question whose evidence could be found; check --format")
     report = fit(model, examples, ControllerTrainingConfig(epochs=epochs, lr=lr, seed=seed))
+    if gate_data != "same" and gate_data != data:
+        gate_examples = []
+        for ep in tqdm(
+            _episodes(gate_data, fmt, observations, episodes, seed), desc="write-gate pairs", unit="episode"
+        ):
+            gate_examples += gate_pairs(
+                ep.turns, encoder.encode([t.text for t in ep.turns]), model.config.gate_candidates
+            )
     gate = fit_gate(model, gate_examples, seed=seed)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +116,7 @@ def controller(
         **report.__dict__,
         "write_gate": gate.__dict__,
         "data": data,
+        "gate_data": gate_data,
         "episodes": len(episodes_),
         "examples": len(examples),
         "wall_seconds": time.perf_counter() - start,
@@ -109,7 +126,7 @@ def controller(
     best = report.best_epoch
     click.echo(
         f"wrote {path} (best epoch {best}, val recall_any@10 {report.val_recall_any_at_10[best]:.3f}; "
-        f"write gate on {gate.pairs} pairs ({gate.positives} updates): val precision {gate.val_precision:.3f}, "
+        f"write gate on {gate.pairs} pairs ({gate.positives} updates), threshold {gate.threshold:.2f}: val precision {gate.val_precision:.3f}, "
         f"recall {gate.val_recall:.3f}; {summary['wall_seconds']:.0f} s)"
     )
 
@@ -131,10 +148,14 @@ def _episodes(data: str, fmt: str, observations: int, episodes: int, seed: int) 
     # Training draws its generated data from seeds TRAIN_SEED + seed; `agentmem eval` generates from
     # seeds 0 (synthetic) and 1000 (dialogue), so no evaluated episode is ever trained on.
     generated = {
-        "synthetic": lambda: generate(
-            SyntheticConfig(observations=observations, episodes=episodes, seed=TRAIN_SEED + seed)
-        ).episodes,
-        "dialogue": lambda: generate_dialogue(DialogueConfig(episodes=episodes, seed=TRAIN_SEED + seed)).episodes,
+        "synthetic": lambda: (
+            generate(
+                SyntheticConfig(observations=observations, episodes=episodes, seed=TRAIN_SEED + seed)
+            ).episodes
+        ),
+        "dialogue": lambda: (
+            generate_dialogue(DialogueConfig(episodes=episodes, seed=TRAIN_SEED + seed)).episodes
+        ),
     }
     if all(part in generated for part in data.split("+")):
         eps = [e for part in data.split("+") for e in generated[part]()]
