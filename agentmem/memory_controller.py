@@ -45,7 +45,8 @@ from agentmem.errors import InvalidInputError
 from agentmem.signals import SIGNALS, Candidates, describe, speaker_of
 from agentmem.write_gate import GATE_FEATURES, pair_features
 
-PARTS = ("content", *SIGNALS, "link_forward", "link_backward")
+PARTS = ("content", *SIGNALS, "link_forward", "link_backward", "second_hop")
+_ADDED_SINCE_FORMAT_1 = {"hop_weight"}  # parameters an older checkpoint may lack; they start switched off
 COSINE_SPREAD_FLOOR = 0.05  # locomo-dev's candidate cosines spread 0.09-0.15 (1st-75th percentile)
 
 
@@ -53,7 +54,9 @@ COSINE_SPREAD_FLOOR = 0.05  # locomo-dev's candidate cosines spread 0.09-0.15 (1
 class MemoryControllerConfig:
     """dim: key size (the encoder's); heads: read heads R; key_rank: rank of the learned key residual;
     dense_k / lexical_k: candidates from the index per head / from the lexical index;
-    neighbours: add the temporal neighbours of the candidates; duplicate_cosine: a write whose key is
+    neighbours: add the temporal neighbours of the candidates; hop_k: candidates the optional second
+    hop's key adds from the index (0: no second hop; trained with a second hop, locomo-dev lost 2
+    points, so the packaged checkpoint has none); duplicate_cosine: a write whose key is
     at least this close to a slot with the same normalised text is skipped; gate_candidates: stored
     memories (and earlier writes of the batch) the write gate weighs a new observation against;
     update_threshold: the gate probability above which the observation updates that memory."""
@@ -64,6 +67,7 @@ class MemoryControllerConfig:
     dense_k: int = 48
     lexical_k: int = 48
     neighbours: bool = True
+    hop_k: int = 0
     duplicate_cosine: float = 0.98
     gate_candidates: int = 4
     update_threshold: float = 0.5
@@ -88,6 +92,7 @@ class MemoryController(nn.Module):
         with torch.no_grad():
             self.signal_weight[SIGNALS.index("lexical")] = 1.0
         self.link_weight = nn.Parameter(torch.zeros(2))  # (γ_f, γ_b)
+        self.hop_weight = nn.Parameter(torch.zeros(()))  # second hop: off until trained
         # Write gate: σ(-4) ≈ 0.02, so an untrained gate never turns an observation into an update.
         self.gate_weight = nn.Parameter(torch.zeros(len(GATE_FEATURES)))
         self.gate_bias = nn.Parameter(torch.tensor(-4.0))
@@ -137,8 +142,21 @@ class MemoryController(nn.Module):
         fwd = self.link_weight[0] * _gather(centred, prev)
         bwd = self.link_weight[1] * _gather(centred, next)
         parts = torch.cat([content.unsqueeze(-1), signals, fwd.unsqueeze(-1), bwd.unsqueeze(-1)], dim=-1)
+        # Second hop: the first read's vector r = Σ_i w_i M_i (the DNC read vector) becomes a key, so
+        # memories like what the first hop found (the other half of a multi-hop answer) score too.
+        first = torch.softmax(parts.sum(-1).masked_fill(~mask, float("-inf")), dim=-1)  # (B, C)
+        second = torch.einsum(
+            "bcd,bd->bc", F.normalize(keys, dim=-1), self.read_vector(first, keys)
+        )  # (B, C)
+        hop = self.hop_weight * _standardise(second, mask)
+        parts = torch.cat([parts, hop.unsqueeze(-1)], dim=-1)
         scores = parts.sum(-1).masked_fill(~mask, float("-inf"))
         return scores, parts
+
+    @staticmethod
+    def read_vector(weights: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Read weights (B, C) over candidate keys (B, C, d) -> unit read vectors (B, d)."""
+        return F.normalize(torch.einsum("bc,bcd->bd", weights, keys), dim=-1)
 
     # -- the controller interface --------------------------------------------------------------
 
@@ -165,6 +183,19 @@ class MemoryController(nn.Module):
             } - rows.keys()
             visible = memory.visible(sorted(links), namespace=query.namespace, filter=query.filter)
             rows.update(memory.rows(sorted(visible)))
+        cand = self._describe(query, memory, rows, lexical)
+        if c.hop_k > 0 and len(cand) > 0:
+            with torch.no_grad():
+                scores, _ = self(*collate([cand], [query.vector]))
+                key = self.read_vector(torch.softmax(scores, -1), torch.from_numpy(cand.keys)[None])[0]
+            hop = memory.search(key.numpy(), c.hop_k, namespace=query.namespace, filter=query.filter)
+            new = [s for s, _ in hop if s not in rows]
+            if new:
+                rows.update(memory.rows(new))
+                cand = self._describe(query, memory, rows, lexical)
+        return cand
+
+    def _describe(self, query: ReadQuery, memory: SlotAccess, rows: dict, lexical: dict) -> Candidates:
         slots = sorted(rows)
         return describe(
             slots,
@@ -296,7 +327,12 @@ class MemoryController(nn.Module):
                 f"{path} is not an agentmem controller checkpoint; pass one written by `agentmem train controller`"
             )
         model = cls(MemoryControllerConfig(**json.loads(meta["config"])))
-        model.load_state_dict(state)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or set(missing) - _ADDED_SINCE_FORMAT_1:
+            raise InvalidInputError(
+                f"{path} does not fit this version's controller (missing {sorted(missing)}, unexpected "
+                f"{sorted(unexpected)}); retrain it with `agentmem train controller`"
+            )
         model.eval()
         return model
 

@@ -58,6 +58,7 @@ def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     with torch.no_grad():
         ctl.signal_weight.copy_(torch.arange(len(SIGNALS), dtype=torch.float32) / 10)
         ctl.link_weight.copy_(torch.tensor([0.5, -0.25]))
+        ctl.hop_weight.fill_(0.7)
     cand = _random_candidates(rng)
     q = rng.standard_normal(16).astype(np.float32)
     with torch.no_grad():
@@ -66,9 +67,16 @@ def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     match = parts[0, :, 0] + parts[0, :, 1 + SIGNALS.index("lexical")]  # links carry content + lexical
     centred = match - match.mean()
     # Candidate 1's forward link reads candidate 0 (written just before); candidate 3 has no next.
-    assert parts[0, 1, -2].item() == pytest.approx(0.5 * centred[0].item(), abs=1e-5)
-    assert parts[0, 2, -1].item() == pytest.approx(-0.25 * centred[3].item(), abs=1e-5)
-    assert parts[0, 3, -1].item() == 0.0 and parts[0, 0, -2].item() == 0.0
+    fwd, bwd, hop = (PARTS.index(p) for p in ("link_forward", "link_backward", "second_hop"))
+    assert parts[0, 1, fwd].item() == pytest.approx(0.5 * centred[0].item(), abs=1e-5)
+    assert parts[0, 2, bwd].item() == pytest.approx(-0.25 * centred[3].item(), abs=1e-5)
+    assert parts[0, 3, bwd].item() == 0.0 and parts[0, 0, fwd].item() == 0.0
+    # Second hop by hand: the first read's vector r = Σ w_i M_i keys a z-scored cosine, weighted by 0.7.
+    w = torch.softmax(parts[0, :, :hop].sum(-1), -1)
+    r = (w[:, None] * torch.from_numpy(cand.keys)).sum(0)
+    second = torch.from_numpy(cand.keys) @ (r / r.norm())
+    expected = 0.7 * (second - second.mean()) / second.std(unbiased=False)
+    torch.testing.assert_close(parts[0, :, hop], expected, atol=1e-4, rtol=1e-4)
 
 
 def test_padded_candidates_get_no_weight_and_no_nan():
@@ -87,6 +95,7 @@ def test_gradients_reach_every_parameter():
     with torch.no_grad():
         ctl.key_b.normal_(0, 0.1)  # at init B = 0 blocks A's gradient, as in LoRA
         ctl.link_weight.fill_(0.3)
+        ctl.hop_weight.fill_(0.3)
     cand = _random_candidates(rng)
     scores, _ = ctl(*collate([cand], [rng.standard_normal(16).astype(np.float32)]))
     (-torch.log_softmax(scores, -1)[0, 2]).backward()

@@ -53,6 +53,11 @@ import click
     show_default=True,
     help="Rank of each head's learned key residual (0: heads read with the query embedding itself).",
 )
+@click.option(
+    "--second-hop",
+    is_flag=True,
+    help="Train an optional second read hop keyed by the first read's vector (16 more candidates per read).",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--lr", type=float, default=0.03, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -71,6 +76,7 @@ def controller(
     episodes: int,
     heads: int,
     key_rank: int,
+    second_hop: bool,
     epochs: int,
     lr: float,
     seed: int,
@@ -93,7 +99,10 @@ def controller(
     start = time.perf_counter()
     episodes_ = _episodes(data, fmt, observations, episodes, seed)
     encoder = resolve_encoder()
-    model = MemoryController(MemoryControllerConfig(dim=encoder.dim, heads=heads, key_rank=key_rank))
+    config = MemoryControllerConfig(
+        dim=encoder.dim, heads=heads, key_rank=key_rank, hop_k=16 if second_hop else 0
+    )
+    model = MemoryController(config)
     gate_examples: list = []
     with tqdm(total=len(episodes_), desc="replay episodes", unit="episode") as bar:
         examples = replay(model, episodes_, encoder, progress=bar.update, gate_examples=gate_examples)
