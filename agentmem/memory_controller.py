@@ -144,6 +144,9 @@ class MemoryController(nn.Module):
         parts = torch.cat([content.unsqueeze(-1), signals, fwd.unsqueeze(-1), bwd.unsqueeze(-1)], dim=-1)
         # Second hop: the first read's vector r = Σ_i w_i M_i (the DNC read vector) becomes a key, so
         # memories like what the first hop found (the other half of a multi-hop answer) score too.
+        if self.config.hop_k == 0:  # no second hop: its part is 0 and its weight stays untrained
+            parts = torch.cat([parts, torch.zeros_like(content).unsqueeze(-1)], dim=-1)
+            return parts.sum(-1).masked_fill(~mask, float("-inf")), parts
         first = torch.softmax(parts.sum(-1).masked_fill(~mask, float("-inf")), dim=-1)  # (B, C)
         second = torch.einsum(
             "bcd,bd->bc", F.normalize(keys, dim=-1), self.read_vector(first, keys)

@@ -54,7 +54,7 @@ def test_content_read_is_sparse_content_addressing_with_strength_over_spread():
 
 def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     rng = np.random.default_rng(1)
-    ctl = MemoryController(MemoryControllerConfig(dim=16, heads=2, key_rank=4))
+    ctl = MemoryController(MemoryControllerConfig(dim=16, heads=2, key_rank=4, hop_k=4))
     with torch.no_grad():
         ctl.signal_weight.copy_(torch.arange(len(SIGNALS), dtype=torch.float32) / 10)
         ctl.link_weight.copy_(torch.tensor([0.5, -0.25]))
@@ -91,7 +91,7 @@ def test_padded_candidates_get_no_weight_and_no_nan():
 
 def test_gradients_reach_every_parameter():
     rng = np.random.default_rng(3)
-    ctl = MemoryController(MemoryControllerConfig(dim=16, heads=2, key_rank=4))
+    ctl = MemoryController(MemoryControllerConfig(dim=16, heads=2, key_rank=4, hop_k=4))
     with torch.no_grad():
         ctl.key_b.normal_(0, 0.1)  # at init B = 0 blocks A's gradient, as in LoRA
         ctl.link_weight.fill_(0.3)
