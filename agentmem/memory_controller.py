@@ -55,7 +55,7 @@ class MemoryControllerConfig:
     """dim: key size (the encoder's); heads: read heads R; key_rank: rank of the learned key residual;
     dense_k / lexical_k: candidates from the index per head / from the lexical index;
     neighbours: add the temporal neighbours of the candidates; hop_k: candidates the optional second
-    hop's key adds from the index (0: no second hop; trained with a second hop, locomo-dev lost 2
+    hop's key adds from the index (0: no second hop; trained with a second hop, locomo-dev lost 3
     points, so the packaged checkpoint has none); duplicate_cosine: a write whose key is
     at least this close to a slot with the same normalised text is skipped; gate_candidates: stored
     memories (and earlier writes of the batch) the write gate weighs a new observation against;
