@@ -21,7 +21,8 @@ import click
     default="dialogue",
     show_default=True,
     help="'dialogue' (generated two-person chats: what the packaged checkpoint is trained on), 'synthetic' "
-    "(generated agent histories), or a LoCoMo (locomo10.json layout) or LongMemEval (S/M/oracle) file.",
+    "(generated agent histories), both ('dialogue+synthetic'), or a LoCoMo (locomo10.json layout) or "
+    "LongMemEval (S/M/oracle) file.",
 )
 @click.option(
     "--format",
