@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -118,4 +119,9 @@ class Explanation:
     result: RecallResult
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rank": self.rank, **self.result.to_dict()}
+        """JSON-safe: a score or weight the controller did not compute is None, not NaN."""
+        out = {"rank": self.rank, **self.result.to_dict()}
+        for key in ("score", "weight"):
+            if isinstance(out[key], float) and math.isnan(out[key]):
+                out[key] = None
+        return out

@@ -27,7 +27,7 @@ from agentmem.controller import ReadQuery
 from agentmem.encoder import Encoder
 from agentmem.memory_controller import MemoryController, collate
 from agentmem.signals import Candidates
-from agentmem.write_gate import pair_features
+from agentmem.write_gate import pair_features, speaker_of
 
 log = logging.getLogger("agentmem")
 
@@ -178,13 +178,18 @@ def gate_pairs(turns: Sequence[TrainingTurn], vectors: np.ndarray, k: int) -> li
             new = turns[t]
             chain = _replaced(turns, index, t)
             feats = [
-                pair_features(new.text, (new.speaker or "").lower(), turns[j].text, (turns[j].speaker or "").lower(),
-                              float(sims[r, j]), float(sims[r, top[0]]))
+                pair_features(new.text, _speaker(new), turns[j].text, _speaker(turns[j]), float(sims[r, j]),
+                              float(sims[r, top[0]]))
                 for j in top
             ]
             labels = np.array([float(j in chain) for j in top], dtype=np.float32)
             out.append(GateExample(np.stack(feats), labels))
     return out
+
+
+def _speaker(turn: TrainingTurn) -> str:
+    """The speaker as the write gate sees it at write time (metadata, else a "Name:" prefix)."""
+    return speaker_of(turn.text, {"speaker": turn.speaker} if turn.speaker else {})
 
 
 def _replaced(turns: Sequence[TrainingTurn], index: dict[str, int], t: int) -> set[int]:

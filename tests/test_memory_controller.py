@@ -305,3 +305,15 @@ def test_write_gate_updates_the_superseded_memory_and_keeps_its_history(encoder,
         keys = encoder.encode([texts[0], texts[2]])
         merged = (keys[0] + keys[1]) / np.linalg.norm(keys[0] + keys[1])
         np.testing.assert_allclose(mem.store.vectors([slot], 384)[0], merged, atol=1e-5)
+
+
+def test_explanations_are_json_safe_where_nothing_was_computed(encoder):
+    import json
+
+    with Memory(None, encoder=encoder, controller="cosine") as mem:
+        (a,) = mem.remember("Bob: a beagle named Toast.")
+        (b,) = mem.remember("unindexed note", index=False)
+        explained = mem.explain("Bob's dog?", [a, b])
+        assert explained[a].rank == 1 and explained[b].rank is None  # not searchable: not a candidate
+        doc = json.loads(json.dumps({k: e.to_dict() for k, e in explained.items()}, allow_nan=False))
+        assert doc[a]["weight"] is None and doc[b]["score"] is None and doc[a]["score"] > 0
