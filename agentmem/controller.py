@@ -85,6 +85,17 @@ class SlotAccess(Protocol):
         """Top-k visible slots by inner product with `vector (d,)`: [(slot, cosine)], best first."""
         ...
 
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        k: int,
+        *,
+        namespace: tuple[str, ...] | None,
+        filter: Mapping[str, Any] | None,
+    ) -> list[list[tuple[int, float]]]:
+        """`search` for each row of `vectors (n, d)` in one index call."""
+        ...
+
     def lexical(
         self,
         text: str,
@@ -160,7 +171,9 @@ class CosineController:
             )
         return out
 
-    def explain(self, query: ReadQuery, slots: Sequence[int], memory: SlotAccess) -> dict[int, tuple[int, ReadHit]]:
+    def explain(
+        self, query: ReadQuery, slots: Sequence[int], memory: SlotAccess
+    ) -> dict[int, tuple[int, ReadHit]]:
         """(rank, hit) of each of `slots` that is among the index's top-`EXPLAIN_DEPTH` for the query."""
         found = memory.search(query.vector, EXPLAIN_DEPTH, namespace=query.namespace, filter=query.filter)
         wanted = set(slots)

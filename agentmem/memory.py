@@ -710,6 +710,9 @@ class _SlotView:
         self.dim = memory.encoder.dim
 
     def search(self, vector, k, *, namespace=None, filter=None) -> list[tuple[int, float]]:
+        return self.search_many(vector[None, :], k, namespace=namespace, filter=filter)[0]
+
+    def search_many(self, vectors, k, *, namespace=None, filter=None) -> list[list[tuple[int, float]]]:
         m = self.memory
         index, store, now = m.index, m.store, time.time()
         allowed = None
@@ -717,25 +720,30 @@ class _SlotView:
             # A small namespace is searched exactly through an id selector; a large one by overfetching.
             n_ns = store.count(namespace=namespace, indexed_only=True)
             if n_ns == 0:
-                return []
+                return [[] for _ in vectors]
             if n_ns * 4 <= index.size:
                 allowed = np.array(
                     [r[0] for r in store.select(namespace=namespace, columns="slot", indexed_only=True)]
                 )
         fetch = k * m.config.overfetch
+        limit = index.size if allowed is None else len(allowed)
         while True:
-            scores, slots = index.search(vector[None, :], fetch, allowed=allowed)
-            cand = [(int(s), float(c)) for s, c in zip(slots[0], scores[0], strict=True) if s >= 0]
+            # One FAISS call for every query: batched, the flat scan runs as one matrix product.
+            scores, slots = index.search(vectors, fetch, allowed=allowed)
+            cand = [
+                [(int(s), float(c)) for s, c in zip(row_s, row_c, strict=True) if s >= 0]
+                for row_s, row_c in zip(slots, scores, strict=True)
+            ]
+            union = sorted({s for row in cand for s, _ in row})
             visible = {
                 r[0]
                 for r in store.select(
-                    namespace=namespace, filter=filter, slots=[s for s, _ in cand], now=now, columns="slot"
+                    namespace=namespace, filter=filter, slots=union, now=now, columns="slot"
                 )
             }
-            hits = [(s, c) for s, c in cand if s in visible]
-            limit = index.size if allowed is None else len(allowed)
-            if len(hits) >= k or fetch >= limit:
-                return hits[:k]
+            hits = [[(s, c) for s, c in row if s in visible][:k] for row in cand]
+            if all(len(h) >= k for h in hits) or fetch >= limit:
+                return hits
             fetch = min(fetch * 4, limit)
 
     def lexical(self, text, k, *, namespace=None, filter=None, slots=None):

@@ -43,6 +43,7 @@ from agentmem.controller import PendingWrite, ReadHit, ReadQuery, SlotAccess, Wr
 from agentmem.cpu import single_threaded
 from agentmem.errors import InvalidInputError
 from agentmem.signals import SIGNALS, Candidates, describe, speaker_of
+from agentmem.store import SlotRow
 from agentmem.write_gate import GATE_FEATURES, pair_features
 
 PARTS = ("content", *SIGNALS, "link_forward", "link_backward", "second_hop")
@@ -256,10 +257,11 @@ class MemoryController(nn.Module):
         c = self.config
         out: list[WriteDecision] = []
         earlier = _BatchWrites(writes)  # this batch's writes that will hold a slot
+        stored, rows = self._nearest_stored(writes, memory)
         for i, w in enumerate(writes):
             decision = WriteDecision("new")
             if w.vector is not None:
-                pairs = self._gate_pairs(w, memory, earlier)
+                pairs = self._gate_pairs(w, stored[i], rows, earlier)
                 dup = next(
                     (p for p in pairs if p[3] >= c.duplicate_cosine and _norm(p[1]) == _norm(w.text)), None
                 )
@@ -283,13 +285,31 @@ class MemoryController(nn.Module):
                 earlier.add(i)
         return out
 
+    def _nearest_stored(
+        self, writes: Sequence[PendingWrite], memory: SlotAccess
+    ) -> tuple[dict[int, list[tuple[int, float]]], dict[int, SlotRow]]:
+        """Each write's G nearest stored memories [(slot, cosine)] by batch position, and their rows:
+        one index search per namespace for the whole batch, not one per write."""
+        by_ns: dict[tuple[str, ...], list[int]] = {}
+        for i, w in enumerate(writes):
+            if w.vector is not None:
+                by_ns.setdefault(w.namespace, []).append(i)
+        stored: dict[int, list[tuple[int, float]]] = {}
+        for ns, idx in by_ns.items():
+            vectors = np.stack([writes[i].vector for i in idx])
+            found = memory.search_many(vectors, self.config.gate_candidates, namespace=ns, filter=None)
+            stored.update(zip(idx, found, strict=True))
+        return stored, memory.rows(sorted({s for f in stored.values() for s, _ in f}))
+
     def _gate_pairs(
-        self, w: PendingWrite, memory: SlotAccess, earlier: _BatchWrites
+        self,
+        w: PendingWrite,
+        found: list[tuple[int, float]],
+        rows: dict[int, SlotRow],
+        earlier: _BatchWrites,
     ) -> list[tuple[tuple[int | None, int | None], str, str, float]]:
         """The memories a write is weighed against: ((slot, pending), text, speaker, cosine), best first."""
         k = self.config.gate_candidates
-        found = memory.search(w.vector, k, namespace=w.namespace, filter=None)
-        rows = memory.rows([s for s, _ in found])
         pairs = [
             ((s, None), rows[s].text, speaker_of(rows[s].text, rows[s].metadata), cos)
             for s, cos in found
