@@ -103,9 +103,8 @@ class SlotAccess(Protocol):
         *,
         namespace: tuple[str, ...] | None,
         filter: Mapping[str, Any] | None = None,
-        slots: Sequence[int] | None = None,
     ) -> list[tuple[int, float]]:
-        """BM25 top-k visible slots for `text` (optionally among `slots`): [(slot, score)], best first."""
+        """BM25 top-k visible slots for `text`: [(slot, score)], best first."""
         ...
 
     def visible(

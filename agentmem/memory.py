@@ -746,10 +746,8 @@ class _SlotView:
                 return hits
             fetch = min(fetch * 4, limit)
 
-    def lexical(self, text, k, *, namespace=None, filter=None, slots=None):
-        return self.memory.store.lexical(
-            text, k, namespace=namespace, filter=filter, slots=slots, now=time.time()
-        )
+    def lexical(self, text, k, *, namespace=None, filter=None):
+        return self.memory.store.lexical(text, k, namespace=namespace, filter=filter, now=time.time())
 
     def visible(self, slots, *, namespace=None, filter=None):
         rows = self.memory.store.select(

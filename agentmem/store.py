@@ -529,46 +529,42 @@ class SlotStore:
         *,
         namespace: Sequence[str] | None = None,
         filter: Mapping[str, Any] | None = None,
-        slots: Sequence[int] | None = None,
         now: float | None = None,
     ) -> list[tuple[int, float]]:
         """BM25 top-k (FTS5, porter stemming) of visible, indexed slots for `query`: [(slot, score)],
         best first (a memory stored with index=False is never recalled, by meaning or by words).
-
-        Scores are FTS5's BM25 negated, so higher is better; `slots` restricts scoring to those slots
-        (to score candidates another signal proposed).
+        Scores are FTS5's BM25 negated, so higher is better.
         """
         terms = lexical_terms(query)
         if not terms:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
-        if slots is None:
-            # Ranking inside FTS5 alone and checking visibility of the few best afterwards is 3-4x faster
-            # than joining every match with the slots table (8 vs 30 ms for a 4k-match query at 100k).
-            fetch = 4 * k
-            while fetch <= _LEXICAL_OVERFETCH_CAP:
-                with self.lock:
-                    got = self.conn.execute(
-                        "SELECT rowid, -bm25(slots_fts) FROM slots_fts WHERE slots_fts MATCH ? "
-                        "ORDER BY bm25(slots_fts) LIMIT ?",
-                        (match, fetch),
-                    ).fetchall()
-                ok = {
-                    r[0]
-                    for r in self.select(
-                        namespace=namespace,
-                        filter=filter,
-                        slots=[g[0] for g in got],
-                        now=now,
-                        columns="slot",
-                        indexed_only=True,
-                    )
-                }
-                hits = [(s, float(b)) for s, b in got if s in ok]
-                if len(hits) >= k or len(got) < fetch:
-                    return hits[:k]
-                fetch *= 8
-        where, params = self._where(namespace, filter, slots, now, True)
+        # Ranking inside FTS5 alone and checking visibility of the few best afterwards is 3-4x faster
+        # than joining every match with the slots table (8 vs 30 ms for a 4k-match query at 100k).
+        fetch = 4 * k
+        while fetch <= _LEXICAL_OVERFETCH_CAP:
+            with self.lock:
+                got = self.conn.execute(
+                    "SELECT rowid, -bm25(slots_fts) FROM slots_fts WHERE slots_fts MATCH ? "
+                    "ORDER BY bm25(slots_fts) LIMIT ?",
+                    (match, fetch),
+                ).fetchall()
+            ok = {
+                r[0]
+                for r in self.select(
+                    namespace=namespace,
+                    filter=filter,
+                    slots=[g[0] for g in got],
+                    now=now,
+                    columns="slot",
+                    indexed_only=True,
+                )
+            }
+            hits = [(s, float(b)) for s, b in got if s in ok]
+            if len(hits) >= k or len(got) < fetch:
+                return hits[:k]
+            fetch *= 8
+        where, params = self._where(namespace, filter, None, now, True)
         sql = (
             "SELECT slots.slot, -bm25(slots_fts) FROM slots_fts JOIN slots ON slots.slot = slots_fts.rowid "
             f"WHERE slots_fts MATCH ? AND {where} ORDER BY bm25(slots_fts) LIMIT ?"
