@@ -145,14 +145,12 @@ class MemoryController(nn.Module):
         parts = torch.cat([content.unsqueeze(-1), signals, fwd.unsqueeze(-1), bwd.unsqueeze(-1)], dim=-1)
         # Second hop: the first read's vector r = Σ_i w_i M_i (the DNC read vector) becomes a key, so
         # memories like what the first hop found (the other half of a multi-hop answer) score too.
-        if self.config.hop_k == 0:  # no second hop: its part is 0 and its weight stays untrained
-            parts = torch.cat([parts, torch.zeros_like(content).unsqueeze(-1)], dim=-1)
-            return parts.sum(-1).masked_fill(~mask, float("-inf")), parts
-        first = torch.softmax(parts.sum(-1).masked_fill(~mask, float("-inf")), dim=-1)  # (B, C)
-        second = torch.einsum(
-            "bcd,bd->bc", F.normalize(keys, dim=-1), self.read_vector(first, keys)
-        )  # (B, C)
-        hop = self.hop_weight * _standardise(second, mask)
+        # Without one (hop_k 0) its part is 0 and its weight stays untrained.
+        hop = torch.zeros_like(content)
+        if self.config.hop_k > 0:
+            first = torch.softmax(parts.sum(-1).masked_fill(~mask, float("-inf")), dim=-1)  # (B, C)
+            second = torch.einsum("bcd,bd->bc", F.normalize(keys, dim=-1), self.read_vector(first, keys))
+            hop = self.hop_weight * _standardise(second, mask)
         parts = torch.cat([parts, hop.unsqueeze(-1)], dim=-1)
         scores = parts.sum(-1).masked_fill(~mask, float("-inf"))
         return scores, parts
@@ -213,7 +211,7 @@ class MemoryController(nn.Module):
 
     def read(self, queries: Sequence[ReadQuery], memory: SlotAccess) -> list[list[ReadHit]]:
         with single_threaded():
-            return [self._read_one(q, memory) for q in queries]
+            return [self._read_one(q, memory, k=q.k) for q in queries]
 
     def explain(
         self, query: ReadQuery, slots: Sequence[int], memory: SlotAccess
@@ -225,9 +223,9 @@ class MemoryController(nn.Module):
         return {h.slot: (rank, h) for rank, h in enumerate(hits, 1) if h.slot in wanted}
 
     def _read_one(
-        self, q: ReadQuery, memory: SlotAccess, extra: Sequence[int] = (), k: int | None = -1
+        self, q: ReadQuery, memory: SlotAccess, *, k: int | None, extra: Sequence[int] = ()
     ) -> list[ReadHit]:
-        """The top `k` hits (`q.k` when -1, every candidate when None)."""
+        """The top `k` hits (every candidate when None)."""
         cand = self.gather(q, memory, extra=extra)
         if len(cand) == 0:
             return []
@@ -235,7 +233,7 @@ class MemoryController(nn.Module):
             scores, parts = self(*collate([cand], [q.vector]))
         scores, parts = scores[0], parts[0]
         weights = torch.softmax(scores, dim=-1)
-        top = torch.argsort(scores, descending=True)[: q.k if k == -1 else k].tolist()
+        top = torch.argsort(scores, descending=True)[:k].tolist()
         return [
             ReadHit(
                 slot=int(cand.slots[i]),

@@ -26,8 +26,8 @@ import torch
 from agentmem.controller import ReadQuery
 from agentmem.encoder import Encoder
 from agentmem.memory_controller import MemoryController, collate
-from agentmem.signals import Candidates
-from agentmem.write_gate import pair_features, speaker_of
+from agentmem.signals import Candidates, speaker_of
+from agentmem.write_gate import pair_features
 
 log = logging.getLogger("agentmem")
 
@@ -178,8 +178,14 @@ def gate_pairs(turns: Sequence[TrainingTurn], vectors: np.ndarray, k: int) -> li
             new = turns[t]
             chain = _replaced(turns, index, t)
             feats = [
-                pair_features(new.text, _speaker(new), turns[j].text, _speaker(turns[j]), float(sims[r, j]),
-                              float(sims[r, top[0]]))
+                pair_features(
+                    new.text,
+                    _speaker(new),
+                    turns[j].text,
+                    _speaker(turns[j]),
+                    float(sims[r, j]),
+                    float(sims[r, top[0]]),
+                )
                 for j in top
             ]
             labels = np.array([float(j in chain) for j in top], dtype=np.float32)
@@ -213,7 +219,9 @@ def fit_gate(controller: MemoryController, examples: Sequence[GateExample], seed
         torch.from_numpy(np.concatenate([examples[i].features for i in ids])),
         torch.from_numpy(np.concatenate([examples[i].labels for i in ids])),
     )
-    report = GateReport(pairs=sum(len(e.labels) for e in examples), positives=int(sum(e.labels.sum() for e in examples)))
+    report = GateReport(
+        pairs=sum(len(e.labels) for e in examples), positives=int(sum(e.labels.sum() for e in examples))
+    )
     if not examples or report.positives == 0:
         report.seconds = time.perf_counter() - start
         return report  # nothing supersedes anything here: the gate keeps its never-update initialisation

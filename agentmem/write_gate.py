@@ -25,17 +25,27 @@ import re
 
 import numpy as np
 
-from agentmem.signals import speaker_of
 from agentmem.store import lexical_terms
-
-__all__ = ["CHANGE_CUES", "GATE_FEATURES", "pair_features", "speaker_of"]
 
 GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue")
 # Words that say a fact changed. Words that merely continue a story ("again", "new", "started") are
 # left out: "Rex chewed my shoes again" does not replace "I adopted a puppy named Rex".
 CHANGE_CUES = frozenset(
-    ("now", "anymore", "longer", "moved", "moving", "left", "quit", "switched", "changed", "instead", "sold",
-     "replaced", "transferred")
+    (
+        "now",
+        "anymore",
+        "longer",
+        "moved",
+        "moving",
+        "left",
+        "quit",
+        "switched",
+        "changed",
+        "instead",
+        "sold",
+        "replaced",
+        "transferred",
+    )
 )
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]+")
 
