@@ -107,10 +107,11 @@ class SlotAccess(Protocol):
         """BM25 top-k visible slots for `text`: [(slot, score)], best first."""
         ...
 
-    def visible(
+    def visible_rows(
         self, slots: Sequence[int], *, namespace: tuple[str, ...] | None, filter: Mapping[str, Any] | None
-    ) -> set[int]:
-        """Those of `slots` a read under this namespace prefix and filter may return (and unexpired)."""
+    ) -> dict[int, SlotRow]:
+        """The rows of those of `slots` a read under this namespace prefix and filter may return
+        (indexed and unexpired), in one database read."""
         ...
 
     def rows(self, slots: Sequence[int]) -> dict[int, SlotRow]: ...

@@ -112,6 +112,13 @@ class SlotIndex:
             if pos is not None:
                 self.labels[pos] = -1
 
+    def vectors(self, slots: np.ndarray) -> np.ndarray:
+        """The live keys of `slots (n,)` as `(n, d)`: a copy out of the index, no database read."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if self.config.kind == "flat":
+            return self.index.reconstruct_batch(slots)
+        return self.index.reconstruct_batch(np.array([self.position[s] for s in slots.tolist()], np.int64))
+
     def needs_compaction(self) -> bool:
         dead = self.index.ntotal - self.size
         return self.config.kind == "hnsw" and dead > self.config.rebuild_tombstone_ratio * max(
@@ -129,6 +136,9 @@ class SlotIndex:
         Returns (scores (B, k), slots (B, k)); missing entries have slot -1 and score -inf.
         """
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        # OpenMP's thread count is per calling thread: a search from a worker thread (the learned
+        # controller's) would otherwise use every core.
+        faiss.omp_set_num_threads(self.config.omp_threads)
         k = max(1, min(k, self.size))
         if self.size == 0:
             return np.full((len(queries), 1), -np.inf, np.float32), np.full((len(queries), 1), -1, np.int64)

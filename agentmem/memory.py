@@ -43,6 +43,7 @@ from agentmem.errors import (
     NotFoundError,
 )
 from agentmem.index import INDEX_FILE, IndexConfig, SlotIndex
+from agentmem.lexical import LEXICAL_FILE, LexicalIndex
 from agentmem.records import Explanation, MemoryRecord, MemoryVersion, RecallResult, to_datetime
 from agentmem.store import NewSlot, SlotRow, SlotStore, StoreConfig, validate_namespace
 
@@ -111,6 +112,8 @@ class Memory:
         if hasattr(self.controller, "check_dim"):
             self.controller.check_dim(self.encoder.dim)
         self._saved_seq = self.index.seq if (self.path / INDEX_FILE).exists() else -1
+        self._lexical: LexicalIndex | None = None  # loaded by the first lexical read (see `lexical`)
+        self._lexical_saved_seq = -1
         self._data_version = self.store.data_version()
         self._usage: dict[int, float] = {}
         self._last_flush = time.monotonic()
@@ -616,6 +619,8 @@ class Memory:
                         self._flush_usage(time.time())
                 if not self._owns_dir and self.index.seq != self._saved_seq:
                     self.index.save(self.path, self.store.get_meta("store_id") or "")
+                if not self._owns_dir and self._lexical and self._lexical.seq != self._lexical_saved_seq:
+                    self._lexical.save(self.path, self.store.get_meta("store_id") or "")
             finally:
                 self.store.close()
                 if self._owns_dir:
@@ -650,15 +655,30 @@ class Memory:
         return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
 
     def _sync(self) -> None:
-        """Catch the index up with commits made by other processes."""
+        """Catch the indexes up with commits made by other processes."""
         version = self.store.data_version()
         if version != self._data_version:
-            self.index.sync(self.store)
+            self._sync_indexes()
             self._data_version = version
 
     def _after_commit(self) -> None:
-        self.index.sync(self.store)
+        self._sync_indexes()
         self._data_version = self.store.data_version()
+
+    def _sync_indexes(self) -> None:
+        self.index.sync(self.store)
+        if self._lexical is not None:
+            self._lexical.sync(self.store)
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index over the memories' texts, loaded (or built) on first use: the cosine
+        controller never needs it, so a store read only through it never pays for it."""
+        with self._lock:
+            if self._lexical is None:
+                self._lexical = LexicalIndex.open(self.path, self.store)
+                self._lexical_saved_seq = self._lexical.seq if (self.path / LEXICAL_FILE).exists() else -1
+            return self._lexical
 
     def _flush_usage(self, now: float) -> None:
         if self._usage:
@@ -700,6 +720,9 @@ class Memory:
 
     def _view(self) -> _SlotView:
         return _SlotView(self)
+
+
+_LEXICAL_OVERFETCH_CAP = 4096  # lexical hits checked for visibility before scoring the allowed set only
 
 
 class _SlotView:
@@ -747,19 +770,41 @@ class _SlotView:
             fetch = min(fetch * 4, limit)
 
     def lexical(self, text, k, *, namespace=None, filter=None):
-        return self.memory.store.lexical(text, k, namespace=namespace, filter=filter, now=time.time())
+        m = self.memory
+        index, store = m.lexical, m.store
+        fetch = k * m.config.overfetch
+        while fetch <= _LEXICAL_OVERFETCH_CAP:
+            got = index.search(text, fetch)
+            visible = self.visible([s for s, _ in got], namespace=namespace, filter=filter)
+            hits = [(s, b) for s, b in got if s in visible]
+            if len(hits) >= k or len(got) < fetch:
+                return hits[:k]
+            fetch *= 8
+        # The namespace or filter is too rare among the matches: score only the memories it allows.
+        allowed = store.select(
+            namespace=namespace, filter=filter, now=time.time(), columns="slot", indexed_only=True
+        )
+        return index.search(text, k, allowed=[r[0] for r in allowed])
 
-    def visible(self, slots, *, namespace=None, filter=None):
+    def visible(self, slots, *, namespace=None, filter=None) -> set[int]:
         rows = self.memory.store.select(
-            namespace=namespace, filter=filter, slots=slots, now=time.time(), columns="slot"
+            namespace=namespace, filter=filter, slots=slots, now=time.time(), columns="slot", indexed_only=True
         )
         return {r[0] for r in rows}
+
+    def visible_rows(self, slots, *, namespace=None, filter=None):
+        rows = self.memory.store.select(
+            namespace=namespace, filter=filter, slots=slots, now=time.time(), indexed_only=True
+        )
+        return {r.slot: r for r in rows}
 
     def rows(self, slots):
         return self.memory.store.by_slots(slots)
 
     def vectors(self, slots):
-        return self.memory.store.vectors(slots, self.dim)
+        if len(slots) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return self.memory.index.vectors(np.asarray(slots))
 
 
 def parse_time(t: TimeLike) -> float | None:

@@ -25,7 +25,7 @@ import re
 
 import numpy as np
 
-from agentmem.store import lexical_terms
+from agentmem.lexical import lexical_terms
 
 GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue")
 # Words that say a fact changed. Words that merely continue a story ("again", "new", "started") are

@@ -201,7 +201,7 @@ def test_stats(mem):
         "flat",
         "learned",
     )
-    assert s["bytes_on_disk"] > 0 and s["schema_version"] == 1
+    assert s["bytes_on_disk"] > 0 and s["schema_version"] == 2
 
 
 def test_encoder_mismatch_names_both(tmp_path, encoder):

@@ -154,7 +154,7 @@ def test_newer_schema_is_refused(tmp_path):
     s = SlotStore(tmp_path / "s")
     s.set_meta("schema_version", "99")
     s.close()
-    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 1; upgrade agentmem"):
+    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 2; upgrade agentmem"):
         SlotStore(tmp_path / "s")
 
 
