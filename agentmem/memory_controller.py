@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from agentmem.signals import SIGNALS, Candidates, describe, speaker_of
 from agentmem.store import SlotRow
 from agentmem.write_gate import GATE_FEATURES, pair_features
 
+_SEARCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentmem-index-search")
 PARTS = ("content", *SIGNALS, "link_forward", "link_backward", "second_hop")
 _ADDED_SINCE_FORMAT_1 = {"hop_weight"}  # parameters an older checkpoint may lack; they start switched off
 COSINE_SPREAD_FLOOR = 0.05  # locomo-dev's candidate cosines spread 0.09-0.15 (1st-75th percentile)
@@ -55,7 +57,8 @@ COSINE_SPREAD_FLOOR = 0.05  # locomo-dev's candidate cosines spread 0.09-0.15 (1
 class MemoryControllerConfig:
     """dim: key size (the encoder's); heads: read heads R; key_rank: rank of the learned key residual;
     dense_k / lexical_k: candidates from the index per head / from the lexical index;
-    neighbours: add the temporal neighbours of the candidates; hop_k: candidates the optional second
+    neighbours: the temporal neighbours of the best this-many index candidates (per head) and lexical
+    candidates join the candidates (0: none; the DNC's links, kept sparse); hop_k: candidates the optional second
     hop's key adds from the index (0: no second hop; trained with a second hop, locomo-dev lost 3
     points, so the packaged checkpoint has none); duplicate_cosine: a write whose key is
     at least this close to a slot with the same normalised text is skipped; gate_candidates: stored
@@ -67,7 +70,7 @@ class MemoryControllerConfig:
     key_rank: int = 16
     dense_k: int = 48
     lexical_k: int = 48
-    neighbours: bool = True
+    neighbours: int = 48
     hop_k: int = 0
     duplicate_cosine: float = 0.98
     gate_candidates: int = 4
@@ -167,24 +170,30 @@ class MemoryController(nn.Module):
         c = self.config
         with torch.no_grad():
             head_keys = self.read_keys(torch.as_tensor(query.vector, dtype=torch.float32)[None])[0].numpy()
-        found: dict[int, None] = {}
-        for key in head_keys:
-            for s, _ in memory.search(key, c.dense_k, namespace=query.namespace, filter=query.filter):
-                found[s] = None
-        # BM25 of candidates outside the lexical top-K counts as 0: scoring them too would cost a second
-        # full-text query as slow as the first.
+        # The index scan, most of a read's time in a large store, runs in a worker thread while this
+        # one does the lexical search and fetches what it found: FAISS releases the GIL, so on two
+        # cores that part of the read costs no time.
+        dense_lists = _SEARCH.submit(
+            memory.search_many, head_keys, c.dense_k, namespace=query.namespace, filter=query.filter
+        )
+        rows: dict[int, SlotRow] = {}
+
+        def take(slots: Sequence[int], strong: Sequence[int]) -> None:
+            """Add candidates, and the temporal neighbours of the `strong` ones among them."""
+            rows.update(memory.rows([s for s in slots if s not in rows]))
+            links = {n for s in strong for n in (rows[s].prev_slot, rows[s].next_slot) if n is not None}
+            links -= rows.keys()
+            if links:
+                rows.update(memory.visible_rows(sorted(links), namespace=query.namespace, filter=query.filter))
+
+        # BM25 of candidates outside the lexical top-K counts as 0.
         lexical = dict(
             memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter)
         )
-        found.update(dict.fromkeys(lexical))
-        found.update(dict.fromkeys(extra))
-        rows = memory.rows(list(found))
-        if c.neighbours:
-            links = {
-                n for r in rows.values() for n in (r.prev_slot, r.next_slot) if n is not None
-            } - rows.keys()
-            visible = memory.visible(sorted(links), namespace=query.namespace, filter=query.filter)
-            rows.update(memory.rows(sorted(visible)))
+        take(list(lexical), list(lexical)[: c.neighbours])
+        for dense in dense_lists.result():
+            take([s for s, _ in dense], [s for s, _ in dense[: c.neighbours]])
+        take(extra, ())
         cand = self._describe(query, memory, rows, lexical)
         if c.hop_k > 0 and len(cand) > 0:
             with torch.no_grad():
@@ -347,7 +356,10 @@ class MemoryController(nn.Module):
             raise InvalidInputError(
                 f"{path} is not an agentmem controller checkpoint; pass one written by `agentmem train controller`"
             )
-        model = cls(MemoryControllerConfig(**json.loads(meta["config"])))
+        config = json.loads(meta["config"])
+        if isinstance(config.get("neighbours"), bool):  # before neighbours counted: every candidate's
+            config["neighbours"] = MemoryControllerConfig.neighbours if config["neighbours"] else 0
+        model = cls(MemoryControllerConfig(**config))
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected or set(missing) - _ADDED_SINCE_FORMAT_1:
             raise InvalidInputError(

@@ -40,7 +40,7 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
                     m.signal_weight[SIGNALS.index(s)] = 0.0
                 if links:
                     m.link_weight.zero_()
-                    m.config.neighbours = False
+                    m.config.neighbours = 0
                 if gate:
                     m.gate_bias.fill_(-1e4)
             if lexical_k:
