@@ -224,32 +224,21 @@ class Memory:
         return list(self.controller.plan_writes(pending, self._view()))
 
     def _apply(self, decisions, pending, ids, existing, ttl, now) -> list[str]:
-        out: list[str | None] = [None] * len(pending)
-        new = [i for i, d in enumerate(decisions) if d.op == "new"]
-        new_ids = [ids[i] if ids is not None else uuid.uuid4().hex for i in new]
-        rows = [
-            NewSlot(
-                id=new_ids[j],
-                namespace=pending[i].namespace,
-                text=pending[i].text,
-                metadata=dict(pending[i].metadata),
-                event_time=pending[i].event_time,
-                vector=pending[i].vector,
-                ttl=ttl,
-            )
-            for j, i in enumerate(new)
-        ]
-        inserted = self.store.insert(rows, now)
-        slot_of = {i: inserted[j] for j, i in enumerate(new)}  # batch position -> the slot it wrote
-        for j, i in enumerate(new):
-            out[i] = new_ids[j]
-        others = [i for i, d in enumerate(decisions) if d.op != "new"]
-        slot_ids = self.store.ids_of([decisions[i].slot for i in others])
-        slot_ids.update(zip(inserted, new_ids, strict=True))
-        for i in others:  # in batch order, so a chain of updates to one slot keeps its order in history
-            d, p = decisions[i], pending[i]
+        """Write the batch in order. A slot the controller updates is a write of the new observation,
+        so, as in the DNC's temporal link matrix, it moves to that observation's place in the write
+        order (after the batch's previous write); an update of a caller-chosen id stays where it is."""
+        out: list[str] = []
+        slot_of: dict[int, int] = {}  # batch position -> the slot it wrote
+        for i, (d, p) in enumerate(zip(decisions, pending, strict=True)):
+            if d.op == "new":
+                new_id = ids[i] if ids is not None else uuid.uuid4().hex
+                row = NewSlot(new_id, p.namespace, p.text, dict(p.metadata), p.event_time, p.vector, ttl=ttl)
+                slot_of[i] = self.store.insert([row], now)[0]
+                out.append(new_id)
+                continue
             target = d.slot if d.pending is None else slot_of.get(d.pending)
-            if target not in slot_ids:
+            held = self.store.ids_of([target]) if target is not None else {}
+            if target not in held:
                 what = f"slot {d.slot}" if d.pending is None else f"earlier write {d.pending} of the batch"
                 raise InvalidInputError(f"controller chose {what}, which holds no memory")
             slot_of[i] = target
@@ -262,9 +251,10 @@ class Memory:
                     vector=p.vector if d.vector is None or p.vector is None else d.vector,
                     now=now,
                     ttl=ttl,
+                    relink=ids is None,
                 )
-            out[i] = slot_ids[target]
-        return out  # type: ignore[return-value]
+            out.append(held[target])
+        return out
 
     def restore(self, entries: Sequence[tuple[MemoryRecord, Sequence[MemoryVersion]]]) -> list[str]:
         """Write exported memories back verbatim: ids, namespaces, times, usage and version history.

@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS slots (
 CREATE INDEX IF NOT EXISTS slots_ns ON slots(ns, slot);
 -- Covers "indexed slots under a namespace" without reading the vector blobs themselves.
 CREATE INDEX IF NOT EXISTS slots_ns_indexed ON slots(ns, slot) WHERE vector IS NOT NULL;
+-- The namespace's tail, the slot the next write links after (write order, not slot order: a slot
+-- the controller updates moves to the tail).
+CREATE INDEX IF NOT EXISTS slots_tail ON slots(ns) WHERE next_slot IS NULL;
 CREATE INDEX IF NOT EXISTS slots_expiry ON slots(expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS history (
     slot       INTEGER NOT NULL,
@@ -334,8 +337,7 @@ class SlotStore:
         for r in rows:
             key = ns_key(r.namespace)
             if key not in tails:
-                t = c.execute("SELECT max(slot) FROM slots WHERE ns = ?", (key,)).fetchone()[0]
-                tails[key] = t
+                tails[key] = self._tail(key)
             prev = tails[key]
             cur = c.execute(
                 "INSERT INTO slots (id, ns, text, metadata, created_at, updated_at, event_time, vector, "
@@ -363,6 +365,20 @@ class SlotStore:
             slots.append(slot)
         return slots
 
+    def _tail(self, key: str) -> int | None:
+        row = self.conn.execute("SELECT slot FROM slots WHERE ns = ? AND next_slot IS NULL", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _unlink(self, slot: int) -> tuple[int | None, int | None]:
+        """Take a slot out of its namespace's chain, joining its neighbours; returns (prev, next)."""
+        c = self.conn
+        prev, nxt = c.execute("SELECT prev_slot, next_slot FROM slots WHERE slot = ?", (slot,)).fetchone()
+        if prev is not None:
+            c.execute("UPDATE slots SET next_slot = ? WHERE slot = ?", (nxt, prev))
+        if nxt is not None:
+            c.execute("UPDATE slots SET prev_slot = ? WHERE slot = ?", (prev, nxt))
+        return prev, nxt
+
     def update(
         self,
         slot: int,
@@ -373,9 +389,18 @@ class SlotStore:
         vector: np.ndarray | None,
         now: float,
         ttl: float | None = None,
+        relink: bool = False,
     ) -> None:
-        """Replace a slot's content, keeping the current version in `history`."""
+        """Replace a slot's content, keeping the current version in `history`; `relink` moves it to
+        the end of its namespace's write order (the DNC's links follow writes, not first writes)."""
         c = self.conn
+        if relink:
+            key, nxt = c.execute("SELECT ns, next_slot FROM slots WHERE slot = ?", (slot,)).fetchone()
+            if nxt is not None:  # not already the tail
+                self._unlink(slot)  # its own next still points on, so the tail lookup skips it
+                tail = self._tail(key)
+                c.execute("UPDATE slots SET next_slot = ? WHERE slot = ?", (slot, tail))
+                c.execute("UPDATE slots SET prev_slot = ?, next_slot = NULL WHERE slot = ?", (tail, slot))
         c.execute(
             "INSERT INTO history (slot, version, text, metadata, event_time, updated_at) "
             "SELECT slot, version, text, metadata, event_time, updated_at FROM slots WHERE slot = ?",
@@ -402,14 +427,9 @@ class SlotStore:
         c = self.conn
         n = 0
         for slot in slots:
-            row = c.execute("SELECT prev_slot, next_slot FROM slots WHERE slot = ?", (slot,)).fetchone()
-            if row is None:
+            if c.execute("SELECT 1 FROM slots WHERE slot = ?", (slot,)).fetchone() is None:
                 continue
-            prev, nxt = row
-            if prev is not None:
-                c.execute("UPDATE slots SET next_slot = ? WHERE slot = ?", (nxt, prev))
-            if nxt is not None:
-                c.execute("UPDATE slots SET prev_slot = ? WHERE slot = ?", (prev, nxt))
+            self._unlink(slot)
             c.execute("DELETE FROM slots WHERE slot = ?", (slot,))
             c.execute("DELETE FROM history WHERE slot = ?", (slot,))
             c.execute("INSERT INTO changes (slot, op) VALUES (?, 'remove')", (slot,))

@@ -169,3 +169,18 @@ def test_failed_transaction_writes_nothing(store):
         store.insert([_slot(0)], now=1.0)
         store.insert([NewSlot("id1", ("u",), "t", {"bad": {1, 2}}, None, None)], now=1.0)
     assert store.count() == 0 and store.latest_seq() == 0
+
+
+def test_relinked_update_moves_the_slot_to_the_end_of_the_write_order(store):
+    with store.transaction():
+        a, b, c = store.insert([_slot(0), _slot(1), _slot(2)], now=1.0)
+        store.update(a, text="a2", metadata={}, event_time=None, vector=np.eye(4)[0], now=2.0, relink=True)
+        (d,) = store.insert([_slot(3)], now=3.0)  # links after the relinked slot, not after the highest
+    rows = store.by_slots([a, b, c, d])
+    chain = [(r.prev_slot, r.next_slot) for r in (rows[b], rows[c], rows[a], rows[d])]
+    assert chain == [(None, c), (b, a), (c, d), (a, None)]
+    with store.transaction():  # the tail itself, and a caller's plain update, stay where they are
+        store.update(d, text="d2", metadata={}, event_time=None, vector=np.eye(4)[0], now=4.0, relink=True)
+        store.update(b, text="b2", metadata={}, event_time=None, vector=np.eye(4)[0], now=4.0)
+    rows = store.by_slots([b, d])
+    assert (rows[b].prev_slot, rows[b].next_slot, rows[d].prev_slot, rows[d].next_slot) == (None, c, a, None)
