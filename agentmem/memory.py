@@ -3,8 +3,9 @@
 Thin by design: it wires encoder -> controller -> store + index and owns transactions and locking.
 
 Durability: `remember` returns only after its SQLite transaction committed (WAL, synchronous=FULL by
-default), so a returned id survives `kill -9` the moment after. The FAISS index is a cache saved on
-`close()`; a crash costs at most a replay of the change log at the next open.
+default), so a returned id survives `kill -9` the moment after. The FAISS index and the BM25 index
+(lexical.py, loaded on a learned controller's first read) are caches saved on `close()`; a crash costs
+at most a replay of the change log at the next open.
 
 Concurrency: one `Memory` may be shared by threads (a lock serialises index and store access;
 encoding, the slow part, runs outside it). Several processes may open one store: each recall first

@@ -4,7 +4,7 @@ A read gathers candidates (index top-K for each head's key, lexical top-K, and t
 neighbours of both) and describes each one by a few numbers, all computed from the store so a
 trained controller can read any store, including one written by the cosine baseline:
 
-    lexical    FTS5 BM25 of the query against the slot text (0 outside the lexical top-K), z-scored
+    lexical    BM25 of the query against the slot text (lexical.py; 0 outside the lexical top-K), z-scored
                over the candidates (spread floored at 0.5): raw BM25 scales with query and corpus
     speaker    1 when the slot's speaker (first word of its `speaker` metadata, else of a short "Name:"
                prefix of its text) is named in the query
@@ -72,23 +72,19 @@ def describe(
     raw = np.array([lexical.get(s, 0.0) for s in slots], dtype=np.float64)
     feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
     words = set(re.findall(r"\w+", query.lower()))
-    order = np.argsort(np.argsort(np.asarray(slots)))  # write-order rank among the candidates
+    got = [rows[s] for s in slots]
+    heads = [speaker_of(r.text, r.metadata).split() for r in got]
+    feats[:, 1] = [bool(h) and h[0] in words for h in heads]
+    feats[:, 2] = np.argsort(np.argsort(np.asarray(slots))) / (n - 1) if n > 1 else 1.0  # write-order rank
+    if query_time is not None:
+        event = np.array([np.nan if r.event_time is None else r.event_time for r in got], dtype=np.float64)
+        days = np.abs(query_time - event) / _DAY
+        feats[:, 3] = np.nan_to_num(-np.log1p(days) / math.log(366.0), nan=0.0)
+    feats[:, 4] = [r.usage for r in got]
+    feats[:, 5] = [namespace is not None and r.namespace == namespace for r in got]
     pos = {s: i for i, s in enumerate(slots)}
-    prev = np.full(n, -1, dtype=np.int64)
-    nxt = np.full(n, -1, dtype=np.int64)
-    speakers = [speaker_of(rows[s].text, rows[s].metadata) for s in slots]
-    for i, s in enumerate(slots):
-        row = rows[s]
-        speaker = speakers[i].split()
-        feats[i, 1] = float(bool(speaker) and speaker[0] in words)
-        feats[i, 2] = order[i] / (n - 1) if n > 1 else 1.0
-        if query_time is not None and row.event_time is not None:
-            days = abs(query_time - row.event_time) / _DAY
-            feats[i, 3] = -math.log1p(days) / math.log(366.0)
-        feats[i, 4] = row.usage
-        feats[i, 5] = float(namespace is not None and row.namespace == namespace)
-        prev[i] = pos.get(row.prev_slot, -1) if row.prev_slot is not None else -1
-        nxt[i] = pos.get(row.next_slot, -1) if row.next_slot is not None else -1
+    prev = np.array([pos.get(r.prev_slot, -1) for r in got], dtype=np.int64)
+    nxt = np.array([pos.get(r.next_slot, -1) for r in got], dtype=np.int64)
     return Candidates(np.asarray(slots, dtype=np.int64), keys, feats, prev, nxt)
 
 
