@@ -4,7 +4,8 @@ Read (one query, R read heads):
   1. Each head r maps the query embedding q to a read key k_r = norm(q + (q A_r) B_r) (a low-rank
      learned residual, identity at initialisation) with a strength β_r = softplus(b_r).
   2. Candidates (SAM: sparse access) are the union of the index top-K for every head key, the
-     lexical (FTS5 BM25) top-K, and the temporal neighbours (DNC links, one each way) of both.
+     lexical (BM25, lexical.py) top-K, and the temporal neighbours (DNC links, one each way) of the
+     best few of each.
   3. Each candidate i gets a logit
          ℓ_i = Σ_r β_r z(cos(k_r, M))_i  +  Σ_f θ_f φ_f(i)       (content + signals.py's signals)
      with z the z-score over the candidates, and the temporal links carry the neighbours' match
@@ -193,7 +194,7 @@ class MemoryController(nn.Module):
         take(list(lexical), list(lexical)[: c.neighbours])
         for dense in dense_lists.result():
             take([s for s, _ in dense], [s for s, _ in dense[: c.neighbours]])
-        take(extra, ())
+        take(extra, extra)  # training adds the gold slots, with their neighbours as a read of them would
         cand = self._describe(query, memory, rows, lexical)
         if c.hop_k > 0 and len(cand) > 0:
             with torch.no_grad():
