@@ -1,9 +1,7 @@
 """SlotIndex: FAISS top-K over slot keys, a cache of the store that can always be rebuilt.
 
-The index remembers the position in the store's change log it reflects (`seq`). `sync` replays the
-changes after it: this process's writes, another process's writes, or everything since the file was
-last saved. Only when the log no longer reaches back that far (or the file is missing, corrupt, or
-from another store) is the index rebuilt from the slots, with a warning.
+Like the BM25 index, it is a `ChangeLogCache` (replay.py): caught up by replaying the store's change
+log, rebuilt with a warning only when that cannot be done.
 
 Kinds:
 - "flat" (default): `IndexIDMap2(IndexFlatIP)`, exact inner product (= cosine on unit keys), and
@@ -18,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,6 +25,7 @@ import faiss
 import numpy as np
 
 from agentmem.errors import InvalidInputError
+from agentmem.replay import ChangeLogCache
 from agentmem.store import SlotStore
 
 # Small query batches go through FAISS's non-BLAS path below this size; the default (20) already
@@ -56,8 +56,10 @@ class IndexConfig:
     omp_threads: int = 1
 
 
-class SlotIndex:
+class SlotIndex(ChangeLogCache):
     """Top-K inner-product search over slot keys `(N, d)`, addressed by slot number."""
+
+    what = "index"
 
     def __init__(self, dim: int, config: IndexConfig | None = None) -> None:
         self.config = config or IndexConfig()
@@ -169,37 +171,17 @@ class SlotIndex:
 
     # -- keeping up with the store -------------------------------------------------------------
 
+    def _present(self, store: SlotStore, slots: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        return store.present_vectors(slots, self.dim)
+
+    def _all(self, store: SlotStore) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return store.iter_vectors()
+
     def sync(self, store: SlotStore) -> None:
-        """Replay the store's changes since `seq`; rebuild when they cannot be replayed."""
-        with store.read_snapshot():
-            hi, changes, replayable = store.changes_since(self.seq)
-            if not replayable:
-                log.warning(
-                    "index is behind what the change log keeps (or from another store): rebuilding it"
-                )
-                self._rebuild_locked(store)
-                return
-            if not changes:
-                return
-            removed = np.array(sorted({s for s, op in changes if op == "remove"}), dtype=np.int64)
-            self.remove(removed)
-            added = list(dict.fromkeys(s for s, op in changes if op == "add"))
-            slots, vectors = store.present_vectors(added, self.dim)
-            self.add(slots, vectors)
-            self.seq = hi
+        """Replay the store's changes since `seq` (or rebuild); then compact an HNSW graph if due."""
+        super().sync(store)
         if self.needs_compaction():
             self.rebuild(store)
-
-    def rebuild(self, store: SlotStore) -> None:
-        """Rebuild from the store's slots (one consistent snapshot)."""
-        with store.read_snapshot():
-            self._rebuild_locked(store)
-
-    def _rebuild_locked(self, store: SlotStore) -> None:
-        self._reset()
-        self.seq = store.latest_seq()
-        for slots, vectors in store.iter_vectors():
-            self.add(slots, vectors)
 
     # -- persistence ---------------------------------------------------------------------------
 

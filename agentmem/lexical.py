@@ -30,13 +30,14 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import Stemmer
 
+from agentmem.replay import ChangeLogCache
 from agentmem.store import SlotStore
 
 log = logging.getLogger("agentmem")
@@ -78,8 +79,10 @@ class LexicalConfig:
     merge_min: int = 4096
 
 
-class LexicalIndex:
+class LexicalIndex(ChangeLogCache):
     """BM25 top-k over slot texts, addressed by slot number (see the module docstring)."""
+
+    what = "lexical index"
 
     def __init__(self, config: LexicalConfig | None = None) -> None:
         self.config = config or LexicalConfig()
@@ -262,30 +265,14 @@ class LexicalIndex:
 
     # -- keeping up with the store -------------------------------------------------------------
 
-    def sync(self, store: SlotStore) -> None:
-        """Replay the store's changes since `seq`; rebuild when they cannot be replayed."""
-        with store.read_snapshot():
-            hi, changes, replayable = store.changes_since(self.seq)
-            if not replayable:
-                log.warning("lexical index is behind what the change log keeps: rebuilding it")
-                self._rebuild_locked(store)
-                return
-            if not changes:
-                return
-            self.remove({s for s, op in changes if op == "remove"})
-            slots, texts = store.present_texts(list(dict.fromkeys(s for s, op in changes if op == "add")))
-            self.add(slots, texts)
-            self.seq = hi
+    def _present(self, store: SlotStore, slots: list[int]) -> tuple[list[int], list[str]]:
+        return store.present_texts(slots)
 
-    def rebuild(self, store: SlotStore) -> None:
-        with store.read_snapshot():
-            self._rebuild_locked(store)
+    def _all(self, store: SlotStore) -> Iterator[tuple[list[int], list[str]]]:
+        return store.iter_texts()
 
     def _rebuild_locked(self, store: SlotStore) -> None:
-        self._reset()
-        self.seq = store.latest_seq()
-        for slots, texts in store.iter_texts():
-            self.add(slots, texts)
+        super()._rebuild_locked(store)
         self.merge()
 
     # -- persistence ---------------------------------------------------------------------------

@@ -366,7 +366,9 @@ class SlotStore:
         return slots
 
     def _tail(self, key: str) -> int | None:
-        row = self.conn.execute("SELECT slot FROM slots WHERE ns = ? AND next_slot IS NULL", (key,)).fetchone()
+        row = self.conn.execute(
+            "SELECT slot FROM slots WHERE ns = ? AND next_slot IS NULL", (key,)
+        ).fetchone()
         return None if row is None else row[0]
 
     def _unlink(self, slot: int) -> tuple[int | None, int | None]:
@@ -590,34 +592,30 @@ class SlotStore:
 
     def iter_texts(self, batch: int = 10_000) -> Iterator[tuple[list[int], list[str]]]:
         """All indexed slots as (slots, texts) batches, in write order."""
-        last = 0
-        while True:
-            with self.lock:
-                rows = self.conn.execute(
-                    "SELECT slot, text FROM slots WHERE slot > ? AND vector IS NOT NULL ORDER BY slot LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
+        for rows in self._iter_indexed("text", batch):
             yield [r[0] for r in rows], [r[1] for r in rows]
 
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All indexed slots as (slots (b,), vectors (b, d)) batches, in write order."""
+        for rows in self._iter_indexed("vector", batch):
+            yield (
+                np.array([r[0] for r in rows], dtype=np.int64),
+                np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
+            )
+
+    def _iter_indexed(self, column: str, batch: int) -> Iterator[list[tuple[int, Any]]]:
+        """(slot, column) rows of every indexed slot, `batch` at a time, in slot order."""
         last = 0
         while True:
             with self.lock:
                 rows = self.conn.execute(
-                    "SELECT slot, vector FROM slots WHERE slot > ? AND vector IS NOT NULL ORDER BY slot LIMIT ?",
+                    f"SELECT slot, {column} FROM slots WHERE slot > ? AND vector IS NOT NULL ORDER BY slot LIMIT ?",
                     (last, batch),
                 ).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
-            yield (
-                np.array([r[0] for r in rows], dtype=np.int64),
-                np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
-            )
+            yield rows
 
     def changes_since(self, seq: int) -> tuple[int, list[tuple[int, str]], bool]:
         """Index-affecting changes after `seq`: (latest seq, [(slot, op)], replayable).
