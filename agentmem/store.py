@@ -98,8 +98,7 @@ class StoreConfig:
     busy_timeout_s: how long a writer waits for another process's write transaction.
     keep_changes: change-log entries kept; an index older than the oldest kept entry is rebuilt.
     mmap_bytes: how much of the database file SQLite reads through a memory map. A read fetches a
-        few hundred random rows; through the map they cost no system call each (1.0 -> 0.7 ms for
-        245 rows at 100k memories).
+        few hundred random rows; through the map they cost no system call each.
     """
 
     synchronous: str = "FULL"
