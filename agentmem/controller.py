@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from agentmem.errors import InvalidInputError
-from agentmem.store import SlotRow
+from agentmem.store import ReadRow, SlotRow
 
 
 @dataclass(frozen=True)
@@ -107,11 +107,18 @@ class SlotAccess(Protocol):
         """BM25 top-k visible slots for `text`: [(slot, score)], best first."""
         ...
 
-    def visible_rows(
-        self, slots: Sequence[int], *, namespace: tuple[str, ...] | None, filter: Mapping[str, Any] | None
-    ) -> dict[int, SlotRow]:
-        """The rows of those of `slots` a read under this namespace prefix and filter may return
-        (indexed and unexpired), in one database read."""
+    def neighbourhood(
+        self,
+        slots: Sequence[int],
+        strong: Sequence[int],
+        *,
+        namespace: tuple[str, ...] | None,
+        filter: Mapping[str, Any] | None,
+        visible: bool = True,
+    ) -> list[ReadRow]:
+        """The read rows of `slots` and of the temporal neighbours of `strong`, in one database read;
+        with `visible`, only those a read under this namespace prefix and filter may return (indexed
+        and unexpired)."""
         ...
 
     def rows(self, slots: Sequence[int]) -> dict[int, SlotRow]: ...

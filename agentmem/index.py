@@ -138,8 +138,8 @@ class SlotIndex(ChangeLogCache):
         Returns (scores (B, k), slots (B, k)); missing entries have slot -1 and score -inf.
         """
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        # OpenMP's thread count is per calling thread: a search from a worker thread (the learned
-        # controller's) would otherwise use every core.
+        # OpenMP's thread count is per calling thread: a search from any other thread than the one that
+        # opened the index would otherwise use every core.
         faiss.omp_set_num_threads(self.config.omp_threads)
         k = max(1, min(k, self.size))
         if self.size == 0:

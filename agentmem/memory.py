@@ -748,13 +748,9 @@ class _SlotView:
                 [(int(s), float(c)) for s, c in zip(row_s, row_c, strict=True) if s >= 0]
                 for row_s, row_c in zip(slots, scores, strict=True)
             ]
-            union = sorted({s for row in cand for s, _ in row})
-            visible = {
-                r[0]
-                for r in store.select(
-                    namespace=namespace, filter=filter, slots=union, now=now, columns="slot"
-                )
-            }
+            visible = self.visible(
+                sorted({s for row in cand for s, _ in row}), namespace=namespace, filter=filter, now=now
+            )
             hits = [[(s, c) for s, c in row if s in visible][:k] for row in cand]
             if all(len(h) >= k for h in hits) or fetch >= limit:
                 return hits
@@ -777,17 +773,24 @@ class _SlotView:
         )
         return index.search(text, k, allowed=[r[0] for r in allowed])
 
-    def visible(self, slots, *, namespace=None, filter=None) -> set[int]:
-        rows = self.memory.store.select(
-            namespace=namespace, filter=filter, slots=slots, now=time.time(), columns="slot", indexed_only=True
+    def visible(self, slots, *, namespace=None, filter=None, now=None) -> set[int]:
+        """Those of the indexed `slots` a read under this namespace prefix and filter may return."""
+        store, now = self.memory.store, time.time() if now is None else now
+        if namespace is None and not filter:
+            # Unscoped, every indexed memory is visible but an expired one not yet swept: one probe of
+            # the expiry index instead of looking up every hit.
+            return set(slots).difference(store.expired_slots(now))
+        rows = store.select(
+            namespace=namespace, filter=filter, slots=slots, now=now, columns="slot", indexed_only=True
         )
         return {r[0] for r in rows}
 
-    def visible_rows(self, slots, *, namespace=None, filter=None):
-        rows = self.memory.store.select(
-            namespace=namespace, filter=filter, slots=slots, now=time.time(), indexed_only=True
+    def neighbourhood(self, slots, strong, *, namespace=None, filter=None, visible=True):
+        if not visible:
+            return self.memory.store.neighbourhood(slots, strong)
+        return self.memory.store.neighbourhood(
+            slots, strong, namespace=namespace, filter=filter, now=time.time(), indexed_only=True
         )
-        return {r.slot: r for r in rows}
 
     def rows(self, slots):
         return self.memory.store.by_slots(slots)

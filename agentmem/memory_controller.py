@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,11 +43,10 @@ from agentmem.addressing import cosine_similarity
 from agentmem.controller import PendingWrite, ReadHit, ReadQuery, SlotAccess, WriteDecision
 from agentmem.cpu import single_threaded
 from agentmem.errors import InvalidInputError
-from agentmem.signals import SIGNALS, Candidates, describe, speaker_of
+from agentmem.signals import SIGNALS, CandidateBuilder, Candidates, speaker_of
 from agentmem.store import SlotRow
 from agentmem.write_gate import GATE_FEATURES, pair_features
 
-_SEARCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentmem-index-search")
 PARTS = ("content", *SIGNALS, "link_forward", "link_backward", "second_hop")
 _ADDED_SINCE_FORMAT_1 = {"hop_weight"}  # parameters an older checkpoint may lack; they start switched off
 COSINE_SPREAD_FLOOR = 0.05  # locomo-dev's candidate cosines spread 0.09-0.15 (1st-75th percentile)
@@ -171,53 +169,42 @@ class MemoryController(nn.Module):
         c = self.config
         with torch.no_grad():
             head_keys = self.read_keys(torch.as_tensor(query.vector, dtype=torch.float32)[None])[0].numpy()
-        # The index scan, most of a read's time in a large store, runs in a worker thread while this
-        # one does the lexical search and fetches what it found: FAISS releases the GIL, so on two
-        # cores that part of the read costs no time.
-        dense_lists = _SEARCH.submit(
-            memory.search_many, head_keys, c.dense_k, namespace=query.namespace, filter=query.filter
-        )
-        rows: dict[int, SlotRow] = {}
+        # The index scan runs in this thread: in a worker thread beside the lexical search it measured no
+        # faster on this project's 2-core machine (the scan and the lexical search contend for memory
+        # bandwidth), and its latency varied more (eval/results/controller/README.md).
+        dense_lists = memory.search_many(head_keys, c.dense_k, namespace=query.namespace, filter=query.filter)
+        cand = CandidateBuilder(query=query.text, namespace=query.namespace, query_time=query.time)
 
-        def take(slots: Sequence[int], strong: Sequence[int]) -> None:
+        def take(slots: Sequence[int], strong: Sequence[int], *, visible: bool = True) -> None:
             """Add candidates, and the temporal neighbours of the `strong` ones among them."""
-            rows.update(memory.rows([s for s in slots if s not in rows]))
-            links = {n for s in strong for n in (rows[s].prev_slot, rows[s].next_slot) if n is not None}
-            links -= rows.keys()
-            if links:
-                rows.update(memory.visible_rows(sorted(links), namespace=query.namespace, filter=query.filter))
+            new = [s for s in slots if s not in cand]
+            if new or strong:
+                cand.add(
+                    memory.neighbourhood(
+                        new, strong, namespace=query.namespace, filter=query.filter, visible=visible
+                    )
+                )
 
         # BM25 of candidates outside the lexical top-K counts as 0.
         lexical = dict(
             memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter)
         )
         take(list(lexical), list(lexical)[: c.neighbours])
-        for dense in dense_lists.result():
+        for dense in dense_lists:
             take([s for s, _ in dense], [s for s, _ in dense[: c.neighbours]])
-        take(extra, extra)  # training adds the gold slots, with their neighbours as a read of them would
-        cand = self._describe(query, memory, rows, lexical)
-        if c.hop_k > 0 and len(cand) > 0:
-            with torch.no_grad():
-                scores, _ = self(*collate([cand], [query.vector]))
-                key = self.read_vector(torch.softmax(scores, -1), torch.from_numpy(cand.keys)[None])[0]
-            hop = memory.search(key.numpy(), c.hop_k, namespace=query.namespace, filter=query.filter)
-            new = [s for s, _ in hop if s not in rows]
-            if new:
-                rows.update(memory.rows(new))
-                cand = self._describe(query, memory, rows, lexical)
-        return cand
-
-    def _describe(self, query: ReadQuery, memory: SlotAccess, rows: dict, lexical: dict) -> Candidates:
-        slots = sorted(rows)
-        return describe(
-            slots,
-            rows,
-            memory.vectors(slots),
-            lexical,
-            query=query.text,
-            namespace=query.namespace,
-            query_time=query.time,
-        )
+        # Training adds the gold slots (wherever they are), with the neighbours a read of them would see.
+        take(extra, (), visible=False)
+        take((), extra)
+        first = cand.build(memory.vectors, lexical)
+        if c.hop_k == 0 or len(first) == 0:
+            return first
+        with torch.no_grad():
+            scores, _ = self(*collate([first], [query.vector]))
+            key = self.read_vector(torch.softmax(scores, -1), torch.from_numpy(first.keys)[None])[0]
+        hop = memory.search(key.numpy(), c.hop_k, namespace=query.namespace, filter=query.filter)
+        n = len(cand)
+        take([s for s, _ in hop], ())
+        return cand.build(memory.vectors, lexical) if len(cand) > n else first
 
     def read(self, queries: Sequence[ReadQuery], memory: SlotAccess) -> list[list[ReadHit]]:
         with single_threaded():
@@ -243,15 +230,11 @@ class MemoryController(nn.Module):
             scores, parts = self(*collate([cand], [q.vector]))
         scores, parts = scores[0], parts[0]
         weights = torch.softmax(scores, dim=-1)
-        top = torch.argsort(scores, descending=True)[:k].tolist()
+        top = torch.argsort(scores, descending=True)[:k]
+        columns = (cand.slots[top.numpy()], scores[top], weights[top], parts[top])
         return [
-            ReadHit(
-                slot=int(cand.slots[i]),
-                score=float(scores[i]),
-                weight=float(weights[i]),
-                why={p: float(v) for p, v in zip(PARTS, parts[i].tolist(), strict=True)},
-            )
-            for i in top
+            ReadHit(slot=slot, score=score, weight=weight, why=dict(zip(PARTS, why, strict=True)))
+            for slot, score, weight, why in zip(*(c.tolist() for c in columns), strict=True)
         ]
 
     def update_probability(self, features: torch.Tensor) -> torch.Tensor:
@@ -373,6 +356,11 @@ class MemoryController(nn.Module):
 
 def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple[torch.Tensor, ...]:
     """Pad candidate sets into the batch `forward` takes: (query, keys, features, prev, next, mask)."""
+    if len(cands) == 1:  # a read: no padding, the tensors share the arrays' memory
+        x = cands[0]
+        q = torch.as_tensor(np.asarray(queries[0], dtype=np.float32))[None]
+        arrays = (x.keys, x.features, x.prev, x.next)
+        return q, *(torch.from_numpy(a)[None] for a in arrays), torch.ones(1, len(x), dtype=torch.bool)
     b, c = len(cands), max(len(x) for x in cands)
     d, f = cands[0].keys.shape[1], cands[0].features.shape[1]
     keys = torch.zeros(b, c, d)

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from agentmem.store import SlotRow
+from agentmem.store import ReadRow, ns_key
 
 SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace")
 _DAY = 86_400.0
@@ -56,41 +56,74 @@ class Candidates:
         return len(self.slots)
 
 
-def describe(
-    slots: Sequence[int],
-    rows: dict[int, SlotRow],
-    keys: np.ndarray,
-    lexical: dict[int, float],
-    *,
-    query: str,
-    namespace: tuple[str, ...] | None,
-    query_time: float | None,
-) -> Candidates:
-    """Signals for the candidates `slots` (whose `rows` and key vectors `(C, d)` are given)."""
-    n = len(slots)
-    feats = np.zeros((n, len(SIGNALS)), dtype=np.float32)
-    raw = np.array([lexical.get(s, 0.0) for s in slots], dtype=np.float64)
-    feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
-    words = set(re.findall(r"\w+", query.lower()))
-    got = [rows[s] for s in slots]
-    heads = [speaker_of(r.text, r.metadata).split() for r in got]
-    feats[:, 1] = [bool(h) and h[0] in words for h in heads]
-    feats[:, 2] = np.argsort(np.argsort(np.asarray(slots))) / (n - 1) if n > 1 else 1.0  # write-order rank
-    if query_time is not None:
-        event = np.array([np.nan if r.event_time is None else r.event_time for r in got], dtype=np.float64)
-        days = np.abs(query_time - event) / _DAY
-        feats[:, 3] = np.nan_to_num(-np.log1p(days) / math.log(366.0), nan=0.0)
-    feats[:, 4] = [r.usage for r in got]
-    feats[:, 5] = [namespace is not None and r.namespace == namespace for r in got]
-    pos = {s: i for i, s in enumerate(slots)}
-    prev = np.array([pos.get(r.prev_slot, -1) for r in got], dtype=np.int64)
-    nxt = np.array([pos.get(r.next_slot, -1) for r in got], dtype=np.int64)
-    return Candidates(np.asarray(slots, dtype=np.int64), keys, feats, prev, nxt)
+class CandidateBuilder:
+    """The candidate set of one read, described as its rows arrive.
+
+    A row's own signals (speaker, time, usage, namespace) are worked out when it is added, so most of
+    that work happens while the index scan runs; the signals relative to the whole set (standardised
+    lexical, write-order rank) and the link positions when it is built.
+    """
+
+    def __init__(self, *, query: str, namespace: tuple[str, ...] | None, query_time: float | None) -> None:
+        self.words = set(re.findall(r"\w+", query.lower()))
+        self.ns = None if namespace is None else ns_key(namespace)
+        self.query_time = query_time
+        self.rows: dict[int, tuple[int | None, int | None, list[float]]] = {}  # slot -> (prev, next, feats)
+
+    def __contains__(self, slot: object) -> bool:
+        return slot in self.rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(self, rows: Iterable[ReadRow]) -> None:
+        """Describe the rows not yet in the set."""
+        for r in rows:
+            if r.slot in self.rows:
+                continue
+            speaker = _speaker(r.speaker, r.head).split()
+            days = (
+                None
+                if self.query_time is None or r.event_time is None
+                else abs(self.query_time - r.event_time) / _DAY
+            )
+            self.rows[r.slot] = (
+                r.prev_slot,
+                r.next_slot,
+                [
+                    0.0,  # lexical: set at build
+                    float(bool(speaker) and speaker[0] in self.words),
+                    0.0,  # recency: set at build
+                    0.0 if days is None else -math.log1p(days) / math.log(366.0),
+                    r.usage,
+                    float(r.ns == self.ns),
+                ],
+            )
+
+    def build(self, keys: Callable[[list[int]], np.ndarray], lexical: Mapping[int, float]) -> Candidates:
+        """The Candidates, in slot (write) order; `keys(slots)` gives their key vectors `(C, d)`."""
+        slots = sorted(self.rows)
+        n = len(slots)
+        got = [self.rows[s] for s in slots]
+        feats = np.array([f for _, _, f in got], dtype=np.float32).reshape(n, len(SIGNALS))
+        raw = np.array([lexical.get(s, 0.0) for s in slots], dtype=np.float64)
+        if n:
+            feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
+        feats[:, 2] = np.arange(n) / (n - 1) if n > 1 else 1.0  # write-order rank: slots are sorted
+        pos = {s: i for i, s in enumerate(slots)}
+        prev = np.array([pos.get(p, -1) for p, _, _ in got], dtype=np.int64)
+        nxt = np.array([pos.get(x, -1) for _, x, _ in got], dtype=np.int64)
+        return Candidates(np.asarray(slots, dtype=np.int64), keys(slots), feats, prev, nxt)
 
 
 def speaker_of(text: str, metadata: Mapping[str, Any]) -> str:
     """The lower-cased `speaker` metadata, else a short "Name:" prefix of the text ("" when neither)."""
-    if metadata.get("speaker"):
-        return str(metadata["speaker"]).lower()
+    return _speaker(metadata.get("speaker"), text)
+
+
+def _speaker(value: Any, text: str) -> str:
+    """speaker_of from the metadata's `speaker` value and the text (or its first 41 characters)."""
+    if value:
+        return str(value).lower()
     head, sep, _ = text.partition(":")
     return head.lower() if sep and 0 < len(head.split()) <= 3 and len(head) <= 40 else ""

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -127,6 +127,23 @@ class SlotRow:
     ttl: float | None
     expires_at: float | None
     indexed: bool
+
+
+class ReadRow(NamedTuple):
+    """What a learned read scores a candidate slot by (signals.py): a slot without its text or metadata,
+    fetched as a plain tuple because a read takes a few hundred of them."""
+
+    slot: int
+    prev_slot: int | None
+    next_slot: int | None
+    event_time: float | None
+    usage: float
+    ns: str  # the namespace key (ns_key)
+    speaker: Any  # the `speaker` metadata value (None when absent)
+    head: str  # the text's first 41 characters: enough to find a "Name:" prefix of at most 40
+
+
+_READ_COLUMNS = "slot, prev_slot, next_slot, event_time, usage, ns, json_extract(metadata, '$.speaker'), substr(text, 1, 41)"
 
 
 @dataclass(frozen=True)
@@ -491,6 +508,30 @@ class SlotStore:
 
     def by_ids(self, ids: Sequence[str]) -> dict[str, SlotRow]:
         return {r.id: r for r in map(_row, self._in(_COLUMNS, "id", ids))}
+
+    def neighbourhood(
+        self,
+        slots: Sequence[int],
+        strong: Sequence[int] = (),
+        *,
+        namespace: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        now: float | None = None,
+        indexed_only: bool = False,
+    ) -> list[ReadRow]:
+        """The read rows of `slots` and of the temporal neighbours (previous and next) of `strong` that
+        match the namespace prefix, filter and expiry, in one query: the slot lists travel as JSON
+        arrays, so a read's few hundred candidates need neither chunking nor a second round trip."""
+        where, params = self._where(namespace, filter, None, now, indexed_only)
+        sql = (
+            f"WITH c(s) AS (SELECT value FROM json_each(?)), n(s) AS (SELECT value FROM json_each(?)) "
+            f"SELECT {_READ_COLUMNS} FROM slots WHERE slot IN (SELECT s FROM c UNION "
+            "SELECT prev_slot FROM slots WHERE slot IN n UNION SELECT next_slot FROM slots WHERE slot IN n) "
+            f"AND {where}"
+        )
+        args = [json.dumps([int(s) for s in slots]), json.dumps([int(s) for s in strong]), *params]
+        with self.lock:
+            return [ReadRow(*r) for r in self.conn.execute(sql, args).fetchall()]
 
     def ids_of(self, slots: Sequence[int]) -> dict[int, str]:
         return dict(self._in("slot, id", "slot", [s for s in slots if s is not None]))

@@ -13,7 +13,8 @@ from agentmem import Memory
 from agentmem.addressing import sparse_content_weighting
 from agentmem.errors import InvalidInputError
 from agentmem.memory_controller import PARTS, MemoryController, MemoryControllerConfig, collate
-from agentmem.signals import LEXICAL_SPREAD_FLOOR, SIGNALS, Candidates
+from agentmem.signals import LEXICAL_SPREAD_FLOOR, SIGNALS, CandidateBuilder, Candidates
+from agentmem.store import ReadRow
 from agentmem.training import (
     ControllerTrainingConfig,
     TrainingEpisode,
@@ -32,6 +33,30 @@ def _random_candidates(rng, c=7, d=16):
     prev = np.array([-1, 0, 1, 2, -1, 4, 5])[:c]
     nxt = np.array([1, 2, 3, -1, 5, 6, -1])[:c]
     return Candidates(np.arange(c), keys, feats, prev, nxt)
+
+
+def test_candidate_signals_by_hand():
+    """The per-candidate signals (signals.py), whichever order the rows arrive in."""
+    day = 86_400.0
+    rows = [
+        ReadRow(7, 3, 9, 10 * day, 0.5, "u\x1fm", None, "Mel: I went hiking."),
+        ReadRow(3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "Caroline Smith", "no prefix here"),
+        ReadRow(9, 7, None, 0.0, 1.0, "u\x1fm", None, "a very long first clause that is no name: x"),
+    ]
+    build = CandidateBuilder(query="What did Caroline ask Mel?", namespace=("u", "m"), query_time=10 * day)
+    build.add(rows[2:])
+    build.add(rows[:2] + rows[2:])  # a row seen twice counts once
+    cand = build.build(lambda slots: np.eye(3, dtype=np.float32)[: len(slots)], {7: 4.0, 9: 1.0})
+    assert cand.slots.tolist() == [3, 7, 9]
+    raw = np.array([0.0, 4.0, 1.0])
+    feats = dict(zip(SIGNALS, cand.features.T, strict=True))
+    np.testing.assert_allclose(feats["lexical"], (raw - raw.mean()) / raw.std(), rtol=1e-6)
+    assert feats["speaker"].tolist() == [1.0, 1.0, 0.0]  # metadata first word, "Name:" prefix, neither
+    assert feats["recency"].tolist() == [0.0, 0.5, 1.0]
+    np.testing.assert_allclose(feats["time"], [0.0, 0.0, -np.log1p(10.0) / np.log(366.0)], rtol=1e-6)
+    assert feats["usage"].tolist() == [0.0, 0.5, 1.0]
+    assert feats["namespace"].tolist() == [0.0, 1.0, 1.0]  # exactly the queried namespace, not deeper
+    assert cand.prev.tolist() == [-1, 0, 1] and cand.next.tolist() == [1, 2, -1]
 
 
 def test_content_read_is_sparse_content_addressing_with_strength_over_spread():
@@ -272,7 +297,9 @@ def test_show_and_inspect_display_why_for_a_query(tmp_path, encoder):
 
     store = str(tmp_path / "s")
     runner = CliRunner()
-    added = runner.invoke(cli, ["--store", store, "add", "Bob: Yes, a beagle named Toast.", "Alice: Busy week."])
+    added = runner.invoke(
+        cli, ["--store", store, "add", "Bob: Yes, a beagle named Toast.", "Alice: Busy week."]
+    )
     assert added.exit_code == 0, added.output
     listed = runner.invoke(cli, ["--store", store, "inspect", "--query", "Bob's dog?", "--json"])
     items = json.loads(listed.output)["items"]
@@ -280,7 +307,7 @@ def test_show_and_inspect_display_why_for_a_query(tmp_path, encoder):
     table = runner.invoke(cli, ["--store", store, "inspect", "-q", "Bob's dog?"])
     assert "rank: score = why" in table.output and "#1:" in table.output
     shown = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "Bob's dog?"])
-    assert shown.exit_code == 0 and "for \"Bob's dog?\": #" in shown.output and "content" in shown.output
+    assert shown.exit_code == 0 and 'for "Bob\'s dog?": #' in shown.output and "content" in shown.output
     empty = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "  "])
     assert empty.exit_code != 0 and "--query is empty" in str(empty.exception)  # main() prints it in one line
 
@@ -293,8 +320,11 @@ def test_write_gate_updates_the_superseded_memory_and_keeps_its_history(encoder,
         ctl.gate_weight[GATE_FEATURES.index("cue")] = 10.0
         ctl.gate_weight[GATE_FEATURES.index("speaker")] = 10.0
         ctl.gate_bias.fill_(-15.0)
-    texts = ["Alice: I live in Austin, close to work.", "Bob: Austin sounds lovely.",
-             "Alice: We moved again, now we live in Denver."]
+    texts = [
+        "Alice: I live in Austin, close to work.",
+        "Bob: Austin sounds lovely.",
+        "Alice: We moved again, now we live in Denver.",
+    ]
     with Memory(None, encoder=encoder, controller=ctl) as mem:
         ids = mem.remember(texts) if one_batch else [i for t in texts for i in mem.remember(t)]
         assert ids[2] == ids[0] and ids[1] != ids[0] and len(mem) == 2

@@ -184,3 +184,29 @@ def test_relinked_update_moves_the_slot_to_the_end_of_the_write_order(store):
         store.update(b, text="b2", metadata={}, event_time=None, vector=np.eye(4)[0], now=4.0)
     rows = store.by_slots([b, d])
     assert (rows[b].prev_slot, rows[b].next_slot, rows[d].prev_slot, rows[d].next_slot) == (None, c, a, None)
+
+
+def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_scope(store):
+    """One query returns the read rows of the candidates and of the strong ones' neighbours, filtered
+    as a read is: namespace prefix, metadata filter, expiry, indexed."""
+    speaker = NewSlot(
+        "sp", ("u", "m"), "Caroline: I went hiking.", {"speaker": "Mel"}, 5.0, np.ones(4, np.float32)
+    )
+    with store.transaction():
+        s0, s1, s2, s3, s4 = store.insert(
+            [_slot(0), _slot(1, meta={"k": 1}), speaker, _slot(3, vec=False), _slot(4, ("other",))], now=1.0
+        )
+        (s5,) = store.insert(
+            [NewSlot("old", ("u", "m"), "expiring", {}, None, np.ones(4, np.float32), ttl=1.0)], now=1.0
+        )
+    # the chain in ("u", "m"): s0 - s1 - s2 - s3 - s5
+    got = {r.slot: r for r in store.neighbourhood([s0, s4], [s2], now=1.5, indexed_only=True)}
+    assert sorted(got) == [s0, s1, s4]  # s2's next, s3, is unindexed
+    r = store.neighbourhood([s2], [])[0]
+    assert (r.prev_slot, r.next_slot, r.event_time, r.usage, r.ns) == (s1, s3, 5.0, 0.0, "u\x1fm")
+    assert (r.speaker, r.head) == ("Mel", "Caroline: I went hiking.")
+    scoped = store.neighbourhood([s0, s4], [s0, s1], namespace=("u",), filter={"k": 1}, now=1.5)
+    assert [r.slot for r in scoped] == [s1]  # s4 is out of the namespace, s0 and s2 fail the filter
+    assert s5 in {r.slot for r in store.neighbourhood([s5], [], now=1.5)}
+    assert store.neighbourhood([s5], [], now=3.0) == []  # expired at 2.0
+    assert store.neighbourhood([], []) == []
