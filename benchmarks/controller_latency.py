@@ -8,8 +8,8 @@ questions are the queries. Vectors come through agentmem-eval's embedding cache,
 pays for encoding; every timed call is given its query vector (encoding excluded, as in the target).
 Timed, interleaved query by query: (a) `faiss.IndexFlatIP.search` for one query over the store's
 vectors, top 10, one thread; (b) `Memory.recall(k=10)` with the cosine controller; (c) with the learned
-controller (the default, whose index scan runs in a worker thread beside its lexical search); and the
-ingest rate of one 256-memory `remember` batch into the full store with each controller.
+controller (the default); and the ingest rate of one 256-memory `remember` batch into the full store
+with each controller.
 """
 
 from __future__ import annotations
