@@ -424,21 +424,15 @@ class SlotStore:
             "SELECT slot, version, text, metadata, event_time, updated_at FROM slots WHERE slot = ?",
             (slot,),
         )
+        blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+        old = c.execute("SELECT text, vector FROM slots WHERE slot = ?", (slot,)).fetchone()
         c.execute(
             "UPDATE slots SET text = ?, metadata = ?, event_time = ?, vector = ?, updated_at = ?, "
             "version = version + 1, ttl = ?, expires_at = ? WHERE slot = ?",
-            (
-                text,
-                _dumps(metadata),
-                event_time,
-                None if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
-                now,
-                ttl,
-                None if ttl is None else now + ttl,
-                slot,
-            ),
+            (text, _dumps(metadata), event_time, blob, now, ttl, None if ttl is None else now + ttl, slot),
         )
-        c.executemany("INSERT INTO changes (slot, op) VALUES (?, ?)", [(slot, "remove"), (slot, "add")])
+        if old != (text, blob):  # only the key and the text are indexed: a metadata edit re-indexes nothing
+            c.executemany("INSERT INTO changes (slot, op) VALUES (?, ?)", [(slot, "remove"), (slot, "add")])
 
     def delete(self, slots: Sequence[int]) -> int:
         """Delete slots and their history; relink each one's neighbours to each other."""

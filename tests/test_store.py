@@ -101,6 +101,9 @@ def test_update_keeps_history_and_logs_index_changes(store):
     assert ok and seq == 3 and changes == [(s, "add"), (s, "remove"), (s, "add")]
     assert store.changes_since(3) == (3, [], True)
     assert store.changes_since(99)[2] is False  # an index ahead of the log belongs to another database
+    with store.transaction():  # same text and key: nothing for the indexes to redo
+        store.update(s, text="new", metadata={"v": 3}, event_time=5.0, vector=np.ones(4), now=3.0)
+    assert store.changes_since(3) == (3, [], True) and store.history(s)[-1]["metadata"] == {"v": 3}
 
 
 def test_pruned_change_log_is_not_replayable(tmp_path):
