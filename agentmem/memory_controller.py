@@ -170,8 +170,7 @@ class MemoryController(nn.Module):
         with torch.no_grad():
             head_keys = self.read_keys(torch.as_tensor(query.vector, dtype=torch.float32)[None])[0].numpy()
         # The index scan runs in this thread: in a worker thread beside the lexical search it measured no
-        # faster on this project's 2-core machine (the scan and the lexical search contend for memory
-        # bandwidth), and its latency varied more (eval/results/controller/README.md).
+        # faster on this project's 2-core machine, and varied more (eval/results/controller/README.md).
         dense_lists = memory.search_many(head_keys, c.dense_k, namespace=query.namespace, filter=query.filter)
         cand = CandidateBuilder(query=query.text, namespace=query.namespace, query_time=query.time)
 
@@ -359,7 +358,9 @@ def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple
     if len(cands) == 1:  # a read: no padding, the tensors share the arrays' memory
         x = cands[0]
         q = torch.as_tensor(np.asarray(queries[0], dtype=np.float32))[None]
-        arrays = (x.keys, x.features, x.prev, x.next)
+        floats = (np.asarray(a, dtype=np.float32) for a in (x.keys, x.features))
+        links = (np.asarray(a, dtype=np.int64) for a in (x.prev, x.next))
+        arrays = (*floats, *links)
         return q, *(torch.from_numpy(a)[None] for a in arrays), torch.ones(1, len(x), dtype=torch.bool)
     b, c = len(cands), max(len(x) for x in cands)
     d, f = cands[0].keys.shape[1], cands[0].features.shape[1]
