@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from results_file import save
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -103,8 +103,7 @@ def main() -> None:
         print(f"{name:45s} locomo any/all@10 {lo['recall_any@10']:.3f}/{lo['recall_all@10']:.3f}  "
               f"synthetic any/all@10 {sy['recall_any@10']:.3f}/{sy['recall_all@10']:.3f}  "
               f"knowledge-update latest first {ku:.3f}", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"rows": rows}, indent=1) + "\n")
+    save({"rows": rows}, args.out)
 
 
 if __name__ == "__main__":

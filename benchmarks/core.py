@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results_file import save
 from tqdm import tqdm
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -173,8 +174,7 @@ def main() -> None:
         mem.close()
     print(json.dumps(result, indent=1))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
+        save(result, args.out)
 
 
 if __name__ == "__main__":
