@@ -104,6 +104,34 @@ def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     torch.testing.assert_close(parts[0, :, hop], expected, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(heads=1, key_rank=0),  # the packaged checkpoint's shape
+        dict(heads=2, key_rank=4, hop_k=4),  # every mechanism on
+    ],
+)
+def test_numpy_read_scores_equal_the_trained_forward(config):
+    """Reads score with `score` (numpy), training with `forward` (torch): same parts, same scores."""
+    rng = np.random.default_rng(5)
+    ctl = MemoryController(MemoryControllerConfig(dim=16, **config))
+    with torch.no_grad():
+        for p in ctl.parameters():
+            p.normal_(0, 0.5)
+    for c in (7, 1):  # a single candidate has no spread at all
+        cand = _random_candidates(rng, c=c)
+        cand.prev, cand.next = np.clip(cand.prev, -1, c - 1), np.clip(cand.next, -1, c - 1)
+        q = rng.standard_normal(16).astype(np.float32)
+        with torch.no_grad():
+            scores, parts = ctl(*collate([cand], [q]))
+        np_scores, np_parts = ctl.score(cand, q)
+        np.testing.assert_allclose(np_parts, parts[0].numpy(), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(np_scores, scores[0].numpy(), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(
+            ctl.head_keys(q), ctl.read_keys(torch.from_numpy(q)[None])[0].detach().numpy(), atol=1e-6
+        )
+
+
 def test_padded_candidates_get_no_weight_and_no_nan():
     rng = np.random.default_rng(2)
     ctl = MemoryController(MemoryControllerConfig(dim=16, heads=2, key_rank=4))
