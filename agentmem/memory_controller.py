@@ -233,9 +233,9 @@ class MemoryController(nn.Module):
         lexical = dict(
             memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter)
         )
-        take(list(lexical), list(lexical)[: c.neighbours])
-        for dense in dense_lists:
-            take([s for s, _ in dense], [s for s, _ in dense[: c.neighbours]])
+        # Every source's rows in one database round trip (two cost 0.5 ms more a read).
+        sources = [list(lexical), *([s for s, _ in dense] for dense in dense_lists)]
+        take([s for src in sources for s in src], [s for src in sources for s in src[: c.neighbours]])
         # Training adds the gold slots (wherever they are), with the neighbours a read of them would see.
         take(extra, (), visible=False)
         take((), extra)

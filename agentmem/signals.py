@@ -57,18 +57,14 @@ class Candidates:
 
 
 class CandidateBuilder:
-    """The candidate set of one read, described as its rows arrive.
-
-    A row's own signals (speaker, time, usage, namespace) are worked out when it is added, so most of
-    that work happens while the index scan runs; the signals relative to the whole set (standardised
-    lexical, write-order rank) and the link positions when it is built.
-    """
+    """The candidate set of one read: rows are collected as each source's arrive (a slot seen twice
+    counts once), then described column by column when the set is built."""
 
     def __init__(self, *, query: str, namespace: tuple[str, ...] | None, query_time: float | None) -> None:
         self.words = set(re.findall(r"\w+", query.lower()))
         self.ns = None if namespace is None else ns_key(namespace)
         self.query_time = query_time
-        self.rows: dict[int, tuple[int | None, int | None, list[float]]] = {}  # slot -> (prev, next, feats)
+        self.rows: dict[int, ReadRow] = {}
 
     def __contains__(self, slot: object) -> bool:
         return slot in self.rows
@@ -77,43 +73,39 @@ class CandidateBuilder:
         return len(self.rows)
 
     def add(self, rows: Iterable[ReadRow]) -> None:
-        """Describe the rows not yet in the set."""
         for r in rows:
-            if r.slot in self.rows:
-                continue
-            speaker = _speaker(r.speaker, r.head).split()
-            days = (
-                None
-                if self.query_time is None or r.event_time is None
-                else abs(self.query_time - r.event_time) / _DAY
-            )
-            self.rows[r.slot] = (
-                r.prev_slot,
-                r.next_slot,
-                [
-                    0.0,  # lexical: set at build
-                    float(bool(speaker) and speaker[0] in self.words),
-                    0.0,  # recency: set at build
-                    0.0 if days is None else -math.log1p(days) / math.log(366.0),
-                    r.usage,
-                    float(r.ns == self.ns),
-                ],
-            )
+            self.rows.setdefault(r.slot, r)
 
     def build(self, keys: Callable[[list[int]], np.ndarray], lexical: Mapping[int, float]) -> Candidates:
         """The Candidates, in slot (write) order; `keys(slots)` gives their key vectors `(C, d)`."""
         slots = sorted(self.rows)
         n = len(slots)
-        got = [self.rows[s] for s in slots]
-        feats = np.array([f for _, _, f in got], dtype=np.float32).reshape(n, len(SIGNALS))
+        feats = np.zeros((n, len(SIGNALS)), dtype=np.float32)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return Candidates(empty, keys([]), feats, empty, empty)
+        _, prev, nxt, event_time, usage, ns, speaker, head = zip(*(self.rows[s] for s in slots), strict=True)
         raw = np.array([lexical.get(s, 0.0) for s in slots], dtype=np.float64)
-        if n:
-            feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
+        feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
+        # Turns share a handful of speakers: parse each distinct (speaker, head) pair once.
+        said: dict[Any, bool] = {}
+        for i, (value, text) in enumerate(zip(speaker, head, strict=True)):
+            key = (value, None) if value else (None, text)  # with a `speaker` value, the text does not matter
+            if key not in said:
+                name = _speaker(value, text).split()
+                said[key] = bool(name) and name[0] in self.words
+            feats[i, 1] = said[key]
         feats[:, 2] = np.arange(n) / (n - 1) if n > 1 else 1.0  # write-order rank: slots are sorted
+        if self.query_time is not None:
+            when = np.array([np.nan if t is None else t for t in event_time], dtype=np.float64)
+            days = np.abs(self.query_time - when) / _DAY
+            feats[:, 3] = np.nan_to_num(-np.log1p(days) / math.log(366.0))  # 0 when the time is unknown
+        feats[:, 4] = usage
+        feats[:, 5] = [k == self.ns for k in ns]
         pos = {s: i for i, s in enumerate(slots)}
-        prev = np.array([pos.get(p, -1) for p, _, _ in got], dtype=np.int64)
-        nxt = np.array([pos.get(x, -1) for _, x, _ in got], dtype=np.int64)
-        return Candidates(np.asarray(slots, dtype=np.int64), keys(slots), feats, prev, nxt)
+        prev_pos = np.array([pos.get(p, -1) for p in prev], dtype=np.int64)
+        next_pos = np.array([pos.get(x, -1) for x in nxt], dtype=np.int64)
+        return Candidates(np.asarray(slots, dtype=np.int64), keys(slots), feats, prev_pos, next_pos)
 
 
 def speaker_of(text: str, metadata: Mapping[str, Any]) -> str:
