@@ -23,8 +23,9 @@ kept) when the learned gate says the observation supersedes it, p = σ(w·φ(new
 the G closest memories, merging the two keys; otherwise it allocates a new slot, linked after the
 namespace's last one.
 
-Training (training.py) replays episodes through the same `gather` and `forward` used at read time
-and minimises -log Σ_{i ∈ gold} w_i.
+Training (training.py) replays episodes through the same `gather` used at read time and minimises
+-log Σ_{i ∈ gold} w_i through `forward` (torch, batched); a read scores its one candidate set with
+`score`, the same equations in numpy.
 """
 
 from __future__ import annotations
