@@ -87,7 +87,7 @@ class CandidateBuilder:
         _, prev, nxt, event_time, usage, ns, speaker, head = zip(*(self.rows[s] for s in slots), strict=True)
         raw = np.array([lexical.get(s, 0.0) for s in slots], dtype=np.float64)
         feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
-        # Turns share a handful of speakers: parse each distinct (speaker, head) pair once.
+        # Turns share a handful of speakers: parse each distinct speaker value (or text head) once.
         said: dict[Any, bool] = {}
         for i, (value, text) in enumerate(zip(speaker, head, strict=True)):
             key = (value, None) if value else (None, text)  # with a `speaker` value, the text does not matter
