@@ -179,8 +179,9 @@ class MemoryController(nn.Module):
         """`forward` for one read, in numpy: scores (C,) and their parts (C, P) in PARTS order.
 
         The same equations without autograd. A read's tensors are a few hundred rows, where torch's
-        per-operation overhead made its forward pass cost 0.7 ms against 0.35 ms here (inside reads of
-        the 100k latency store); training keeps `forward`. Tested equal to it.
+        per-operation overhead made its forward pass cost 0.8 ms a read against 0.45 ms here (profiled
+        reads of the 100k latency store, eval/results/controller/README.md); training keeps `forward`.
+        Tested equal to it.
         """
         p = self._numpy_parameters()
         c = self.config
