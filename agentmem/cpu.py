@@ -5,12 +5,20 @@ parallel region costs more than it saves, and on a busy CPU it is pathological: 
 project's 2-core machine under load, one query embedding took 800 ms with 2 threads against 26 ms
 with 1, and a (150 x 384) einsum 18 ms against 0.15 ms. Small work therefore runs single-threaded;
 large batches keep torch's own setting.
+
+A read's independent parts can overlap on the machine's cores instead (`in_background`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+import functools
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 SMALL_BATCH = 8  # texts per encode call at or under which encoding runs single-threaded
 
@@ -31,6 +39,23 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def single_threaded() -> AbstractContextManager[None]:
-    """`torch_threads(1)`: for the small tensors of one read or one query."""
-    return torch_threads(1)
+def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """Run `fn(*args)` on a worker thread, for work that can overlap a long call in this thread that
+    releases the GIL (a FAISS scan, a SQLite query); on a one-core machine it runs here, already done."""
+    pool = _worker_pool()
+    if pool is None:
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as e:  # noqa: BLE001 - handed back to the caller by result(), as a worker's would be
+            done.set_exception(e)
+        return done
+    return pool.submit(fn, *args)
+
+
+@functools.cache
+def _worker_pool() -> ThreadPoolExecutor | None:
+    """One worker per core, so concurrent reads each get one; None on one core, where a worker could
+    only take turns with the caller."""
+    cores = os.cpu_count() or 1
+    return ThreadPoolExecutor(max_workers=cores, thread_name_prefix="agentmem") if cores > 1 else None

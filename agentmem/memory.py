@@ -114,6 +114,9 @@ class Memory:
             self.controller.check_dim(self.encoder.dim)
         self._saved_seq = self.index.seq if (self.path / INDEX_FILE).exists() else -1
         self._lexical: LexicalIndex | None = None  # loaded by the first lexical read (see `lexical`)
+        # Its own lock, not the memory's: a learned read searches it from a worker thread while the
+        # reading thread holds the memory's lock (memory_controller.gather).
+        self._lexical_lock = threading.Lock()
         self._lexical_saved_seq = -1
         self._data_version = self.store.data_version()
         self._usage: dict[int, float] = {}
@@ -665,7 +668,7 @@ class Memory:
     def lexical(self) -> LexicalIndex:
         """The BM25 index over the memories' texts, loaded (or built) on first use: the cosine
         controller never needs it, so a store read only through it never pays for it."""
-        with self._lock:
+        with self._lexical_lock:
             if self._lexical is None:
                 self._lexical = LexicalIndex.open(self.path, self.store)
                 self._lexical_saved_seq = self._lexical.seq if (self.path / LEXICAL_FILE).exists() else -1

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from torch import nn
 
 from agentmem.addressing import EPS, cosine_similarity
 from agentmem.controller import PendingWrite, ReadHit, ReadQuery, SlotAccess, WriteDecision
+from agentmem.cpu import in_background
 from agentmem.errors import InvalidInputError
 from agentmem.signals import SIGNALS, CandidateBuilder, Candidates, speaker_of
 from agentmem.store import SlotRow
@@ -211,33 +213,50 @@ class MemoryController(nn.Module):
     def gather(self, query: ReadQuery, memory: SlotAccess, *, extra: Sequence[int] = ()) -> Candidates:
         """The candidate set of one read (`extra` slots are added: training adds the gold ones)."""
         c = self.config
-        head_keys = self.head_keys(query.vector)
-        # The index scan runs in this thread: in a worker thread beside the lexical search it measured no
-        # faster on this project's 2-core machine, and varied more (eval/results/controller/README.md).
-        dense_lists = memory.search_many(head_keys, c.dense_k, namespace=query.namespace, filter=query.filter)
-        cand = CandidateBuilder(query=query.text, namespace=query.namespace, query_time=query.time)
+        cand = CandidateBuilder(
+            query=query.text, namespace=query.namespace, query_time=query.time, keys=memory.vectors
+        )
 
         def take(slots: Sequence[int], strong: Sequence[int], *, visible: bool = True) -> None:
-            """Add candidates, and the temporal neighbours of the `strong` ones among them."""
+            """Add candidates, and the temporal neighbours of the `strong` ones among them (from the rows
+            already collected where it can, so only the others' links are looked up)."""
             new = [s for s in slots if s not in cand]
-            if new or strong:
+            unseen = [s for s in strong if s not in cand]
+            new += [s for s in cand.linked(strong) if s not in cand]
+            if new or unseen:
                 cand.add(
                     memory.neighbourhood(
-                        new, strong, namespace=query.namespace, filter=query.filter, visible=visible
+                        new, unseen, namespace=query.namespace, filter=query.filter, visible=visible
                     )
                 )
 
-        # BM25 of candidates outside the lexical top-K counts as 0.
-        lexical = dict(
-            memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter)
-        )
-        # Every source's rows in one database round trip (two cost 0.5 ms more a read).
-        sources = [list(lexical), *([s for s, _ in dense] for dense in dense_lists)]
-        take([s for src in sources for s in src], [s for src in sources for s in src[: c.neighbours]])
+        def lexical_part() -> dict[int, float]:
+            """The lexical top-K and its candidates' rows (BM25 of candidates outside it counts as 0)."""
+            found = dict(
+                memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter)
+            )
+            take(list(found), list(found)[: c.neighbours])
+            cand.describe()
+            return found
+
+        # The lexical part runs on another core while this thread scans the index (FAISS and SQLite
+        # release the GIL): 1.6 ms less a read at 100k (eval/results/controller/README.md, Latency). The
+        # caller must not hold the store's lock, which the worker needs.
+        lexical_done = in_background(lexical_part)
+        try:
+            dense_lists = memory.search_many(
+                self.head_keys(query.vector), c.dense_k, namespace=query.namespace, filter=query.filter
+            )
+        except BaseException:
+            wait([lexical_done])  # never leave the worker reading a memory the caller may change or close
+            raise
+        lexical = lexical_done.result()
+        dense = [[s for s, _ in hits] for hits in dense_lists]
+        take([s for src in dense for s in src], [s for src in dense for s in src[: c.neighbours]])
         # Training adds the gold slots (wherever they are), with the neighbours a read of them would see.
         take(extra, (), visible=False)
         take((), extra)
-        first = cand.build(memory.vectors, lexical)
+        first = cand.build(lexical)
         if c.hop_k == 0 or len(first) == 0:
             return first
         scores, _ = self.score(first, query.vector)
@@ -245,7 +264,7 @@ class MemoryController(nn.Module):
         hop = memory.search(key, c.hop_k, namespace=query.namespace, filter=query.filter)
         n = len(cand)
         take([s for s, _ in hop], ())
-        return cand.build(memory.vectors, lexical) if len(cand) > n else first
+        return cand.build(lexical) if len(cand) > n else first
 
     def read(self, queries: Sequence[ReadQuery], memory: SlotAccess) -> list[list[ReadHit]]:
         return [self._read_one(q, memory, k=q.k) for q in queries]

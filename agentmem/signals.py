@@ -57,14 +57,29 @@ class Candidates:
 
 
 class CandidateBuilder:
-    """The candidate set of one read: rows are collected as each source's arrive (a slot seen twice
-    counts once), then described column by column when the set is built."""
+    """The candidate set of one read. Rows are collected as each source's arrive (a slot seen twice
+    counts once) and described column by column, in batches: `describe` does the rows so far (a read
+    describes its lexical candidates while the index scan runs), `build` the rest, then the columns
+    that depend on the whole set."""
 
-    def __init__(self, *, query: str, namespace: tuple[str, ...] | None, query_time: float | None) -> None:
+    def __init__(
+        self,
+        *,
+        query: str,
+        namespace: tuple[str, ...] | None,
+        query_time: float | None,
+        keys: Callable[[list[int]], np.ndarray],
+    ) -> None:
+        """keys(slots) gives the key vectors `(len(slots), d)` of slots."""
         self.words = set(re.findall(r"\w+", query.lower()))
         self.ns = None if namespace is None else ns_key(namespace)
         self.query_time = query_time
+        self.keys = keys
         self.rows: dict[int, ReadRow] = {}
+        self._said: dict[Any, bool] = {}  # speaker value (or text head) -> named in the query
+        # described batches: slots (n,), own features (n, F), links (2, n) (prev, next; -1: none), keys (n, d)
+        self._batches: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._described = 0  # rows (in arrival order) described so far
 
     def __contains__(self, slot: object) -> bool:
         return slot in self.rows
@@ -72,40 +87,65 @@ class CandidateBuilder:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def linked(self, slots: Iterable[int]) -> list[int]:
+        """The temporal neighbours (previous and next) of those of `slots` already collected."""
+        rows = [self.rows[s] for s in slots if s in self.rows]
+        return [n for r in rows for n in (r.prev_slot, r.next_slot) if n is not None]
+
     def add(self, rows: Iterable[ReadRow]) -> None:
         for r in rows:
             self.rows.setdefault(r.slot, r)
 
-    def build(self, keys: Callable[[list[int]], np.ndarray], lexical: Mapping[int, float]) -> Candidates:
-        """The Candidates, in slot (write) order; `keys(slots)` gives their key vectors `(C, d)`."""
-        slots = sorted(self.rows)
-        n = len(slots)
-        feats = np.zeros((n, len(SIGNALS)), dtype=np.float32)
-        if n == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return Candidates(empty, keys([]), feats, empty, empty)
+    def describe(self) -> None:
+        """Work out the signals of each row that depend on it alone (speaker, time, usage, namespace),
+        its links and its key, for the rows added since the last call."""
+        slots = list(self.rows)[self._described :]
+        self._described = len(self.rows)
+        if not slots:
+            return
         _, prev, nxt, event_time, usage, ns, speaker, head = zip(*(self.rows[s] for s in slots), strict=True)
-        raw = np.array([lexical.get(s, 0.0) for s in slots], dtype=np.float64)
-        feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
-        # Turns share a handful of speakers: parse each distinct speaker value (or text head) once.
-        said: dict[Any, bool] = {}
-        for i, (value, text) in enumerate(zip(speaker, head, strict=True)):
-            key = (value, None) if value else (None, text)  # with a `speaker` value, the text does not matter
-            if key not in said:
-                name = _speaker(value, text).split()
-                said[key] = bool(name) and name[0] in self.words
-            feats[i, 1] = said[key]
-        feats[:, 2] = np.arange(n) / (n - 1) if n > 1 else 1.0  # write-order rank: slots are sorted
+        feats = np.zeros((len(slots), len(SIGNALS)), dtype=np.float32)
+        # Turns share a handful of speakers: parse each distinct speaker value (or text head) once; with
+        # a `speaker` value, the text does not matter.
+        keys = [(value, None) if value else (None, text) for value, text in zip(speaker, head, strict=True)]
+        for key in set(keys).difference(self._said):
+            name = _speaker(*key).split()
+            self._said[key] = bool(name) and name[0] in self.words
+        feats[:, 1] = [self._said[key] for key in keys]
         if self.query_time is not None:
-            when = np.array([np.nan if t is None else t for t in event_time], dtype=np.float64)
-            days = np.abs(self.query_time - when) / _DAY
+            days = np.abs(self.query_time - np.array(event_time, dtype=np.float64)) / _DAY  # None: nan
             feats[:, 3] = np.nan_to_num(-np.log1p(days) / math.log(366.0))  # 0 when the time is unknown
         feats[:, 4] = usage
         feats[:, 5] = [k == self.ns for k in ns]
-        pos = {s: i for i, s in enumerate(slots)}
-        prev_pos = np.array([pos.get(p, -1) for p in prev], dtype=np.int64)
-        next_pos = np.array([pos.get(x, -1) for x in nxt], dtype=np.int64)
-        return Candidates(np.asarray(slots, dtype=np.int64), keys(slots), feats, prev_pos, next_pos)
+        links = np.nan_to_num(np.array([prev, nxt], dtype=np.float64), nan=-1).astype(np.int64)  # (2, n)
+        self._batches.append((np.array(slots, dtype=np.int64), feats, links, self.keys(slots)))
+
+    def build(self, lexical: Mapping[int, float]) -> Candidates:
+        """The Candidates, in slot (write) order; `lexical` maps slots to their BM25 (0 when absent)."""
+        self.describe()
+        if not self.rows:
+            empty = np.zeros(0, dtype=np.int64)
+            return Candidates(empty, self.keys([]), np.zeros((0, len(SIGNALS)), np.float32), empty, empty)
+        slots, feats, keys = (np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3))
+        links = np.concatenate([batch[2] for batch in self._batches], axis=1)
+        order = np.argsort(slots)
+        slots, feats, links, keys = slots[order], feats[order], links[:, order], keys[order]
+        n = len(slots)
+        raw = np.zeros(n)
+        if lexical:
+            at, found = _positions(slots, np.fromiter(lexical, dtype=np.int64, count=len(lexical)))
+            raw[at[found]] = np.fromiter(lexical.values(), dtype=np.float64, count=len(lexical))[found]
+        feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
+        feats[:, 2] = np.arange(n) / (n - 1) if n > 1 else 1.0  # write-order rank: slots are sorted
+        at, found = _positions(slots, links)
+        prev, nxt = np.where(found, at, -1)
+        return Candidates(slots, keys, feats, prev, nxt)
+
+
+def _positions(sorted_slots: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `slots` sits in `sorted_slots`, and whether it is there at all."""
+    at = np.minimum(np.searchsorted(sorted_slots, slots), len(sorted_slots) - 1)
+    return at, sorted_slots[at] == slots
 
 
 def speaker_of(text: str, metadata: Mapping[str, Any]) -> str:

@@ -43,10 +43,18 @@ def test_candidate_signals_by_hand():
         ReadRow(3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "Caroline Smith", "no prefix here"),
         ReadRow(9, 7, None, 0.0, 1.0, "u\x1fm", None, "a very long first clause that is no name: x"),
     ]
-    build = CandidateBuilder(query="What did Caroline ask Mel?", namespace=("u", "m"), query_time=10 * day)
+
+    def keys(slots):  # a key that names its slot, to check that keys stay with their rows
+        return np.array([[s, 0.0, 0.0] for s in slots], dtype=np.float32).reshape(-1, 3)
+
+    build = CandidateBuilder(
+        query="What did Caroline ask Mel?", namespace=("u", "m"), query_time=10 * day, keys=keys
+    )
     build.add(rows[2:])
+    build.describe()  # a first batch described early, as a read does while its index scan runs
     build.add(rows[:2] + rows[2:])  # a row seen twice counts once
-    cand = build.build(lambda slots: np.eye(3, dtype=np.float32)[: len(slots)], {7: 4.0, 9: 1.0})
+    cand = build.build({7: 4.0, 9: 1.0})
+    assert cand.keys[:, 0].tolist() == [3.0, 7.0, 9.0]
     assert cand.slots.tolist() == [3, 7, 9]
     raw = np.array([0.0, 4.0, 1.0])
     feats = dict(zip(SIGNALS, cand.features.T, strict=True))
@@ -236,6 +244,57 @@ def test_store_written_by_cosine_is_read_by_a_trained_checkpoint(tmp_path, encod
         [(_, x)] = mem._view().lexical("kayak", 3, namespace=None)
         z = (2 * x / 3) / max(x * 2**0.5 / 3, LEXICAL_SPREAD_FLOOR)
         assert hits[0].why["lexical"] == pytest.approx(2 * z, rel=1e-4)
+
+
+def test_a_read_overlapping_its_lexical_search_with_the_scan_ranks_as_one_done_in_turn(
+    tmp_path, encoder, monkeypatch
+):
+    """A learned read runs its lexical half on a worker thread (cpu.in_background) while the reading
+    thread scans the index. The first read of a freshly opened store loads the lexical index on that
+    worker while the reader holds the memory's lock: it must finish, and rank exactly as the same read
+    done in turn (as on a one-core machine); an error on the worker reaches the caller."""
+    import threading
+
+    from agentmem import cpu
+    from agentmem.memory import _SlotView
+
+    facts = [
+        f"{name} said the {thing} is in the {place}."
+        for name, thing, place in zip(
+            ["Ana", "Ben", "Cleo", "Dev"] * 5,
+            ["key", "map", "cake", "lamp", "book"] * 4,
+            ["shed", "attic", "car", "garden"] * 5,
+            strict=True,
+        )
+    ]
+    with Memory(tmp_path / "s", encoder=encoder) as mem:
+        mem.remember(facts, metadata=[{"speaker": f.split()[0]} for f in facts])
+    queries = ["Where is the lamp?", "What did Cleo say about the cake?", "attic"]
+
+    def read_all() -> list[list[tuple[str, float]]]:
+        with Memory(tmp_path / "s", encoder=encoder) as mem:  # reopened: the lexical index is not loaded
+            return [[(h.id, h.score) for h in mem.recall(q, k=5, track_usage=False)] for q in queries]
+
+    overlapped: list = []
+    reader = threading.Thread(target=lambda: overlapped.append(read_all()), daemon=True)
+    reader.start()
+    reader.join(timeout=120)
+    assert not reader.is_alive(), "a read waited on its own worker (deadlock)"
+    monkeypatch.setattr(cpu, "_worker_pool", lambda: None)  # one core: the lexical half runs in turn
+    in_turn = read_all()
+    assert [[i for i, _ in r] for r in overlapped[0]] == [[i for i, _ in r] for r in in_turn]
+    np.testing.assert_allclose([s for r in overlapped[0] for _, s in r], [s for r in in_turn for _, s in r])
+    monkeypatch.undo()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("lexical index unreadable")
+
+    monkeypatch.setattr(_SlotView, "lexical", broken)
+    with Memory(tmp_path / "s", encoder=encoder) as mem:
+        with pytest.raises(RuntimeError, match="lexical index unreadable"):
+            mem.recall("Where is the lamp?")
+        monkeypatch.undo()
+        assert "lamp" in mem.recall("Where is the lamp?", k=1)[0].text
 
 
 def test_duplicate_observation_is_skipped_not_appended(encoder):
