@@ -117,6 +117,9 @@ class Memory:
         # Its own lock, not the memory's: a learned read searches it from a worker thread while the
         # reading thread holds the memory's lock (memory_controller.gather).
         self._lexical_lock = threading.Lock()
+        # When the first memory expires (store.earliest_expiry), read once after each change: until
+        # then a read needs no expiry probe. None: not read since the last change.
+        self._earliest_expiry: float | None = None
         self._lexical_saved_seq = -1
         self._data_version = self.store.data_version()
         self._usage: dict[int, float] = {}
@@ -388,6 +391,7 @@ class Memory:
             slots = [r.slot for r in self.store.by_ids(list(ids)).values()]
             with self.store.transaction():
                 self.store.refresh_ttl(slots, time.time())
+            self._earliest_expiry = None
 
     def sweep_expired(self) -> int:
         """Delete every memory whose ttl ran out; returns how many."""
@@ -660,6 +664,7 @@ class Memory:
         self._data_version = self.store.data_version()
 
     def _sync_indexes(self) -> None:
+        self._earliest_expiry = None  # every commit that can change an expiry time passes here
         self.index.sync(self.store)
         if self._lexical is not None:
             self._lexical.sync(self.store)
@@ -780,8 +785,13 @@ class _SlotView:
         """Those of the indexed `slots` a read under this namespace prefix and filter may return."""
         store, now = self.memory.store, time.time() if now is None else now
         if namespace is None and not filter:
-            # Unscoped, every indexed memory is visible but an expired one not yet swept: one probe of
-            # the expiry index instead of looking up every hit.
+            # Unscoped, every indexed memory is visible but an expired one not yet swept: none before
+            # the earliest expiry, else one probe of the expiry index instead of looking up every hit.
+            m = self.memory
+            if m._earliest_expiry is None:
+                m._earliest_expiry = store.earliest_expiry()
+            if now < m._earliest_expiry:
+                return set(slots)
             return set(slots).difference(store.expired_slots(now))
         rows = store.select(
             namespace=namespace, filter=filter, slots=slots, now=now, columns="slot", indexed_only=True

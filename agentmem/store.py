@@ -13,6 +13,7 @@ joined by U+001F so a namespace prefix is a contiguous key range.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -571,6 +572,14 @@ class SlotStore:
         if indexed_only:
             where += " AND vector IS NOT NULL"
         return where, params
+
+    def earliest_expiry(self) -> float:
+        """When the first memory with a ttl expires (inf when none has one): one step of the expiry index."""
+        with self.lock:
+            first = self.conn.execute(
+                "SELECT min(expires_at) FROM slots WHERE expires_at IS NOT NULL"
+            ).fetchone()[0]
+        return math.inf if first is None else first
 
     def expired_slots(self, now: float) -> list[int]:
         with self.lock:

@@ -164,6 +164,23 @@ def test_ttl_expiry_refresh_and_sweep(mem, monkeypatch):
     assert mem.get(k).expires_at > before
 
 
+@pytest.mark.parametrize("controller", ["cosine", "learned"])
+def test_a_ttl_written_through_another_connection_expires_for_reads_here(
+    tmp_path, encoder, monkeypatch, controller
+):
+    """Reads skip the expiry probe until the earliest expiry they know of; a memory with a ttl written
+    by another connection (as by another process) must reset that, or it would outlive its ttl here."""
+    with Memory(tmp_path / "s", encoder=encoder, controller=controller) as a:
+        a.remember("durable fact")
+        assert len(a.recall("fact")) == 1  # `a` has now read that no memory expires
+        with Memory(tmp_path / "s", encoder=encoder, controller=controller) as b:
+            (e,) = b.remember("ephemeral fact", ttl=60)
+        assert e in {h.id for h in a.recall("fact")}
+        clock = time.time()
+        monkeypatch.setattr(time, "time", lambda: clock + 61)
+        assert [h.text for h in a.recall("fact")] == ["durable fact"]
+
+
 def test_usage_grows_with_reads_dnc_style(mem):
     ids = mem.remember(FACTS)
     hits = mem.recall("Where does Alice live?", k=2)
