@@ -240,8 +240,8 @@ class MemoryController(nn.Module):
             return found
 
         # The lexical part runs on another core while this thread scans the index (FAISS and SQLite
-        # release the GIL): 1.6 ms less a read at 100k (eval/results/controller/README.md, Latency). The
-        # caller must not hold the store's lock, which the worker needs.
+        # release the GIL; eval/results/controller/README.md, Latency). The caller must not hold the
+        # store's lock, which the worker needs.
         lexical_done = in_background(lexical_part)
         try:
             dense_lists = memory.search_many(

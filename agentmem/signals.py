@@ -107,11 +107,11 @@ class CandidateBuilder:
         feats = np.zeros((len(slots), len(SIGNALS)), dtype=np.float32)
         # Turns share a handful of speakers: parse each distinct speaker value (or text head) once; with
         # a `speaker` value, the text does not matter.
-        keys = [(value, None) if value else (None, text) for value, text in zip(speaker, head, strict=True)]
-        for key in set(keys).difference(self._said):
+        who = [(value, None) if value else (None, text) for value, text in zip(speaker, head, strict=True)]
+        for key in set(who).difference(self._said):
             name = _speaker(*key).split()
             self._said[key] = bool(name) and name[0] in self.words
-        feats[:, 1] = [self._said[key] for key in keys]
+        feats[:, 1] = [self._said[key] for key in who]
         if self.query_time is not None:
             days = np.abs(self.query_time - np.array(event_time, dtype=np.float64)) / _DAY  # None: nan
             feats[:, 3] = np.nan_to_num(-np.log1p(days) / math.log(366.0))  # 0 when the time is unknown
