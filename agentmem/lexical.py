@@ -12,7 +12,10 @@ Scoring is FTS5's BM25 (Robertson & Zaragoza 2009), with N, n(t) and avgdl over 
                   still counts a little, as in FTS5)
 
 Tokens are lower-cased words with diacritics folded, stemmed by the Snowball English stemmer; |D|
-counts every token, stop words included, but stop words are neither indexed nor queried.
+counts every token, stop words included, but stop words are neither indexed nor queried. Names are
+terms too: each pair of capitalised words in a row ("Ana Silva", "New York") is indexed and queried
+as one phrase term ("ana silva"), so a question about Yusuf Fischer favours memories that name him over
+those about Omar Fischer or Yusuf Sato, which the single words score alike.
 
 Layout, log-structured as a search engine's segments: an immutable CSR *base* (term -> doc numbers
 and term frequencies) plus a small *tail* of postings added since. A removed memory's doc number is
@@ -42,7 +45,7 @@ from agentmem.store import SlotStore
 
 log = logging.getLogger("agentmem")
 LEXICAL_FILE = "lexical.npz"
-_FORMAT = "agentmem-lexical/1"
+_FORMAT = "agentmem-lexical/2"  # 2: name phrase terms
 
 # Words too common to identify a memory: not indexed and dropped from queries (BM25 would weight them
 # about 0 anyway, but every one would still be a pass over most of the postings).
@@ -57,6 +60,23 @@ _WORD = re.compile(r"\w+")
 def lexical_terms(text: str) -> list[str]:
     """Distinct lower-cased word tokens of `text`, stop words dropped, in order (unstemmed)."""
     return list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS))
+
+
+def name_phrases(text: str) -> list[str]:
+    """The phrase terms of `text`: each pair of capitalised words separated only by spaces, folded
+    ("Yusuf Fischer's car" -> ["yusuf fischer"]); a pair with a stop word ("Which City") is not a name."""
+    out, prev, prev_end = [], "", -1
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if not word[0].isupper():
+            prev = ""
+            continue
+        if prev and text[prev_end : m.start()].isspace():
+            a, b = _fold(prev), _fold(word)
+            if a not in STOPWORDS and b not in STOPWORDS:
+                out.append(f"{a} {b}")  # a space never occurs inside a word term: no collisions
+        prev, prev_end = word, m.end()
+    return out
 
 
 def _fold(text: str) -> str:
@@ -120,12 +140,16 @@ class LexicalIndex(ChangeLogCache):
         return s
 
     def terms(self, text: str) -> list[str]:
-        """The distinct indexed terms of a query, in order."""
-        return list(dict.fromkeys(self._stem(w) for w in _WORD.findall(_fold(text)) if w not in STOPWORDS))
+        """The distinct indexed terms of a query, in order (words, then name phrases)."""
+        words = [self._stem(w) for w in _WORD.findall(_fold(text)) if w not in STOPWORDS]
+        return list(dict.fromkeys(words + name_phrases(text)))
 
     def _tokens(self, text: str) -> tuple[Counter[str], int]:
+        """Term frequencies and |D| (words only: a phrase term adds no length)."""
         words = _WORD.findall(_fold(text))
-        return Counter(self._stem(w) for w in words if w not in STOPWORDS), len(words)
+        counts = Counter(self._stem(w) for w in words if w not in STOPWORDS)
+        counts.update(name_phrases(text))
+        return counts, len(words)
 
     # -- mutation ------------------------------------------------------------------------------
 

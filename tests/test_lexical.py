@@ -9,7 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from agentmem.lexical import LEXICAL_FILE, LexicalConfig, LexicalIndex
+from agentmem.lexical import LEXICAL_FILE, LexicalConfig, LexicalIndex, name_phrases
 from agentmem.store import NewSlot, SlotStore
 
 DOCS = ["kayak river", "mountain hike", "city walk", "lake swim", "kayak kayak on the lake today"]
@@ -43,6 +43,32 @@ def test_tokens_are_stemmed_folded_and_stop_words_dropped():
     assert idx.search("malmo", 10)[0][0] == 1
     assert idx.search("the of and", 10) == []  # only stop words
     assert idx.search("zebra", 10) == []
+
+
+def test_names_are_phrase_terms():
+    assert name_phrases("Which city does Yusuf Fischer live in?") == [
+        "yusuf fischer"
+    ]  # "Which" is a stop word
+    assert name_phrases("Élodie Durand met Ana Silva's sister in New York City.") == [
+        "elodie durand",
+        "ana silva",
+        "new york",
+        "york city",
+    ]
+    assert name_phrases("I met Ana. Silva called.") == []  # a full stop ends a name
+    idx = _index(
+        ["Omar Fischer lives in Cusco.", "Yusuf Fischer has moved to Krakow.", "Yusuf Sato lives in Lima."]
+    )
+    assert idx.terms("Which city does Yusuf Fischer live in?") == [
+        "citi",
+        "yusuf",
+        "fischer",
+        "live",
+        "yusuf fischer",
+    ]
+    # Word for word, Omar Fischer's and Yusuf Sato's "lives in" matches as much as Yusuf Fischer's name;
+    # the name phrase (idf ln(2.5 / 1.5)) puts the memory that names him first.
+    assert [s for s, _ in idx.search("Which city does Yusuf Fischer live in?", 3)][0] == 2
 
 
 def test_allowed_restricts_the_search():
