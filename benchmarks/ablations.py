@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/ablations.py --locomo ../shared/datasets/locomo-dev \
         --key-rank-checkpoint runs/key16.safetensors --out eval/results/ablations/ablations.json
 
-Each variant is the packaged checkpoint with one mechanism switched off (weights zeroed or candidates
-not gathered; nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4)
+Each variant is the packaged checkpoint with one mechanism switched off (weights zeroed, candidates
+not gathered, links counted without their coherence, or the lexical index built without name phrases;
+nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4)
 and on the synthetic agent-history suite (10k observations, seed 0). The learned key is the exception:
 the packaged recipe has none (key_rank 0), so its row is a checkpoint trained the same way with a
 rank-16 key residual (`agentmem train controller --key-rank 16`), given with --key-rank-checkpoint.
@@ -13,10 +14,12 @@ rank-16 key residual (`agentmem train controller --key-rank 16`), given with --k
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import torch
 from results_file import save
@@ -32,7 +35,7 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
     base = MemoryController.load(DEFAULT_CHECKPOINT)
 
     def without(*signals: str, links: bool = False, lexical_k: bool = False, gate: bool = False,
-                duplicates: bool = False) -> Callable[[], MemoryController]:
+                duplicates: bool = False, coherence: bool = False) -> Callable[[], MemoryController]:
         def make() -> MemoryController:
             m = copy.deepcopy(base)
             with torch.no_grad():
@@ -47,6 +50,8 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
                 m.config.lexical_k = 0
             if duplicates:
                 m.config.duplicate_cosine = 2.0  # no cosine reaches it: every observation is written
+            if coherence:
+                m.config.link_coherence = None
             return m
 
         return make
@@ -55,6 +60,8 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
         "full (packaged checkpoint)": lambda: copy.deepcopy(base),
         "- lexical candidates and signal": without("lexical", lexical_k=True),
         "- temporal links": without(links=True),
+        "- link coherence (every link counts fully)": without(coherence=True),
+        "- name phrases in the lexical index": lambda: copy.deepcopy(base),
         "- recency and time": without("recency", "time"),
         "- speaker": without("speaker"),
         "- write gate (update-instead-of-append)": without(gate=True),
@@ -85,10 +92,14 @@ def main() -> None:
     rows = []
     for name, make in variants(args.key_rank_checkpoint).items():
         row: dict = {"variant": name}
+        # The lexical index is the memory's, not the controller's: its variant builds it without phrases.
+        phrases_off = mock.patch("agentmem.lexical.name_phrases", lambda text: []) if "name phrases" in name \
+            else contextlib.nullcontext()
         for ds_name, load in datasets.items():
             config = RunConfig(systems=("agentmem",), progress=False,
                                settings=SystemsConfig(agentmem=AgentMemConfig(controller=make())))
-            result, _ = evaluate(load(), config)
+            with phrases_off:
+                result, _ = evaluate(load(), config)
             s = result["systems"]["agentmem"]
             row[ds_name] = {
                 "recall_any@10": s["recall_any@10"],

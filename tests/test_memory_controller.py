@@ -87,7 +87,10 @@ def test_content_read_is_sparse_content_addressing_with_strength_over_spread():
 
 def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     rng = np.random.default_rng(1)
-    ctl = MemoryController(MemoryControllerConfig(dim=16, heads=2, key_rank=4, hop_k=4))
+    # Coherence ramp over the whole cosine range: c(i, j) = (cos + 1) / 2, never clipped.
+    ctl = MemoryController(
+        MemoryControllerConfig(dim=16, heads=2, key_rank=4, hop_k=4, link_coherence=(-1.0, 1.0))
+    )
     with torch.no_grad():
         ctl.signal_weight.copy_(torch.arange(len(SIGNALS), dtype=torch.float32) / 10)
         ctl.link_weight.copy_(torch.tensor([0.5, -0.25]))
@@ -101,8 +104,10 @@ def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     centred = match - match.mean()
     # Candidate 1's forward link reads candidate 0 (written just before); candidate 3 has no next.
     fwd, bwd, hop = (PARTS.index(p) for p in ("link_forward", "link_backward", "second_hop"))
-    assert parts[0, 1, fwd].item() == pytest.approx(0.5 * centred[0].item(), abs=1e-5)
-    assert parts[0, 2, bwd].item() == pytest.approx(-0.25 * centred[3].item(), abs=1e-5)
+    unit = cand.keys / np.linalg.norm(cand.keys, axis=1, keepdims=True)
+    c10, c23 = ((float(unit[i] @ unit[j]) + 1) / 2 for i, j in ((1, 0), (2, 3)))
+    assert parts[0, 1, fwd].item() == pytest.approx(0.5 * c10 * centred[0].item(), abs=1e-5)
+    assert parts[0, 2, bwd].item() == pytest.approx(-0.25 * c23 * centred[3].item(), abs=1e-5)
     assert parts[0, 3, bwd].item() == 0.0 and parts[0, 0, fwd].item() == 0.0
     # Second hop by hand: the first read's vector r = Σ w_i M_i keys a z-scored cosine, weighted by 0.7.
     w = torch.softmax(parts[0, :, :hop].sum(-1), -1)
@@ -110,6 +115,40 @@ def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     second = torch.from_numpy(cand.keys) @ (r / r.norm())
     expected = 0.7 * (second - second.mean()) / second.std(unbiased=False)
     torch.testing.assert_close(parts[0, :, hop], expected, atol=1e-4, rtol=1e-4)
+
+
+def test_a_link_counts_by_the_coherence_of_its_two_memories():
+    """c(i, j) = clip((cos − lo) / (hi − lo), 0, 1): an unrelated neighbour carries nothing, a related
+    one carries all of its match, one in between a share; without a ramp every link counts fully."""
+    e = np.eye(4, dtype=np.float32)
+    # Candidate 0 is the previous memory of candidates 1, 2 and 3, at cosines 0.1, 0.35 and 0.8.
+    keys = np.stack(
+        [
+            e[0],
+            0.1 * e[0] + np.sqrt(0.99) * e[1],
+            0.35 * e[0] + np.sqrt(1 - 0.35**2) * e[2],
+            0.8 * e[0] + 0.6 * e[3],
+        ]
+    ).astype(np.float32)
+    cand = Candidates(
+        np.arange(4),
+        keys,
+        np.zeros((4, len(SIGNALS)), np.float32),
+        np.array([-1, 0, 0, 0]),
+        np.array([-1, -1, -1, -1]),
+    )
+    q = e[0]
+    fwd = PARTS.index("link_forward")
+    for coherence, shares in (((0.2, 0.5), [0.0, 0.0, 0.5, 1.0]), (None, [0.0, 1.0, 1.0, 1.0])):
+        ctl = MemoryController(MemoryControllerConfig(dim=4, heads=1, key_rank=0, link_coherence=coherence))
+        with torch.no_grad():
+            ctl.link_weight.copy_(torch.tensor([1.0, 0.0]))
+        _, parts = ctl.score(cand, q)
+        match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
+        np.testing.assert_allclose(parts[:, fwd], np.array(shares) * (match[0] - match.mean()), atol=1e-5)
+        with torch.no_grad():
+            _, trained = ctl(*collate([cand], [q]))
+        np.testing.assert_allclose(trained[0].numpy(), parts, atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -223,7 +262,7 @@ def test_training_beats_cosine_when_the_speaker_decides(encoder):
         return float(np.mean(hits))
 
     learned, cosine = recall_at_1(ctl), recall_at_1(CosineController())
-    assert learned >= 0.9 and learned > cosine + 0.3, (learned, cosine)
+    assert learned >= 0.85 and learned > cosine + 0.5, (learned, cosine)
 
 
 def test_store_written_by_cosine_is_read_by_a_trained_checkpoint(tmp_path, encoder):
