@@ -747,6 +747,14 @@ class _SlotView:
                 allowed = np.array(
                     [r[0] for r in store.select(namespace=namespace, columns="slot", indexed_only=True)]
                 )
+        if namespace is None and not filter and index.config.kind == "flat" and self._none_expired(now):
+            # Nothing can hide a hit, so an exact index's top k is the answer: no overfetch, no visibility
+            # check (an HNSW search keeps its overfetch, which also widens its beam).
+            scores, slots = index.search(vectors, k)
+            return [
+                [(s, c) for s, c in zip(row_s.tolist(), row_c.tolist(), strict=True) if s >= 0]
+                for row_s, row_c in zip(slots, scores, strict=True)
+            ]
         fetch = k * m.config.overfetch
         limit = index.size if allowed is None else len(allowed)
         while True:
@@ -787,16 +795,20 @@ class _SlotView:
         if namespace is None and not filter:
             # Unscoped, every indexed memory is visible but an expired one not yet swept: none before
             # the earliest expiry, else one probe of the expiry index instead of looking up every hit.
-            m = self.memory
-            if m._earliest_expiry is None:
-                m._earliest_expiry = store.earliest_expiry()
-            if now < m._earliest_expiry:
+            if self._none_expired(now):
                 return set(slots)
             return set(slots).difference(store.expired_slots(now))
         rows = store.select(
             namespace=namespace, filter=filter, slots=slots, now=now, columns="slot", indexed_only=True
         )
         return {r[0] for r in rows}
+
+    def _none_expired(self, now: float) -> bool:
+        """Whether `now` is before the earliest expiry in the store (read once per change)."""
+        m = self.memory
+        if m._earliest_expiry is None:
+            m._earliest_expiry = m.store.earliest_expiry()
+        return now < m._earliest_expiry
 
     def neighbourhood(self, slots, strong, *, namespace=None, filter=None, visible=True):
         if not visible:
