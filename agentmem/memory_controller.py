@@ -169,7 +169,7 @@ class MemoryController(nn.Module):
     def _coherence(self, keys: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
         """c(i, neighbour(i)) (B, C) of keys (B, C, d) and neighbour positions (B, C) (-1: none)."""
         if self.config.link_coherence is None:
-            return torch.ones(neighbour.shape)
+            return torch.ones_like(neighbour, dtype=keys.dtype)
         lo, hi = self.config.link_coherence
         unit = F.normalize(keys, dim=-1)
         other = torch.gather(unit, 1, neighbour.clamp(min=0).unsqueeze(-1).expand_as(unit))
