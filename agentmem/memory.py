@@ -750,20 +750,12 @@ class _SlotView:
         if namespace is None and not filter and index.config.kind == "flat" and self._none_expired(now):
             # Nothing can hide a hit, so an exact index's top k is the answer: no overfetch, no visibility
             # check (an HNSW search keeps its overfetch, which also widens its beam).
-            scores, slots = index.search(vectors, k)
-            return [
-                [(s, c) for s, c in zip(row_s.tolist(), row_c.tolist(), strict=True) if s >= 0]
-                for row_s, row_c in zip(slots, scores, strict=True)
-            ]
+            return _hit_lists(*index.search(vectors, k))
         fetch = k * m.config.overfetch
         limit = index.size if allowed is None else len(allowed)
         while True:
             # One FAISS call for every query: batched, the flat scan runs as one matrix product.
-            scores, slots = index.search(vectors, fetch, allowed=allowed)
-            cand = [
-                [(int(s), float(c)) for s, c in zip(row_s, row_c, strict=True) if s >= 0]
-                for row_s, row_c in zip(slots, scores, strict=True)
-            ]
+            cand = _hit_lists(*index.search(vectors, fetch, allowed=allowed))
             visible = self.visible(
                 sorted({s for row in cand for s, _ in row}), namespace=namespace, filter=filter, now=now
             )
@@ -824,6 +816,15 @@ class _SlotView:
         if len(slots) == 0:
             return np.zeros((0, self.dim), np.float32)
         return self.memory.index.vectors(np.asarray(slots))
+
+
+def _hit_lists(scores: np.ndarray, slots: np.ndarray) -> list[list[tuple[int, float]]]:
+    """An index search's (scores (B, k), slots (B, k)) as one [(slot, score)] list per query, without
+    the missing entries (slot -1)."""
+    return [
+        [(s, c) for s, c in zip(row_s, row_c, strict=True) if s >= 0]
+        for row_s, row_c in zip(slots.tolist(), scores.tolist(), strict=True)
+    ]
 
 
 def parse_time(t: TimeLike) -> float | None:

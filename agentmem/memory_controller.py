@@ -151,8 +151,9 @@ class MemoryController(nn.Module):
         # when: turns alternate speakers, so a neighbour's speaker signal says nothing about this turn.
         match = content + signals[..., SIGNALS.index("lexical")]
         centred = (match - _masked_mean(match, mask)) * mask
-        fwd = self.link_weight[0] * _gather(centred, prev) * self._coherence(keys, prev)
-        bwd = self.link_weight[1] * _gather(centred, next) * self._coherence(keys, next)
+        unit = F.normalize(keys, dim=-1)
+        fwd = self.link_weight[0] * _gather(centred, prev) * self._coherence(unit, prev)
+        bwd = self.link_weight[1] * _gather(centred, next) * self._coherence(unit, next)
         parts = torch.cat([content.unsqueeze(-1), signals, fwd.unsqueeze(-1), bwd.unsqueeze(-1)], dim=-1)
         # Second hop: the first read's vector r = Σ_i w_i M_i (the DNC read vector) becomes a key, so
         # memories like what the first hop found (the other half of a multi-hop answer) score too.
@@ -160,18 +161,17 @@ class MemoryController(nn.Module):
         hop = torch.zeros_like(content)
         if self.config.hop_k > 0:
             first = torch.softmax(parts.sum(-1).masked_fill(~mask, float("-inf")), dim=-1)  # (B, C)
-            second = torch.einsum("bcd,bd->bc", F.normalize(keys, dim=-1), self.read_vector(first, keys))
+            second = torch.einsum("bcd,bd->bc", unit, self.read_vector(first, keys))
             hop = self.hop_weight * _standardise(second, mask)
         parts = torch.cat([parts, hop.unsqueeze(-1)], dim=-1)
         scores = parts.sum(-1).masked_fill(~mask, float("-inf"))
         return scores, parts
 
-    def _coherence(self, keys: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
-        """c(i, neighbour(i)) (B, C) of keys (B, C, d) and neighbour positions (B, C) (-1: none)."""
+    def _coherence(self, unit: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
+        """c(i, neighbour(i)) (B, C) of unit keys (B, C, d) and neighbour positions (B, C) (-1: none)."""
         if self.config.link_coherence is None:
-            return torch.ones_like(neighbour, dtype=keys.dtype)
+            return torch.ones_like(neighbour, dtype=unit.dtype)
         lo, hi = self.config.link_coherence
-        unit = F.normalize(keys, dim=-1)
         other = torch.gather(unit, 1, neighbour.clamp(min=0).unsqueeze(-1).expand_as(unit))
         return (((unit * other).sum(-1) - lo) / (hi - lo)).clamp(0.0, 1.0)
 
