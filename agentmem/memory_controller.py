@@ -69,6 +69,7 @@ class MemoryControllerConfig:
     at least this close to a slot with the same normalised text is skipped; gate_candidates: stored
     memories (and earlier writes of the batch) the write gate weighs a new observation against;
     update_threshold: the gate probability above which the observation updates that memory;
+    gate_hidden: hidden units of the write gate (0: a logistic gate over the pair features);
     link_coherence: (lo, hi) of the link weighting c(i, j) (None: every link counts fully, as in
     checkpoints trained before it)."""
 
@@ -82,6 +83,7 @@ class MemoryControllerConfig:
     duplicate_cosine: float = 0.98
     gate_candidates: int = 4
     update_threshold: float = 0.5
+    gate_hidden: int = 16
     link_coherence: tuple[float, float] | None = (0.2, 0.5)
 
 
@@ -105,8 +107,13 @@ class MemoryController(nn.Module):
             self.signal_weight[SIGNALS.index("lexical")] = 1.0
         self.link_weight = nn.Parameter(torch.zeros(2))  # (γ_f, γ_b)
         self.hop_weight = nn.Parameter(torch.zeros(()))  # second hop: off until trained
-        # Write gate: σ(-4) ≈ 0.02, so an untrained gate never turns an observation into an update.
-        self.gate_weight = nn.Parameter(torch.zeros(len(GATE_FEATURES)))
+        # Write gate (write_gate.py). Output weights 0 and σ(-4) ≈ 0.02: an untrained gate never turns an
+        # observation into an update; the random hidden layer lets training tell its units apart.
+        if c.gate_hidden > 0:
+            f = len(GATE_FEATURES)
+            self.gate_hidden_weight = nn.Parameter(torch.randn(f, c.gate_hidden, generator=g) / f**0.5)
+            self.gate_hidden_bias = nn.Parameter(torch.zeros(c.gate_hidden))
+        self.gate_weight = nn.Parameter(torch.zeros(c.gate_hidden or len(GATE_FEATURES)))
         self.gate_bias = nn.Parameter(torch.tensor(-4.0))
 
     # -- the differentiable part ---------------------------------------------------------------
@@ -319,9 +326,17 @@ class MemoryController(nn.Module):
             for slot, score, weight, why in zip(*(c.tolist() for c in columns), strict=True)
         ]
 
+    def gate_logit(self, features: torch.Tensor) -> torch.Tensor:
+        """Write gate: pair features (..., F) -> the logit of p(the new observation supersedes the old
+        memory) (...)."""
+        h = features
+        if self.config.gate_hidden > 0:
+            h = torch.tanh(h @ self.gate_hidden_weight + self.gate_hidden_bias)
+        return h @ self.gate_weight + self.gate_bias
+
     def update_probability(self, features: torch.Tensor) -> torch.Tensor:
-        """Write gate: pair features (..., F) -> p(the new observation supersedes the old memory) (...)."""
-        return torch.sigmoid(features @ self.gate_weight + self.gate_bias)
+        """`gate_logit` as a probability (...)."""
+        return torch.sigmoid(self.gate_logit(features))
 
     def plan_writes(self, writes: Sequence[PendingWrite], memory: SlotAccess) -> list[WriteDecision]:
         """Per observation, in order: skip it when its namespace already holds the same text; update the
@@ -426,6 +441,11 @@ class MemoryController(nn.Module):
         # Checkpoints from before link coherence were trained with every link counting fully.
         coherence = config.setdefault("link_coherence", None)
         config["link_coherence"] = None if coherence is None else tuple(coherence)
+        # Checkpoints from before the hidden layer have a logistic gate over the features of their time;
+        # the features added since (appended to GATE_FEATURES) get weight 0, so it decides as trained.
+        old = state.get("gate_weight")
+        if config.setdefault("gate_hidden", 0) == 0 and old is not None and len(old) < len(GATE_FEATURES):
+            state["gate_weight"] = torch.cat([old, old.new_zeros(len(GATE_FEATURES) - len(old))])
         if isinstance(config.get("neighbours"), bool):  # before neighbours counted: every candidate's
             config["neighbours"] = MemoryControllerConfig.neighbours if config["neighbours"] else 0
         model = cls(MemoryControllerConfig(**config))

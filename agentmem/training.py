@@ -209,7 +209,7 @@ def _replaced(turns: Sequence[TrainingTurn], index: dict[str, int], t: int) -> s
 
 
 def fit_gate(controller: MemoryController, examples: Sequence[GateExample], seed: int = 0) -> GateReport:
-    """Logistic regression of the write gate on pair examples, 20% of the turns held out."""
+    """Fit the write gate (all its parameters, full batch) on pair examples, 20% of the turns held out."""
     start = time.perf_counter()
     rng = random.Random(seed)
     order = list(range(len(examples)))
@@ -226,13 +226,13 @@ def fit_gate(controller: MemoryController, examples: Sequence[GateExample], seed
         report.seconds = time.perf_counter() - start
         return report  # nothing supersedes anything here: the gate keeps its never-update initialisation
     (xv, yv), (xt, yt) = pick(order[:n_val]), pick(order[n_val:])
-    params = [controller.gate_weight, controller.gate_bias]
-    opt = torch.optim.Adam(params, lr=0.05)
-    for _ in range(500):
+    opt = torch.optim.Adam(
+        [p for name, p in controller.named_parameters() if name.startswith("gate_")], lr=0.01
+    )
+    for _ in range(1500):
         # Unweighted: updates are rare and a wrong one overwrites a memory, so the gate's probabilities
         # stay calibrated to that rarity and only confident pairs cross the threshold.
-        logit = xt @ controller.gate_weight + controller.gate_bias
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, yt)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(controller.gate_logit(xt), yt)
         opt.zero_grad()
         loss.backward()
         opt.step()

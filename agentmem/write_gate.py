@@ -4,12 +4,15 @@ At write time the learned controller looks at the few stored memories closest to
 (its index top-G in the same namespace, plus earlier observations of the same batch) and asks, for each
 pair, whether the new one *supersedes* the old one ("We moved to Denver" after "I live in Austin"). If
 so, the old slot is updated in place (its previous version kept in history) instead of a conflicting
-copy being appended. The decision is a logistic gate over the pair's features,
+copy being appended. The decision is a small network over the pair's features,
 
-    p(update | new, old) = σ(w · φ(new, old) + b),
+    p(update | new, old) = σ(w · h + b),    h = tanh(φ(new, old) U + c)    (U: F x H)
 
-trained from generators that know which statement replaces which (`TrainingTurn.supersedes`). The
-features, all in 0..1:
+Which features say "same fact" depends on who is talking: in a chat, one speaker's first-person
+statements; in an agent's log, one "user" reporting on many named people. That interaction is what
+the hidden layer is for; a logistic gate (h = φ: `MemoryControllerConfig.gate_hidden` 0, as in
+checkpoints before it) cannot express it. The gate is trained from generators that know which
+statement replaces which (`TrainingTurn.supersedes`). The features, all in 0..1:
 
     cosine    key similarity of the two
     closest   1 when the old memory is the new observation's nearest one among the G weighed
@@ -17,6 +20,8 @@ features, all in 0..1:
     entities  share of the old memory's capitalised words (names, places) that the new one repeats
     speaker   1 when both have the same known speaker
     cue       1 when the new text says something changed ("moved", "now", "anymore", "left", ...)
+    subject   share of the old memory's full names ("Ana Silva": lexical.name_phrases) that the new one
+              repeats: the same template about someone else shares every other word
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ import re
 
 import numpy as np
 
-from agentmem.lexical import lexical_terms
+from agentmem.lexical import lexical_terms, name_phrases
 
-GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue")
+# Appended in the order they were introduced: an older checkpoint's gate weighs the first few.
+GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue", "subject")
 # Words that say a fact changed. Words that merely continue a story ("again", "new", "started") are
 # left out: "Rex chewed my shoes again" does not replace "I adopted a puppy named Rex".
 CHANGE_CUES = frozenset(
@@ -69,4 +75,6 @@ def pair_features(
     same = float(bool(new_speaker) and new_speaker == old_speaker)
     cue = float(bool(set(re.findall(r"\w+", new_body.lower())) & CHANGE_CUES))
     closest = float(cosine >= best_cosine - 1e-6)
-    return np.array([max(cosine, 0.0), closest, overlap, entities, same, cue], dtype=np.float32)
+    old_names = set(name_phrases(old_body))
+    subject = len(old_names.intersection(name_phrases(new_body))) / len(old_names) if old_names else 0.0
+    return np.array([max(cosine, 0.0), closest, overlap, entities, same, cue, subject], dtype=np.float32)

@@ -17,13 +17,15 @@ from agentmem.signals import LEXICAL_SPREAD_FLOOR, SIGNALS, CandidateBuilder, Ca
 from agentmem.store import ReadRow
 from agentmem.training import (
     ControllerTrainingConfig,
+    GateExample,
     TrainingEpisode,
     TrainingQuestion,
     TrainingTurn,
     fit,
+    fit_gate,
     replay,
 )
-from agentmem.write_gate import GATE_FEATURES
+from agentmem.write_gate import GATE_FEATURES, pair_features
 
 
 def _random_candidates(rng, c=7, d=16):
@@ -196,6 +198,7 @@ def test_gradients_reach_every_parameter():
         ctl.key_b.normal_(0, 0.1)  # at init B = 0 blocks A's gradient, as in LoRA
         ctl.link_weight.fill_(0.3)
         ctl.hop_weight.fill_(0.3)
+        ctl.gate_weight.normal_()  # at init the gate's output weights are 0, blocking its hidden layer's
     cand = _random_candidates(rng)
     scores, _ = ctl(*collate([cand], [rng.standard_normal(16).astype(np.float32)]))
     (-torch.log_softmax(scores, -1)[0, 2]).backward()
@@ -440,8 +443,8 @@ def test_show_and_inspect_display_why_for_a_query(tmp_path, encoder):
 
 @pytest.mark.parametrize("one_batch", [True, False])
 def test_write_gate_updates_the_superseded_memory_and_keeps_its_history(encoder, one_batch):
-    ctl = MemoryController()
-    with torch.no_grad():  # a gate that fires on change words between same-speaker memories
+    ctl = MemoryController(MemoryControllerConfig(gate_hidden=0))
+    with torch.no_grad():  # a logistic gate that fires on change words between same-speaker memories
         ctl.gate_weight.zero_()
         ctl.gate_weight[GATE_FEATURES.index("cue")] = 10.0
         ctl.gate_weight[GATE_FEATURES.index("speaker")] = 10.0
@@ -461,6 +464,72 @@ def test_write_gate_updates_the_superseded_memory_and_keeps_its_history(encoder,
         keys = encoder.encode([texts[0], texts[2]])
         merged = (keys[0] + keys[1]) / np.linalg.norm(keys[0] + keys[1])
         np.testing.assert_allclose(mem.store.vectors([slot], 384)[0], merged, atol=1e-5)
+
+
+def test_gate_pair_features_by_hand():
+    new = "user: Ilse Kim sold the Subaru and bought a Kia."
+
+    def features(old: str, cosine: float) -> dict[str, float]:
+        got = pair_features(new, "user", old, "user", cosine, best_cosine=0.81)
+        return dict(zip(GATE_FEATURES, got.tolist(), strict=True))
+
+    same = features("user: Ilse Kim drives a Subaru.", 0.78)
+    assert same == pytest.approx(
+        # content words {ilse kim sold subaru bought kia} vs {ilse kim drives subaru}: 3 of 7 shared
+        dict(cosine=0.78, closest=0.0, overlap=3 / 7, entities=1.0, speaker=1.0, cue=1.0, subject=1.0)
+    )
+    other = features("user: Rosa Costa drives a Subaru.", 0.81)  # the same template about someone else
+    assert other == pytest.approx(
+        dict(cosine=0.81, closest=1.0, overlap=1 / 9, entities=1 / 3, speaker=1.0, cue=1.0, subject=0.0)
+    )
+    # A speaker's own name is not an entity of the text, and an old memory naming no one has no subject.
+    chat = pair_features(
+        "Alice Brown: We moved to Denver.",
+        "alice brown",
+        "Alice Brown: I live in Austin.",
+        "alice brown",
+        0.6,
+        0.6,
+    )
+    assert chat[GATE_FEATURES.index("subject")] == 0.0 and chat[GATE_FEATURES.index("entities")] == 0.0
+
+
+def test_the_gate_learns_interactions_a_logistic_gate_cannot():
+    """Whether a feature says "same fact" depends on the others (write_gate.py). The extreme case, an
+    update exactly when one of speaker and subject matches (XOR): the hidden layer learns it, a
+    logistic gate cannot."""
+    rng = np.random.default_rng(0)
+    speaker, subject = (rng.random(400) < 0.5 for _ in range(2))
+    feats = np.zeros((400, len(GATE_FEATURES)), dtype=np.float32)
+    feats[:, GATE_FEATURES.index("speaker")] = speaker
+    feats[:, GATE_FEATURES.index("subject")] = subject
+    labels = (speaker ^ subject).astype(np.float32)
+    examples = [GateExample(feats[i : i + 4], labels[i : i + 4]) for i in range(0, 400, 4)]
+    hidden = fit_gate(MemoryController(MemoryControllerConfig(dim=8, gate_hidden=16)), examples)
+    assert hidden.val_precision == 1.0 and hidden.val_recall == 1.0
+    logistic = fit_gate(MemoryController(MemoryControllerConfig(dim=8, gate_hidden=0)), examples)
+    assert min(logistic.val_precision, logistic.val_recall) < 0.8
+
+
+def test_a_logistic_gate_checkpoint_from_before_the_subject_feature_decides_as_trained(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    old = MemoryController(MemoryControllerConfig(dim=8, gate_hidden=0))
+    with torch.no_grad():
+        old.gate_weight.normal_()
+    state = {k: v.detach().clone() for k, v in old.state_dict().items()}
+    state["gate_weight"] = state["gate_weight"][:6]  # six features then, and no `gate_hidden` setting
+    config = {k: v for k, v in asdict(old.config).items() if k != "gate_hidden"}
+    meta = {"config": json.dumps(config), "format": "agentmem-controller/1"}
+    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
+    loaded = MemoryController.load(tmp_path / "old.safetensors")
+    assert loaded.config.gate_hidden == 0 and loaded.gate_weight[6].item() == 0.0
+    phi = torch.rand(5, len(GATE_FEATURES))
+    expected = torch.sigmoid(phi[:, :6] @ state["gate_weight"] + state["gate_bias"])
+    torch.testing.assert_close(loaded.update_probability(phi), expected)
 
 
 def test_explanations_are_json_safe_where_nothing_was_computed(encoder):
