@@ -24,8 +24,8 @@ Read (one query, R read heads):
 Write (write_gate.py): the controller skips an observation whose text is already stored in the
 namespace (a near-duplicate by key and by normalised text); it updates a memory in place (history
 kept) when the learned gate says the observation supersedes it, p = σ(w·tanh(φ(new, old) U + c) + b)
-above the trained threshold for one of the G closest memories, merging the two keys; otherwise it allocates a new slot, linked after the
-namespace's last one.
+above the trained threshold for one of the G closest memories, merging the two keys; otherwise it
+allocates a new slot, linked after the namespace's last one.
 
 Training (training.py) replays episodes through the same `gather` used at read time and minimises
 -log Σ_{i ∈ gold} w_i through `forward` (torch, batched); a read scores its one candidate set with
