@@ -334,6 +334,11 @@ class MemoryController(nn.Module):
             h = torch.tanh(h @ self.gate_hidden_weight + self.gate_hidden_bias)
         return h @ self.gate_weight + self.gate_bias
 
+    def gate_parameters(self) -> list[nn.Parameter]:
+        """The write gate's parameters (`fit_gate` fits them apart from the read's)."""
+        hidden = [self.gate_hidden_weight, self.gate_hidden_bias] if self.config.gate_hidden > 0 else []
+        return [*hidden, self.gate_weight, self.gate_bias]
+
     def update_probability(self, features: torch.Tensor) -> torch.Tensor:
         """`gate_logit` as a probability (...)."""
         return torch.sigmoid(self.gate_logit(features))

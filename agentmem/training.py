@@ -226,9 +226,7 @@ def fit_gate(controller: MemoryController, examples: Sequence[GateExample], seed
         report.seconds = time.perf_counter() - start
         return report  # nothing supersedes anything here: the gate keeps its never-update initialisation
     (xv, yv), (xt, yt) = pick(order[:n_val]), pick(order[n_val:])
-    opt = torch.optim.Adam(
-        [p for name, p in controller.named_parameters() if name.startswith("gate_")], lr=0.01
-    )
+    opt = torch.optim.Adam(controller.gate_parameters(), lr=0.01)
     for _ in range(1500):
         # Unweighted: updates are rare and a wrong one overwrites a memory, so the gate's probabilities
         # stay calibrated to that rarity and only confident pairs cross the threshold.
