@@ -19,7 +19,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from agentmem.errors import InvalidInputError
-from agentmem.store import ReadRow, SlotRow
+from agentmem.read_columns import ReadBatch
+from agentmem.store import SlotRow
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,8 @@ class SlotAccess(Protocol):
         namespace: tuple[str, ...] | None,
         filter: Mapping[str, Any] | None,
         visible: bool = True,
-    ) -> list[ReadRow]:
-        """The read rows of `slots` and of the temporal neighbours of `strong`, in one database read;
+    ) -> ReadBatch:
+        """The read rows of `slots` and of the temporal neighbours of `strong`, in one lookup;
         with `visible`, only those a read under this namespace prefix and filter may return (indexed
         and unexpired)."""
         ...

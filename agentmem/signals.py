@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from agentmem.store import ReadRow, ns_key
+from agentmem.read_columns import ReadBatch, speaker_name
+from agentmem.store import ns_key
 
 SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace")
 _DAY = 86_400.0
@@ -75,55 +76,53 @@ class CandidateBuilder:
         self.ns = None if namespace is None else ns_key(namespace)
         self.query_time = query_time
         self.keys = keys
-        self.rows: dict[int, ReadRow] = {}
-        self._said: dict[Any, bool] = {}  # speaker value (or text head) -> named in the query
+        self._links: dict[int, tuple[int, int]] = {}  # slot -> (prev, next) of every row collected
+        self._pending: list[ReadBatch] = []  # rows collected but not yet described
         # described batches: slots (n,), own features (n, F), links (2, n) (prev, next; -1: none), keys (n, d)
         self._batches: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._described = 0  # rows (in arrival order) described so far
 
     def __contains__(self, slot: object) -> bool:
-        return slot in self.rows
+        return slot in self._links
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._links)
 
     def linked(self, slots: Iterable[int]) -> list[int]:
         """The temporal neighbours (previous and next) of those of `slots` already collected."""
-        rows = [self.rows[s] for s in slots if s in self.rows]
-        return [n for r in rows for n in (r.prev_slot, r.next_slot) if n is not None]
+        links = [self._links[s] for s in slots if s in self._links]
+        return [n for pair in links for n in pair if n >= 0]
 
-    def add(self, rows: Iterable[ReadRow]) -> None:
-        for r in rows:
-            self.rows.setdefault(r.slot, r)
+    def add(self, batch: ReadBatch) -> None:
+        """Collect the rows of `batch` not collected yet."""
+        new = [i for i, s in enumerate(batch.slot.tolist()) if s not in self._links]
+        if not new:
+            return
+        if len(new) < len(batch):
+            batch = batch.take(np.array(new))
+        pairs = zip(batch.prev.tolist(), batch.next.tolist(), strict=True)
+        self._links.update(zip(batch.slot.tolist(), pairs, strict=True))
+        self._pending.append(batch)
 
     def describe(self) -> None:
         """Work out the signals of each row that depend on it alone (speaker, time, usage, namespace),
         its links and its key, for the rows added since the last call."""
-        slots = list(self.rows)[self._described :]
-        self._described = len(self.rows)
-        if not slots:
-            return
-        _, prev, nxt, event_time, usage, ns, speaker, head = zip(*(self.rows[s] for s in slots), strict=True)
-        feats = np.zeros((len(slots), len(SIGNALS)), dtype=np.float32)
-        # Turns share a handful of speakers: parse each distinct speaker value (or text head) once; with
-        # a `speaker` value, the text does not matter.
-        who = [(value, None) if value else (None, text) for value, text in zip(speaker, head, strict=True)]
-        for key in set(who).difference(self._said):
-            name = _speaker(*key).split()
-            self._said[key] = bool(name) and name[0] in self.words
-        feats[:, 1] = [self._said[key] for key in who]
-        if self.query_time is not None:
-            days = np.abs(self.query_time - np.array(event_time, dtype=np.float64)) / _DAY  # None: nan
-            feats[:, 3] = np.nan_to_num(-np.log1p(days) / math.log(366.0))  # 0 when the time is unknown
-        feats[:, 4] = usage
-        feats[:, 5] = [k == self.ns for k in ns]
-        links = np.nan_to_num(np.array([prev, nxt], dtype=np.float64), nan=-1).astype(np.int64)  # (2, n)
-        self._batches.append((np.array(slots, dtype=np.int64), feats, links, self.keys(slots)))
+        for b in self._pending:
+            feats = np.zeros((len(b), len(SIGNALS)), dtype=np.float32)
+            # A read's rows share a handful of speakers and namespaces: decide each distinct one once.
+            said = [c for c in np.unique(b.speaker).tolist() if b.speakers[c] in self.words]
+            feats[:, 1] = np.isin(b.speaker, said)
+            if self.query_time is not None:
+                days = np.abs(self.query_time - b.event_time) / _DAY  # nan when unknown
+                feats[:, 3] = np.nan_to_num(-np.log1p(days) / math.log(366.0))  # 0 when the time is unknown
+            feats[:, 4] = b.usage
+            feats[:, 5] = np.isin(b.ns, [c for c in np.unique(b.ns).tolist() if b.ns_names[c] == self.ns])
+            self._batches.append((b.slot, feats, np.stack([b.prev, b.next]), self.keys(b.slot.tolist())))
+        self._pending.clear()
 
     def build(self, lexical: Mapping[int, float]) -> Candidates:
         """The Candidates, in slot (write) order; `lexical` maps slots to their BM25 (0 when absent)."""
         self.describe()
-        if not self.rows:
+        if not self._links:
             empty = np.zeros(0, dtype=np.int64)
             return Candidates(empty, self.keys([]), np.zeros((0, len(SIGNALS)), np.float32), empty, empty)
         slots, feats, keys = (np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3))
@@ -150,12 +149,4 @@ def _positions(sorted_slots: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray,
 
 def speaker_of(text: str, metadata: Mapping[str, Any]) -> str:
     """The lower-cased `speaker` metadata, else a short "Name:" prefix of the text ("" when neither)."""
-    return _speaker(metadata.get("speaker"), text)
-
-
-def _speaker(value: Any, text: str) -> str:
-    """speaker_of from the metadata's `speaker` value and the text (or its first 41 characters)."""
-    if value:
-        return str(value).lower()
-    head, sep, _ = text.partition(":")
-    return head.lower() if sep and 0 < len(head.split()) <= 3 and len(head) <= 40 else ""
+    return speaker_name(metadata.get("speaker"), text)

@@ -4,7 +4,8 @@ One row per slot holds everything a memory is: id, namespace, text, metadata, ti
 usage, write order and the temporal links to its neighbours in the namespace. Updates move the old
 version into `history`. Every change that affects the vector index is appended to `changes`, so any
 index (this process's, another process's, or a stale file on disk) catches up by replaying the log
-instead of rebuilding (see index.py).
+instead of rebuilding (see index.py). Triggers log every slot a write touches in `touched`, links to its
+neighbours and usage included, so the read columns held in memory (read_columns.py) catch up the same way.
 
 Times are unix seconds (float, UTC). Namespaces are tuples of strings, stored as their segments
 joined by U+001F so a namespace prefix is a contiguous key range.
@@ -22,11 +23,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
+from agentmem.read_columns import ReadBatch, ReadColumns
 
 SCHEMA_VERSION = 2  # 2: the FTS5 table and its triggers are gone (lexical.py replaces them)
 SEP = "\x1f"
@@ -73,6 +75,19 @@ CREATE TABLE IF NOT EXISTS changes (
     slot INTEGER NOT NULL,
     op   TEXT NOT NULL CHECK (op IN ('add', 'remove'))
 );
+-- Slots whose read columns (read_columns.py) a write changed, logged by the database itself so no write
+-- path, in this process or another, can forget one.
+CREATE TABLE IF NOT EXISTS touched (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    slot INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS slots_touched_insert AFTER INSERT ON slots
+BEGIN INSERT INTO touched (slot) VALUES (NEW.slot); END;
+CREATE TRIGGER IF NOT EXISTS slots_touched_update
+AFTER UPDATE OF ns, text, metadata, event_time, vector, usage, prev_slot, next_slot, expires_at ON slots
+BEGIN INSERT INTO touched (slot) VALUES (NEW.slot); END;
+CREATE TRIGGER IF NOT EXISTS slots_touched_delete AFTER DELETE ON slots
+BEGIN INSERT INTO touched (slot) VALUES (OLD.slot); END;
 """
 
 _DROP_FTS5 = (
@@ -130,21 +145,11 @@ class SlotRow:
     indexed: bool
 
 
-class ReadRow(NamedTuple):
-    """What a learned read scores a candidate slot by (signals.py): a slot without its text or metadata,
-    fetched as a plain tuple because a read takes a few hundred of them."""
-
-    slot: int
-    prev_slot: int | None
-    next_slot: int | None
-    event_time: float | None
-    usage: float
-    ns: str  # the namespace key (ns_key)
-    speaker: Any  # the `speaker` metadata value (None when absent)
-    head: str  # the text's first 41 characters: enough to find a "Name:" prefix of at most 40
-
-
+# What a learned read describes a candidate by (signals.py, read_columns.ReadBatch): a slot without its
+# text or metadata, but with the text's first 41 characters, enough to find a "Name:" prefix of at most 40.
 _READ_COLUMNS = "slot, prev_slot, next_slot, event_time, usage, ns, json_extract(metadata, '$.speaker'), substr(text, 1, 41)"
+# ReadColumns also holds what decides visibility: expiry and whether the slot is indexed.
+_CACHED_COLUMNS = f"{_READ_COLUMNS}, expires_at, vector IS NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,7 @@ class SlotStore:
         self.path = self.directory / DB_NAME
         self._check_directory(create)
         self.lock = threading.RLock()
+        self._columns = ReadColumns()
         try:
             self.conn = sqlite3.connect(
                 self.path, timeout=self.config.busy_timeout_s, isolation_level=None, check_same_thread=False
@@ -483,7 +489,8 @@ class SlotStore:
 
     def prune_changes(self) -> None:
         keep = self.config.keep_changes
-        self.conn.execute("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (keep,))
+        for table in ("changes", "touched"):
+            self.conn.execute(f"DELETE FROM {table} WHERE seq <= (SELECT max(seq) FROM {table}) - ?", (keep,))
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -513,20 +520,55 @@ class SlotStore:
         filter: Mapping[str, Any] | None = None,
         now: float | None = None,
         indexed_only: bool = False,
-    ) -> list[ReadRow]:
+    ) -> ReadBatch:
         """The read rows of `slots` and of the temporal neighbours (previous and next) of `strong` that
-        match the namespace prefix, filter and expiry, in one query: the slot lists travel as JSON
-        arrays, so a read's few hundred candidates need neither chunking nor a second round trip."""
-        where, params = self._where(namespace, filter, None, now, indexed_only)
-        sql = (
-            f"WITH c(s) AS (SELECT value FROM json_each(?)), n(s) AS (SELECT value FROM json_each(?)) "
-            f"SELECT {_READ_COLUMNS} FROM slots WHERE slot IN (SELECT s FROM c UNION "
-            "SELECT prev_slot FROM slots WHERE slot IN n UNION SELECT next_slot FROM slots WHERE slot IN n) "
-            f"AND {where}"
-        )
-        args = [json.dumps([int(s) for s in slots]), json.dumps([int(s) for s in strong]), *params]
+        match the namespace prefix, filter and expiry.
+
+        From the read columns held in memory (read_columns.py) when it can; in one query otherwise (a
+        metadata filter, or a read inside a write transaction): the slot lists travel as JSON arrays, so
+        a read's few hundred candidates need neither chunking nor a second round trip."""
         with self.lock:
-            return [ReadRow(*r) for r in self.conn.execute(sql, args).fetchall()]
+            if not filter and not self.conn.in_transaction:
+                self._columns.sync(self)
+                key = None if not namespace else ns_key(validate_namespace(namespace))
+                return self._columns.neighbourhood(
+                    slots,
+                    strong,
+                    in_namespace=None if key is None else lambda k: k == key or k.startswith(key + SEP),
+                    now=now,
+                    indexed_only=indexed_only,
+                )
+            where, params = self._where(namespace, filter, None, now, indexed_only)
+            sql = (
+                f"WITH c(s) AS (SELECT value FROM json_each(?)), n(s) AS (SELECT value FROM json_each(?)) "
+                f"SELECT {_READ_COLUMNS} FROM slots WHERE slot IN (SELECT s FROM c UNION "
+                "SELECT prev_slot FROM slots WHERE slot IN n UNION SELECT next_slot FROM slots WHERE slot IN n) "
+                f"AND {where}"
+            )
+            args = [json.dumps([int(s) for s in slots]), json.dumps([int(s) for s in strong]), *params]
+            return ReadBatch.from_rows(self.conn.execute(sql, args).fetchall())
+
+    def touched_since(self, seq: int) -> tuple[int, list[int], bool]:
+        """Slots whose read columns changed after `seq` in the `touched` log: (latest seq, slots,
+        replayable); not replayable when the log no longer reaches back to `seq` (see changes_since)."""
+        with self.lock:
+            # Separate min and max: SQLite answers a lone one from the key's end, both together by a scan.
+            hi = self.conn.execute("SELECT max(seq) FROM touched").fetchone()[0]
+            if hi is None:
+                return 0, [], seq == 0
+            if hi <= seq:
+                return hi, [], hi == seq
+            if self.conn.execute("SELECT min(seq) FROM touched").fetchone()[0] > seq + 1:
+                return hi, [], False
+            rows = self.conn.execute("SELECT DISTINCT slot FROM touched WHERE seq > ?", (seq,)).fetchall()
+        return hi, [r[0] for r in rows], True
+
+    def column_rows(self, slots: Sequence[int] | None) -> list[tuple[Any, ...]]:
+        """What ReadColumns holds of `slots` that still exist (every slot when None)."""
+        if slots is None:
+            with self.lock:
+                return self.conn.execute(f"SELECT {_CACHED_COLUMNS} FROM slots").fetchall()
+        return self._in(_CACHED_COLUMNS, "slot", slots)
 
     def ids_of(self, slots: Sequence[int]) -> dict[int, str]:
         return dict(self._in("slot, id", "slot", [s for s in slots if s is not None]))
@@ -667,12 +709,13 @@ class SlotStore:
         belongs to another database): the caller must rebuild from the slots instead.
         """
         with self.lock:
-            lo, hi = self.conn.execute("SELECT min(seq), max(seq) FROM changes").fetchone()
+            # Separate min and max: SQLite answers a lone one from the key's end, both together by a scan.
+            hi = self.conn.execute("SELECT max(seq) FROM changes").fetchone()[0]
             if hi is None:
                 return 0, [], seq == 0
             if hi <= seq:
                 return hi, [], hi == seq
-            if lo > seq + 1:
+            if self.conn.execute("SELECT min(seq) FROM changes").fetchone()[0] > seq + 1:
                 return hi, [], False
             rows = self.conn.execute(
                 "SELECT slot, op FROM changes WHERE seq > ? ORDER BY seq", (seq,)

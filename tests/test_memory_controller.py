@@ -13,8 +13,8 @@ from agentmem import Memory
 from agentmem.addressing import sparse_content_weighting
 from agentmem.errors import InvalidInputError
 from agentmem.memory_controller import PARTS, MemoryController, MemoryControllerConfig, collate
+from agentmem.read_columns import ReadBatch
 from agentmem.signals import LEXICAL_SPREAD_FLOOR, SIGNALS, CandidateBuilder, Candidates
-from agentmem.store import ReadRow
 from agentmem.training import (
     ControllerTrainingConfig,
     GateExample,
@@ -40,10 +40,11 @@ def _random_candidates(rng, c=7, d=16):
 def test_candidate_signals_by_hand():
     """The per-candidate signals (signals.py), whichever order the rows arrive in."""
     day = 86_400.0
+    # (slot, prev, next, event time, usage, namespace key, speaker metadata, text head), as the store reads
     rows = [
-        ReadRow(7, 3, 9, 10 * day, 0.5, "u\x1fm", None, "Mel: I went hiking."),
-        ReadRow(3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "Caroline Smith", "no prefix here"),
-        ReadRow(9, 7, None, 0.0, 1.0, "u\x1fm", None, "a very long first clause that is no name: x"),
+        (7, 3, 9, 10 * day, 0.5, "u\x1fm", None, "Mel: I went hiking."),
+        (3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "Caroline Smith", "no prefix here"),
+        (9, 7, None, 0.0, 1.0, "u\x1fm", None, "a very long first clause that is no name: x"),
     ]
 
     def keys(slots):  # a key that names its slot, to check that keys stay with their rows
@@ -52,9 +53,9 @@ def test_candidate_signals_by_hand():
     build = CandidateBuilder(
         query="What did Caroline ask Mel?", namespace=("u", "m"), query_time=10 * day, keys=keys
     )
-    build.add(rows[2:])
+    build.add(ReadBatch.from_rows(rows[2:]))
     build.describe()  # a first batch described early, as a read does while its index scan runs
-    build.add(rows[:2] + rows[2:])  # a row seen twice counts once
+    build.add(ReadBatch.from_rows(rows[:2] + rows[2:]))  # a row seen twice counts once
     cand = build.build({7: 4.0, 9: 1.0})
     assert cand.keys[:, 0].tolist() == [3.0, 7.0, 9.0]
     assert cand.slots.tolist() == [3, 7, 9]

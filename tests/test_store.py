@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
-from agentmem.store import NewSlot, SlotStore, filter_sql, ns_prefix_sql, validate_namespace
+from agentmem.store import NewSlot, SlotStore, StoreConfig, filter_sql, ns_prefix_sql, validate_namespace
 
 
 def _slot(i: int, ns=("u", "m"), meta=None, vec=True) -> NewSlot:
@@ -189,11 +189,30 @@ def test_relinked_update_moves_the_slot_to_the_end_of_the_write_order(store):
     assert (rows[b].prev_slot, rows[b].next_slot, rows[d].prev_slot, rows[d].next_slot) == (None, c, a, None)
 
 
-def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_scope(store):
-    """One query returns the read rows of the candidates and of the strong ones' neighbours, filtered
-    as a read is: namespace prefix, metadata filter, expiry, indexed."""
+def _rows(batch) -> dict[int, tuple]:
+    """A ReadBatch as {slot: (prev, next, event_time, usage, namespace key, speaker word)}."""
+    columns = (
+        getattr(batch, c).tolist() for c in ("slot", "prev", "next", "event_time", "usage", "ns", "speaker")
+    )
+    return {
+        s: (p, n, None if np.isnan(t) else t, u, batch.ns_names[ns], batch.speakers[sp])
+        for s, p, n, t, u, ns, sp in zip(*columns, strict=True)
+    }
+
+
+def _from_sql(store, *args, **kw) -> dict[int, tuple]:
+    """neighbourhood through its SQL query (a read inside a transaction never trusts the cache)."""
+    with store.read_snapshot():
+        return _rows(store.neighbourhood(*args, **kw))
+
+
+@pytest.mark.parametrize("path", ["cached", "sql"])
+def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_scope(store, path):
+    """One lookup returns the read rows of the candidates and of the strong ones' neighbours, filtered
+    as a read is (namespace prefix, metadata filter, expiry, indexed), from the read columns held in
+    memory and from SQL alike."""
     speaker = NewSlot(
-        "sp", ("u", "m"), "Caroline: I went hiking.", {"speaker": "Mel"}, 5.0, np.ones(4, np.float32)
+        "sp", ("u", "m"), "Caroline: I went hiking.", {"speaker": "Mel Jones"}, 5.0, np.ones(4, np.float32)
     )
     with store.transaction():
         s0, s1, s2, s3, s4 = store.insert(
@@ -202,14 +221,74 @@ def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_sco
         (s5,) = store.insert(
             [NewSlot("old", ("u", "m"), "expiring", {}, None, np.ones(4, np.float32), ttl=1.0)], now=1.0
         )
+
+    def got(*args, **kw):
+        return _rows(store.neighbourhood(*args, **kw)) if path == "cached" else _from_sql(store, *args, **kw)
+
     # the chain in ("u", "m"): s0 - s1 - s2 - s3 - s5
-    got = {r.slot: r for r in store.neighbourhood([s0, s4], [s2], now=1.5, indexed_only=True)}
-    assert sorted(got) == [s0, s1, s4]  # s2's next, s3, is unindexed
-    r = store.neighbourhood([s2], [])[0]
-    assert (r.prev_slot, r.next_slot, r.event_time, r.usage, r.ns) == (s1, s3, 5.0, 0.0, "u\x1fm")
-    assert (r.speaker, r.head) == ("Mel", "Caroline: I went hiking.")
-    scoped = store.neighbourhood([s0, s4], [s0, s1], namespace=("u",), filter={"k": 1}, now=1.5)
-    assert [r.slot for r in scoped] == [s1]  # s4 is out of the namespace, s0 and s2 fail the filter
-    assert s5 in {r.slot for r in store.neighbourhood([s5], [], now=1.5)}
-    assert store.neighbourhood([s5], [], now=3.0) == []  # expired at 2.0
-    assert store.neighbourhood([], []) == []
+    assert sorted(got([s0, s4], [s2], now=1.5, indexed_only=True)) == [s0, s1, s4]  # s3 is unindexed
+    assert got([s2], []) == {s2: (s1, s3, 5.0, 0.0, "u\x1fm", "mel")}  # the speaker's first word
+    assert got([s1], [])[s1][5] == ""  # "text 1" names no speaker
+    assert got([s3], [])[s3][5] == ""
+    assert sorted(got([s0, s4], [s0, s1], namespace=("u",), now=1.5)) == [s0, s1, s2]  # s4: elsewhere
+    # s4 is out of the namespace, s0 and s2 fail the filter (which always reads through SQL)
+    assert sorted(got([s0, s4], [s0, s1], namespace=("u",), filter={"k": 1}, now=1.5)) == [s1]
+    assert s5 in got([s5], [], now=1.5)
+    assert got([s5], [], now=3.0) == {}  # expired at 2.0
+    assert got([], []) == {}
+
+
+def test_the_read_columns_in_memory_follow_every_write_of_any_connection(tmp_path):
+    """The cached read columns equal what SQL reads after inserts, relinking updates, deletes, usage,
+    ttl refreshes, a rolled-back transaction, another connection's commits, and a pruned log."""
+    store = SlotStore(tmp_path / "s", config=StoreConfig(keep_changes=5))
+    other = SlotStore(tmp_path / "s", config=StoreConfig(keep_changes=5))
+    rng = np.random.default_rng(0)
+
+    def check() -> None:
+        slots = list(range(1, 60))
+        for kw in ({}, {"namespace": ("u",), "now": 50.0, "indexed_only": True}):
+            assert _rows(store.neighbourhood(slots, slots, **kw)) == _from_sql(store, slots, slots, **kw)
+
+    def observation(step: int, i: int) -> NewSlot:
+        return NewSlot(
+            f"id{step}-{i}",
+            ("u", "m") if i % 2 else ("v",),
+            f"Ann: text {i}",
+            {"speaker": "Bo"} if i == 1 else {},
+            float(step),
+            np.ones(4, np.float32),
+            ttl=None if i else 10.0 * step,
+        )
+
+    try:
+        for step in range(12):
+            writer = other if step % 3 == 2 else store
+            with writer.transaction():
+                new = writer.insert([observation(step, i) for i in range(3)], now=float(step))
+                read, victim = (int(x) for x in rng.integers(1, new[0] + 1, size=2))
+                writer.add_usage({read: 0.5}, now=float(step))
+                if step > 2 and rng.random() < 0.5:
+                    writer.delete([victim])
+                elif step > 2 and writer.by_slots([victim]):
+                    writer.update(
+                        victim,
+                        text="Bo: moved",
+                        metadata={},
+                        event_time=99.0,
+                        vector=np.ones(4, np.float32),
+                        now=float(step),
+                        relink=True,
+                    )
+                writer.refresh_ttl(range(1, new[0]), now=float(step) + 30)
+                if step in (5, 11):
+                    writer.prune_changes()  # the log keeps 5 entries: the cache, now behind it, reloads
+            check()
+            with pytest.raises(RuntimeError), store.transaction():
+                store.insert([_slot(100 + step)], now=0.0)
+                store.delete([new[1]])
+                raise RuntimeError("rolled back")
+            check()
+    finally:
+        store.close()
+        other.close()

@@ -1,0 +1,208 @@
+"""ReadColumns: the few columns a learned read describes its candidates by, held in memory for every slot.
+
+A read gathers a few hundred candidate slots after its index scan and needs each one's temporal links,
+event time, usage, namespace and speaker (signals.py). Fetched from SQLite, that is one query of a few
+hundred rows on the read's critical path: 0.65 ms of a 100k-memory read (eval/results/controller/README.md,
+Latency). Held here as arrays indexed by slot, it is a handful of numpy gathers.
+
+The store stays the source of truth. Triggers log every slot a write touches, its own or its neighbours'
+(store.py, table `touched`), and `sync` re-reads just those slots before a read: this process's writes
+and another process's alike, committed or rolled back. When the log no longer reaches back to the
+cache (pruned, or another store's), the cache reloads every slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from agentmem.store import SlotStore
+
+_NO_EXPIRY = np.inf
+
+
+@dataclass
+class ReadBatch:
+    """The read rows of n slots, column by column.
+
+    slot, prev, next (n,) int64 (-1: no neighbour); event_time (n,) float64 (nan: unknown); usage (n,)
+    float32; ns and speaker (n,) int64 codes into `ns_names` (namespace keys) and `speakers` (the first
+    word of the speaker, lower-cased; "" when none: see `speaker_word`).
+    """
+
+    slot: np.ndarray
+    prev: np.ndarray
+    next: np.ndarray
+    event_time: np.ndarray
+    usage: np.ndarray
+    ns: np.ndarray
+    speaker: np.ndarray
+    ns_names: Sequence[str]
+    speakers: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.slot)
+
+    def take(self, at: np.ndarray) -> ReadBatch:
+        """The rows at positions `at (m,)`."""
+        columns = {name: getattr(self, name)[at] for name in _BATCH_ARRAYS}
+        return replace(self, **columns)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[Any, ...]]) -> ReadBatch:
+        """From store rows (slot, prev_slot, next_slot, event_time, usage, ns, speaker value, text head)."""
+        names, speakers = _Codes(), _Codes()
+        slot, prev, nxt, event_time, usage, ns, value, head = list(zip(*rows, strict=True)) or [()] * 8
+        return cls(
+            np.array(slot, dtype=np.int64),
+            _links(prev),
+            _links(nxt),
+            np.array(event_time, dtype=np.float64),  # None -> nan
+            np.array(usage, dtype=np.float32),
+            np.array([names.code(k) for k in ns], dtype=np.int64),
+            np.array([speakers.code(speaker_word(v, h)) for v, h in zip(value, head, strict=True)], np.int64),
+            names.values,
+            speakers.values,
+        )
+
+
+class ReadColumns:
+    """Every slot's read columns as arrays indexed by slot number (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.seq = -1  # the `touched` log position reflected; -1: nothing loaded yet
+        self._ns, self._speakers = _Codes(), _Codes()
+        self._allocate(0)
+
+    def _allocate(self, size: int) -> None:
+        self.present = np.zeros(size, dtype=bool)
+        self.indexed = np.zeros(size, dtype=bool)
+        self.prev = np.full(size, -1, dtype=np.int64)
+        self.next = np.full(size, -1, dtype=np.int64)
+        self.event_time = np.full(size, np.nan)
+        self.expires = np.full(size, _NO_EXPIRY)
+        self.usage = np.zeros(size, dtype=np.float32)
+        self.ns = np.zeros(size, dtype=np.int64)
+        self.speaker = np.zeros(size, dtype=np.int64)
+
+    def _grow(self, size: int) -> None:
+        old = {name: getattr(self, name) for name in _ARRAYS}
+        self._allocate(max(size, 2 * len(self.present)))
+        for name, values in old.items():
+            getattr(self, name)[: len(values)] = values
+
+    def sync(self, store: SlotStore) -> None:
+        """Catch up with the store's committed slots. The caller holds `store.lock` outside a transaction:
+        inside one, the log would show writes a rollback may yet take back, with their log positions."""
+        hi, slots, replayable = store.touched_since(self.seq)
+        if hi == self.seq and replayable:
+            return
+        if replayable:
+            self._take(slots, store.column_rows(slots))
+        else:
+            self._allocate(0)
+            self._take((), store.column_rows(None))
+        self.seq = hi
+
+    def _take(self, slots: Iterable[int], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Mark `slots` absent, then set the columns of `rows` (the ones of them still there)."""
+        gone = np.fromiter(slots, dtype=np.int64)
+        gone = gone[gone < len(self.present)]
+        self.present[gone] = False
+        self.prev[gone] = self.next[gone] = -1
+        if not rows:
+            return
+        slot, prev, nxt, event_time, usage, ns, value, head, expires, indexed = zip(*rows, strict=True)
+        at = np.array(slot, dtype=np.int64)
+        if at.max() >= len(self.present):
+            self._grow(int(at.max()) + 1)
+        self.present[at] = True
+        self.indexed[at] = indexed
+        self.prev[at] = _links(prev)
+        self.next[at] = _links(nxt)
+        self.event_time[at] = np.array(event_time, dtype=np.float64)
+        self.expires[at] = np.array([_NO_EXPIRY if e is None else e for e in expires], dtype=np.float64)
+        self.usage[at] = usage
+        self.ns[at] = [self._ns.code(k) for k in ns]
+        self.speaker[at] = [self._speakers.code(speaker_word(v, h)) for v, h in zip(value, head, strict=True)]
+
+    def neighbourhood(
+        self,
+        slots: Sequence[int],
+        strong: Sequence[int],
+        *,
+        in_namespace: Callable[[str], bool] | None,
+        now: float | None,
+        indexed_only: bool,
+    ) -> ReadBatch:
+        """SlotStore.neighbourhood without a metadata filter: the rows of `slots` and of the temporal
+        neighbours of `strong` whose namespace key passes `in_namespace` (None: any), unexpired at `now`
+        (None: expired too), and indexed ones only when `indexed_only`."""
+        size = len(self.present)
+        strong = np.asarray(strong, dtype=np.int64)
+        strong = strong[strong < size]
+        at = np.concatenate([np.asarray(slots, dtype=np.int64), self.prev[strong], self.next[strong]])
+        at = np.unique(at[(at >= 0) & (at < size)])
+        keep = self.present[at]
+        if indexed_only:
+            keep &= self.indexed[at]
+        if now is not None:
+            keep &= self.expires[at] > now
+        if in_namespace is not None:
+            codes = np.unique(self.ns[at])
+            inside = [c for c in codes.tolist() if in_namespace(self._ns.values[c])]
+            keep &= np.isin(self.ns[at], inside)
+        at = at[keep]
+        return ReadBatch(
+            at,
+            self.prev[at],
+            self.next[at],
+            self.event_time[at],
+            self.usage[at],
+            self.ns[at],
+            self.speaker[at],
+            self._ns.values,
+            self._speakers.values,
+        )
+
+
+_BATCH_ARRAYS = ("slot", "prev", "next", "event_time", "usage", "ns", "speaker")
+_ARRAYS = ("present", "indexed", "prev", "next", "event_time", "expires", "usage", "ns", "speaker")
+
+
+class _Codes:
+    """Strings numbered in order of first sight (a read's rows share a few namespaces and speakers)."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self._codes: dict[str, int] = {}
+
+    def code(self, value: str) -> int:
+        code = self._codes.get(value)
+        if code is None:
+            code = self._codes[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+
+def _links(values: Sequence[int | None]) -> np.ndarray:
+    return np.array([-1 if v is None else v for v in values], dtype=np.int64)
+
+
+def speaker_name(value: Any, text: str) -> str:
+    """The speaker of a memory, lower-cased: its `speaker` metadata `value`, else a short "Name:" prefix of
+    its text (or of the text's first 41 characters); "" when neither."""
+    if value:
+        return str(value).lower()
+    head, sep, _ = text.partition(":")
+    return head.lower() if sep and 0 < len(head.split()) <= 3 and len(head) <= 40 else ""
+
+
+def speaker_word(value: Any, text: str) -> str:
+    """The first word of `speaker_name` ("" when none): what a query names a speaker by."""
+    words = speaker_name(value, text).split()
+    return words[0] if words else ""
