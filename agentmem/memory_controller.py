@@ -212,33 +212,43 @@ class MemoryController(nn.Module):
         c = self.config
         heads = self.head_keys(query)
         keys = np.asarray(cand.keys, dtype=np.float32)
+        # One pass over the (C, d) keys for their squared norms: the keys are read once more, by the
+        # product below, and no (C, d) temporary is made (the read runs right after a scan that has
+        # flushed the CPU caches, where each pass over the keys costs as much as the arithmetic).
+        sq = np.einsum("cd,cd->c", keys, keys)
+        dots = keys @ heads.T  # (C, R)
         # cosine_similarity's ε-guarded norms, so both paths give the same numbers
-        cos = (heads @ keys.T) / (
-            np.sqrt((heads**2).sum(-1, keepdims=True) + EPS) * np.sqrt((keys**2).sum(-1) + EPS)
-        )  # (R, C)
+        cos = dots.T / (np.sqrt((heads**2).sum(-1, keepdims=True) + EPS) * np.sqrt(sq + EPS))  # (R, C)
         beta = np.logaddexp(0.0, p["strength"])  # softplus
         content = beta @ _standardise_np(cos)
         signals = cand.features * p["signal_weight"]  # (C, F)
         match = content + signals[:, SIGNALS.index("lexical")]
         centred = match - match.mean()
-        unit = keys / np.maximum(np.linalg.norm(keys, axis=-1, keepdims=True), 1e-12)
-        fwd = p["link_weight"][0] * self._carried(unit, cand.prev, centred)
-        bwd = p["link_weight"][1] * self._carried(unit, cand.next, centred)
+        norm = np.maximum(np.sqrt(sq), 1e-12)  # F.normalize's
+        fwd = p["link_weight"][0] * self._carried(keys, norm, cand.prev, centred)
+        bwd = p["link_weight"][1] * self._carried(keys, norm, cand.next, centred)
         hop = np.zeros_like(content)
         if c.hop_k > 0:
             vector = _read_vector_np(content + signals.sum(-1) + fwd + bwd, keys)
-            hop = p["hop_weight"] * _standardise_np(unit @ vector)
+            hop = p["hop_weight"] * _standardise_np((keys @ vector) / norm)
         parts = np.column_stack([content, signals, fwd, bwd, hop]).astype(np.float32)
         return parts.sum(-1), parts
 
-    def _carried(self, unit: np.ndarray, neighbour: np.ndarray, centred: np.ndarray) -> np.ndarray:
-        """c(i, j) m̃_j (C,) for j = neighbour(i), from unit keys (C, d) and positions (C,) (-1: none)."""
+    def _carried(
+        self, keys: np.ndarray, norm: np.ndarray, neighbour: np.ndarray, centred: np.ndarray
+    ) -> np.ndarray:
+        """c(i, j) m̃_j (C,) for j = neighbour(i), from keys (C, d), their norms (C,) and neighbour
+        positions (C,) (-1: none)."""
         at = np.maximum(neighbour, 0)
         carried = np.where(neighbour >= 0, centred[at], 0.0)
         if self.config.link_coherence is None:
             return carried
         lo, hi = self.config.link_coherence
-        return carried * np.clip((np.einsum("cd,cd->c", unit, unit[at]) - lo) / (hi - lo), 0.0, 1.0)
+        linked = neighbour >= 0  # only linked rows' cosines count: gather just their neighbours' keys
+        cos = np.zeros(len(neighbour), dtype=np.float32)
+        i, j = np.flatnonzero(linked), neighbour[linked]
+        cos[i] = np.einsum("cd,cd->c", keys[i], keys[j]) / (norm[i] * norm[j])
+        return carried * np.clip((cos - lo) / (hi - lo), 0.0, 1.0)
 
     # -- the controller interface --------------------------------------------------------------
 
