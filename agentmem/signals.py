@@ -44,7 +44,8 @@ class Candidates:
     """The candidate set of one read, aligned arrays over C candidates.
 
     slots (C,), keys (C, d) unit key vectors, features (C, F) in SIGNALS order, prev / next (C,)
-    positions of the temporal neighbours within the candidates (-1 when absent).
+    positions of the temporal neighbours within the candidates (-1 when absent): a doubly linked chain,
+    next[i] = j exactly when prev[j] = i.
     """
 
     slots: np.ndarray

@@ -158,7 +158,7 @@ def test_a_link_counts_by_the_coherence_of_its_two_memories():
     "config",
     [
         dict(heads=1, key_rank=0),  # the packaged checkpoint's shape
-        dict(heads=2, key_rank=4, hop_k=4),  # every mechanism on
+        dict(heads=2, key_rank=4, hop_k=4, link_coherence=(-0.5, 0.5)),  # every mechanism on
     ],
 )
 def test_numpy_read_scores_equal_the_trained_forward(config):
@@ -170,7 +170,7 @@ def test_numpy_read_scores_equal_the_trained_forward(config):
             p.normal_(0, 0.5)
     for c in (7, 1):  # a single candidate has no spread at all
         cand = _random_candidates(rng, c=c)
-        cand.prev, cand.next = np.clip(cand.prev, -1, c - 1), np.clip(cand.next, -1, c - 1)
+        cand.next[c - 1] = -1  # the chain ends with the candidates
         q = rng.standard_normal(16).astype(np.float32)
         with torch.no_grad():
             scores, parts = ctl(*collate([cand], [q]))
@@ -180,6 +180,30 @@ def test_numpy_read_scores_equal_the_trained_forward(config):
         np.testing.assert_allclose(
             ctl.head_keys(q), ctl.read_keys(torch.from_numpy(q)[None])[0].detach().numpy(), atol=1e-6
         )
+
+
+def test_numpy_reads_follow_parameters_changed_in_place_or_replaced():
+    """`score` keeps numpy views of the parameters: they must follow in-place training updates, a loaded
+    state, and tensors replaced by a conversion."""
+    rng = np.random.default_rng(6)
+    ctl, other = (MemoryController(MemoryControllerConfig(dim=16, link_coherence=(0.0, 0.5))) for _ in "ab")
+    cand, q = _random_candidates(rng), rng.standard_normal(16).astype(np.float32)
+    before = ctl.score(cand, q)[0]
+    with torch.no_grad():
+        for p in other.parameters():
+            p.normal_(0, 0.5)
+    want = other.score(cand, q)[0]
+    assert not np.allclose(before, want)
+    ctl.load_state_dict(other.state_dict())  # copies in place
+    np.testing.assert_allclose(ctl.score(cand, q)[0], want, rtol=1e-6)
+    with torch.no_grad():
+        ctl.link_weight.add_(1.0)  # as an optimiser step does
+    moved = ctl.score(cand, q)[0]
+    assert not np.allclose(moved, want)
+    ctl.double().float()  # new tensors twice over
+    with torch.no_grad():
+        ctl.link_weight.sub_(1.0)
+    np.testing.assert_allclose(ctl.score(cand, q)[0], want, rtol=1e-5)
 
 
 def test_padded_candidates_get_no_weight_and_no_nan():
