@@ -190,8 +190,8 @@ class MemoryController(nn.Module):
 
     def _numpy_parameters(self) -> dict[str, np.ndarray]:
         """The parameters as numpy arrays. On the CPU they are views of the tensors, made once and always
-        current (training updates them in place); elsewhere, copies made per call. Made per read, the
-        views cost 0.15 ms of a 100k-memory read, which runs with caches its index scan has flushed."""
+        current (training updates them in place); elsewhere, copies made per call. Made per read, they
+        were a measurable part of a 100k-memory read, which runs with caches its index scan has flushed."""
         if self._numpy_views is None:
             params = {name: t.detach() for name, t in self.named_parameters()}
             if any(t.device.type != "cpu" for t in params.values()):

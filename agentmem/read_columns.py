@@ -2,7 +2,7 @@
 
 A read gathers a few hundred candidate slots after its index scan and needs each one's temporal links,
 event time, usage, namespace and speaker (signals.py). Fetched from SQLite, that is one query of a few
-hundred rows on the read's critical path: 0.65 ms of a 100k-memory read (eval/results/controller/README.md,
+hundred rows on the read's critical path, right after the scan (eval/results/controller/README.md,
 Latency). Held here as arrays indexed by slot, it is a handful of numpy gathers.
 
 The store stays the source of truth. Triggers log every slot a write touches, its own or its neighbours'
