@@ -8,7 +8,8 @@ Latency). Held here as arrays indexed by slot, it is a handful of numpy gathers.
 The store stays the source of truth. Triggers log every slot a write touches, its own or its neighbours'
 (store.py, table `touched`), and `sync` re-reads just those slots before a read: this process's writes
 and another process's alike, committed or rolled back. When the log no longer reaches back to the
-cache (pruned, or another store's), the cache reloads every slot.
+cache (pruned, or another store's), the cache reloads every slot: the first read of a process does
+too (0.4 s at 100k memories). The arrays take 54 bytes a slot.
 """
 
 from __future__ import annotations
