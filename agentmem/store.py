@@ -550,18 +550,9 @@ class SlotStore:
 
     def touched_since(self, seq: int) -> tuple[int, list[int], bool]:
         """Slots whose read columns changed after `seq` in the `touched` log: (latest seq, slots,
-        replayable); not replayable when the log no longer reaches back to `seq` (see changes_since)."""
-        with self.lock:
-            # Separate min and max: SQLite answers a lone one from the key's end, both together by a scan.
-            hi = self.conn.execute("SELECT max(seq) FROM touched").fetchone()[0]
-            if hi is None:
-                return 0, [], seq == 0
-            if hi <= seq:
-                return hi, [], hi == seq
-            if self.conn.execute("SELECT min(seq) FROM touched").fetchone()[0] > seq + 1:
-                return hi, [], False
-            rows = self.conn.execute("SELECT DISTINCT slot FROM touched WHERE seq > ?", (seq,)).fetchall()
-        return hi, [r[0] for r in rows], True
+        replayable), as `changes_since` (each slot once)."""
+        hi, rows, replayable = self._log_since("touched", "slot", seq)
+        return hi, list(dict.fromkeys(r[0] for r in rows)), replayable
 
     def column_rows(self, slots: Sequence[int] | None) -> list[tuple[Any, ...]]:
         """What ReadColumns holds of `slots` that still exist (every slot when None)."""
@@ -708,17 +699,21 @@ class SlotStore:
         Not replayable when the log was pruned past `seq`, or `seq` is ahead of the log (the index
         belongs to another database): the caller must rebuild from the slots instead.
         """
+        return self._log_since("changes", "slot, op", seq)
+
+    def _log_since(self, table: str, columns: str, seq: int) -> tuple[int, list[Any], bool]:
+        """`columns` of the entries of log `table` after `seq`, in order: (latest seq, rows, replayable)."""
         with self.lock:
             # Separate min and max: SQLite answers a lone one from the key's end, both together by a scan.
-            hi = self.conn.execute("SELECT max(seq) FROM changes").fetchone()[0]
+            hi = self.conn.execute(f"SELECT max(seq) FROM {table}").fetchone()[0]
             if hi is None:
                 return 0, [], seq == 0
             if hi <= seq:
                 return hi, [], hi == seq
-            if self.conn.execute("SELECT min(seq) FROM changes").fetchone()[0] > seq + 1:
+            if self.conn.execute(f"SELECT min(seq) FROM {table}").fetchone()[0] > seq + 1:
                 return hi, [], False
             rows = self.conn.execute(
-                "SELECT slot, op FROM changes WHERE seq > ? ORDER BY seq", (seq,)
+                f"SELECT {columns} FROM {table} WHERE seq > ? ORDER BY seq", (seq,)
             ).fetchall()
         return hi, rows, True
 
