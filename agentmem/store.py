@@ -185,14 +185,20 @@ def validate_namespace(namespace: Any) -> tuple[str, ...]:
     return ns
 
 
-def ns_prefix_sql(prefix: Sequence[str] | None, column: str = "ns") -> tuple[str, list[Any]]:
-    """SQL for "namespace starts with `prefix`", respecting segment boundaries ('a' never matches 'ab')."""
-    if not prefix:
-        return "1", []
+def ns_prefix_range(prefix: Sequence[str]) -> tuple[str, str]:
+    """The namespace keys under `prefix` (itself included), respecting segment boundaries ('a' never
+    matches 'ab'), as one half-open range [lo, hi) of keys."""
     key = ns_key(validate_namespace(prefix))
     # Segments are joined by U+001F and hold no character below U+0020, so `key` and its children
-    # (key + U+001F + ...) are exactly the keys in [key, key + " "): one range, one index scan.
-    return f"({column} >= ? AND {column} < ?)", [key, key + " "]
+    # (key + U+001F + ...) are exactly the keys in [key, key + " ").
+    return key, key + " "
+
+
+def ns_prefix_sql(prefix: Sequence[str] | None, column: str = "ns") -> tuple[str, list[Any]]:
+    """SQL for "namespace starts with `prefix`" (`ns_prefix_range`: one range, one index scan)."""
+    if not prefix:
+        return "1", []
+    return f"({column} >= ? AND {column} < ?)", list(ns_prefix_range(prefix))
 
 
 def filter_sql(filter: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -530,11 +536,11 @@ class SlotStore:
         with self.lock:
             if not filter and not self.conn.in_transaction:
                 self._columns.sync(self)
-                key = None if not namespace else ns_key(validate_namespace(namespace))
+                lo, hi = ns_prefix_range(namespace) if namespace else (None, None)
                 return self._columns.neighbourhood(
                     slots,
                     strong,
-                    in_namespace=None if key is None else lambda k: k == key or k.startswith(key + SEP),
+                    in_namespace=None if lo is None else lambda k: lo <= k < hi,
                     now=now,
                     indexed_only=indexed_only,
                 )
