@@ -695,7 +695,6 @@ class Memory:
         return self._records([row])[row.slot]
 
     def _records(self, rows: Sequence[SlotRow]) -> dict[int, MemoryRecord]:
-        link_ids = self.store.ids_of([s for r in rows for s in (r.prev_slot, r.next_slot) if s is not None])
         return {
             r.slot: MemoryRecord(
                 id=r.id,
@@ -707,8 +706,8 @@ class Memory:
                 event_time=to_datetime(r.event_time),
                 usage=r.usage,
                 write_order=r.slot,
-                prev_id=link_ids.get(r.prev_slot),
-                next_id=link_ids.get(r.next_slot),  # type: ignore[arg-type]
+                prev_id=r.prev_id,
+                next_id=r.next_id,
                 version=r.version,
                 expires_at=to_datetime(r.expires_at),
                 indexed=r.indexed,
@@ -725,11 +724,13 @@ _LEXICAL_OVERFETCH_CAP = 4096  # lexical hits checked for visibility before scor
 
 
 class _SlotView:
-    """The controller's window on the memory (see controller.SlotAccess)."""
+    """The controller's window on the memory (see controller.SlotAccess), for one controller call: no
+    write may come between its lookups."""
 
     def __init__(self, memory: Memory) -> None:
         self.memory = memory
         self.dim = memory.encoder.dim
+        self._columns_synced = False  # its first neighbourhood lookup catches the read columns up
 
     def search(self, vector, k, *, namespace=None, filter=None) -> list[tuple[int, float]]:
         return self.search_many(vector[None, :], k, namespace=namespace, filter=filter)[0]
@@ -803,10 +804,11 @@ class _SlotView:
         return now < m._earliest_expiry
 
     def neighbourhood(self, slots, strong, *, namespace=None, filter=None, visible=True):
+        sync, self._columns_synced = not self._columns_synced, True
         if not visible:
-            return self.memory.store.neighbourhood(slots, strong)
+            return self.memory.store.neighbourhood(slots, strong, sync=sync)
         return self.memory.store.neighbourhood(
-            slots, strong, namespace=namespace, filter=filter, now=time.time(), indexed_only=True
+            slots, strong, namespace=namespace, filter=filter, now=time.time(), indexed_only=True, sync=sync
         )
 
     def rows(self, slots):

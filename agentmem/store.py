@@ -97,9 +97,12 @@ _DROP_FTS5 = (
     "DROP TABLE IF EXISTS slots_fts",
 )
 
+# A row names its neighbours' ids too (primary-key lookups), so a record needs no second query for them.
 _COLUMNS = (
     "slot, id, ns, text, metadata, created_at, updated_at, event_time, usage, last_read_at, "
-    "prev_slot, next_slot, version, ttl, expires_at, vector IS NOT NULL"
+    "prev_slot, next_slot, version, ttl, expires_at, vector IS NOT NULL, "
+    "(SELECT id FROM slots AS p WHERE p.slot = slots.prev_slot), "
+    "(SELECT id FROM slots AS n WHERE n.slot = slots.next_slot)"
 )
 
 _OPS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
@@ -143,6 +146,8 @@ class SlotRow:
     ttl: float | None
     expires_at: float | None
     indexed: bool
+    prev_id: str | None  # the neighbours' ids (None: no neighbour)
+    next_id: str | None
 
 
 # What a learned read describes a candidate by (signals.py, read_columns.ReadBatch): a slot without its
@@ -526,16 +531,19 @@ class SlotStore:
         filter: Mapping[str, Any] | None = None,
         now: float | None = None,
         indexed_only: bool = False,
+        sync: bool = True,
     ) -> ReadBatch:
         """The read rows of `slots` and of the temporal neighbours (previous and next) of `strong` that
         match the namespace prefix, filter and expiry.
 
         From the read columns held in memory (read_columns.py) when it can; in one query otherwise (a
         metadata filter, or a read inside a write transaction): the slot lists travel as JSON arrays, so
-        a read's few hundred candidates need neither chunking nor a second round trip."""
+        a read's few hundred candidates need neither chunking nor a second round trip. sync=False skips
+        catching the columns up with the store: a read's later lookups see what its first one saw."""
         with self.lock:
             if not filter and not self.conn.in_transaction:
-                self._columns.sync(self)
+                if sync or self._columns.seq < 0:
+                    self._columns.sync(self)
                 lo, hi = ns_prefix_range(namespace) if namespace else (None, None)
                 return self._columns.neighbourhood(
                     slots,
@@ -753,6 +761,8 @@ def _row(r: Sequence[Any]) -> SlotRow:
         ttl=r[13],
         expires_at=r[14],
         indexed=bool(r[15]),
+        prev_id=r[16],
+        next_id=r[17],
     )
 
 

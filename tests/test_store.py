@@ -292,3 +292,22 @@ def test_the_read_columns_in_memory_follow_every_write_of_any_connection(tmp_pat
     finally:
         store.close()
         other.close()
+
+
+def test_a_lookup_without_sync_sees_what_the_last_synced_lookup_saw(tmp_path):
+    """sync=False (a read's later lookups) skips catching up with commits made since the read's first
+    lookup, but a store's very first lookup loads the columns anyway."""
+    store = SlotStore(tmp_path / "s")
+    other = SlotStore(tmp_path / "s")
+    try:
+        with other.transaction():
+            other.insert([_slot(1), _slot(2)], now=0.0)
+        assert sorted(_rows(store.neighbourhood([1, 2], [], sync=False))) == [1, 2]
+        with other.transaction():
+            other.add_usage({1: 0.5}, now=1.0)
+            other.delete([2])
+        assert _rows(store.neighbourhood([1, 2], [], sync=False))[1][3] == 0.0  # as first seen
+        assert _rows(store.neighbourhood([1, 2], [])) == {1: (-1, -1, None, 0.5, "u\x1fm", "")}
+    finally:
+        store.close()
+        other.close()
