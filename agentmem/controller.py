@@ -108,6 +108,10 @@ class SlotAccess(Protocol):
         """BM25 top-k visible slots for `text`: [(slot, score)], best first."""
         ...
 
+    def naming(self, text: str) -> np.ndarray:
+        """The slots (sorted) of memories that name someone `text` names by full name (lexical.name_phrases)."""
+        ...
+
     def neighbourhood(
         self,
         slots: Sequence[int],

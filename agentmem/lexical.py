@@ -241,6 +241,15 @@ class LexicalIndex(ChangeLogCache):
             tfs = np.concatenate([tfs, np.asarray(f, np.float32)])
         return docs, tfs
 
+    def naming(self, text: str) -> np.ndarray:
+        """The slots of the live memories that name someone `text` names: share a full-name phrase with it
+        ("Ana Silva", `name_phrases`), from the phrase terms' postings (sorted, empty when it names no one)."""
+        terms = [t for p in name_phrases(text) if (t := self.vocab.get(p)) is not None]
+        if not terms:
+            return np.zeros(0, dtype=np.int64)
+        docs = np.concatenate([self._postings(t)[0] for t in terms])
+        return np.unique(self.doc_slot[docs[self.alive[docs]]])
+
     def scores(self, text: str) -> tuple[np.ndarray, list[np.ndarray]]:
         """BM25 of `text` against every doc number `(n_docs,)` (0 for dead docs and docs without a
         query term, > 0 for every live doc with one), and the postings it touched, one array per term."""

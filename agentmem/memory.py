@@ -782,6 +782,9 @@ class _SlotView:
         )
         return index.search(text, k, allowed=[r[0] for r in allowed])
 
+    def naming(self, text):
+        return self.memory.lexical.naming(text)
+
     def visible(self, slots, *, namespace=None, filter=None, now=None) -> set[int]:
         """Those of the indexed `slots` a read under this namespace prefix and filter may return."""
         store, now = self.memory.store, time.time() if now is None else now

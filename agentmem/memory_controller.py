@@ -284,14 +284,15 @@ class MemoryController(nn.Module):
                     )
                 )
 
-        def lexical_part() -> dict[int, float]:
-            """The lexical top-K and its candidates' rows (BM25 of candidates outside it counts as 0)."""
+        def lexical_part() -> tuple[dict[int, float], np.ndarray]:
+            """The lexical top-K and its candidates' rows (BM25 of candidates outside it counts as 0), and
+            the memories naming whom the query names."""
             found = dict(
                 memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter)
             )
             take(list(found), list(found)[: c.neighbours])
             cand.describe()
-            return found
+            return found, memory.naming(query.text)
 
         # The lexical part runs on another core while this thread scans the index (FAISS and SQLite
         # release the GIL; eval/results/controller/README.md, Latency). The caller must not hold the
@@ -304,13 +305,13 @@ class MemoryController(nn.Module):
         except BaseException:
             wait([lexical_done])  # never leave the worker reading a memory the caller may change or close
             raise
-        lexical = lexical_done.result()
+        lexical, naming = lexical_done.result()
         dense = [[s for s, _ in hits] for hits in dense_lists]
         take([s for src in dense for s in src], [s for src in dense for s in src[: c.neighbours]])
         # Training adds the gold slots (wherever they are), with the neighbours a read of them would see.
         take(extra, (), visible=False)
         take((), extra)
-        first = cand.build(lexical)
+        first = cand.build(lexical, naming)
         if c.hop_k == 0 or len(first) == 0:
             return first
         scores, _ = self.score(first, query.vector)
@@ -318,7 +319,7 @@ class MemoryController(nn.Module):
         hop = memory.search(key, c.hop_k, namespace=query.namespace, filter=query.filter)
         n = len(cand)
         take([s for s, _ in hop], ())
-        return cand.build(lexical) if len(cand) > n else first
+        return cand.build(lexical, naming) if len(cand) > n else first
 
     def read(self, queries: Sequence[ReadQuery], memory: SlotAccess) -> list[list[ReadHit]]:
         return [self._read_one(q, memory, k=q.k) for q in queries]

@@ -4,8 +4,8 @@
         --key-rank-checkpoint runs/key16.safetensors --out eval/results/ablations/ablations.json
 
 Each variant is the packaged checkpoint with one mechanism switched off (weights zeroed, candidates
-not gathered, links counted without their coherence, or the lexical index built without name phrases;
-nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4)
+not gathered, links counted without their coherence, the lexical index built without name phrases, or
+reads told that no memory names whom the query names; nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4)
 and on the synthetic agent-history suite (10k observations, seed 0). The learned key is the exception:
 the packaged recipe has none (key_rank 0), so its row is a checkpoint trained the same way with a
 rank-16 key residual (`agentmem train controller --key-rank 16`), given with --key-rank-checkpoint.
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import torch
 from results_file import save
 
@@ -62,6 +63,7 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
         "- temporal links": without(links=True),
         "- link coherence (every link counts fully)": without(coherence=True),
         "- name phrases in the lexical index": lambda: copy.deepcopy(base),
+        "- naming (the named signal, links cut to the named)": lambda: copy.deepcopy(base),
         "- recency and time": without("recency", "time"),
         "- speaker": without("speaker"),
         "- write gate (update-instead-of-append)": without(gate=True),
@@ -85,6 +87,8 @@ def main() -> None:
     from agentmem_eval.runner import RunConfig, evaluate
     from agentmem_eval.systems import AgentMemConfig, SystemsConfig
 
+    from agentmem.memory import _SlotView
+
     datasets = {
         "locomo-dev": lambda: load_locomo(args.locomo),
         "synthetic-10k": lambda: generate(SyntheticConfig(observations=args.observations)),
@@ -92,9 +96,14 @@ def main() -> None:
     rows = []
     for name, make in variants(args.key_rank_checkpoint).items():
         row: dict = {"variant": name}
-        # The lexical index is the memory's, not the controller's: its variant builds it without phrases.
-        phrases_off = mock.patch("agentmem.lexical.name_phrases", lambda text: []) if "name phrases" in name \
-            else contextlib.nullcontext()
+        # The lexical index is the memory's, not the controller's: its variant builds it without phrases,
+        # and the naming variant reads as if no memory named whom the query names.
+        if "name phrases" in name:
+            phrases_off = mock.patch("agentmem.lexical.name_phrases", lambda text: [])
+        elif "naming" in name:
+            phrases_off = mock.patch.object(_SlotView, "naming", lambda self, text: np.zeros(0, np.int64))
+        else:
+            phrases_off = contextlib.nullcontext()
         for ds_name, load in datasets.items():
             config = RunConfig(systems=("agentmem",), progress=False,
                                settings=SystemsConfig(agentmem=AgentMemConfig(controller=make())))

@@ -71,6 +71,23 @@ def test_names_are_phrase_terms():
     assert [s for s, _ in idx.search("Which city does Yusuf Fischer live in?", 3)][0] == 2
 
 
+def test_naming_finds_the_live_memories_that_share_a_full_name_with_the_text():
+    idx = _index(
+        [
+            "Omar Fischer lives in Cusco.",
+            "Yusuf Fischer has moved to Krakow.",
+            "Call Yusuf Fischer and Ana Silva.",
+            "Ana Silva drives a Fiat.",
+            "Yusuf lives in Lima.",
+        ]
+    )
+    assert idx.naming("Which city does Yusuf Fischer live in?").tolist() == [2, 3]  # slots are i + 1
+    assert idx.naming("Does Ana Silva know Yusuf Fischer?").tolist() == [2, 3, 4]
+    assert idx.naming("where does yusuf live?").tolist() == []  # no full name, no one named
+    idx.remove([3])
+    assert idx.naming("Which city does Yusuf Fischer live in?").tolist() == [2]  # the live ones only
+
+
 def test_allowed_restricts_the_search():
     assert [s for s, _ in _index().search("kayak", 10, allowed=[5, 3])] == [5]
 

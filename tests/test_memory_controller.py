@@ -70,6 +70,26 @@ def test_candidate_signals_by_hand():
     assert cand.prev.tolist() == [-1, 0, 1] and cand.next.tolist() == [1, 2, -1]
 
 
+def test_a_query_naming_someone_keeps_only_the_links_between_memories_naming_them():
+    """The links cut between a memory naming the asked-about person and one that does not (and between
+    two that do not): a chain 1-2-3-4-5 where 3 and 4 name them."""
+    rows = [
+        (s, s - 1 if s > 1 else None, s + 1 if s < 5 else None, None, 0.0, "u", None, "x")
+        for s in range(1, 6)
+    ]
+
+    def build(naming):
+        b = CandidateBuilder(query="q", namespace=None, query_time=None, keys=lambda s: np.zeros((len(s), 3)))
+        b.add(ReadBatch.from_rows(rows))
+        return b.build({}, naming)
+
+    cand = build(np.array([3, 4, 8]))
+    assert cand.prev.tolist() == [-1, -1, -1, 2, -1] and cand.next.tolist() == [-1, -1, 3, -1, -1]
+    for nobody in (np.array([9]), np.zeros(0, np.int64), None):  # no candidate named: every link stays
+        cand = build(nobody)
+        assert cand.prev.tolist() == [-1, 0, 1, 2, 3] and cand.next.tolist() == [1, 2, 3, 4, -1]
+
+
 def test_content_read_is_sparse_content_addressing_with_strength_over_spread():
     """softmax(β z(cos)) = softmax((β/σ) cos): the standardised read is the addressing op's content
     weighting over the candidates, with strength β divided by the cosines' spread σ."""
