@@ -35,8 +35,14 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
 
     base = MemoryController.load(DEFAULT_CHECKPOINT)
 
-    def without(*signals: str, links: bool = False, lexical_k: bool = False, gate: bool = False,
-                duplicates: bool = False, coherence: bool = False) -> Callable[[], MemoryController]:
+    def without(
+        *signals: str,
+        links: bool = False,
+        lexical_k: bool = False,
+        gate: bool = False,
+        duplicates: bool = False,
+        coherence: bool = False,
+    ) -> Callable[[], MemoryController]:
         def make() -> MemoryController:
             m = copy.deepcopy(base)
             with torch.no_grad():
@@ -63,7 +69,9 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
         "- temporal links": without(links=True),
         "- link coherence (every link counts fully)": without(coherence=True),
         "- name phrases in the lexical index": lambda: copy.deepcopy(base),
-        "- naming (the named signal, links cut to the named)": lambda: copy.deepcopy(base),
+        "- naming (links kept only between memories naming the asked-about person)": lambda: copy.deepcopy(
+            base
+        ),
         "- recency and time": without("recency", "time"),
         "- speaker": without("speaker"),
         "- write gate (update-instead-of-append)": without(gate=True),
@@ -105,8 +113,11 @@ def main() -> None:
         else:
             phrases_off = contextlib.nullcontext()
         for ds_name, load in datasets.items():
-            config = RunConfig(systems=("agentmem",), progress=False,
-                               settings=SystemsConfig(agentmem=AgentMemConfig(controller=make())))
+            config = RunConfig(
+                systems=("agentmem",),
+                progress=False,
+                settings=SystemsConfig(agentmem=AgentMemConfig(controller=make())),
+            )
             with phrases_off:
                 result, _ = evaluate(load(), config)
             s = result["systems"]["agentmem"]
@@ -114,15 +125,20 @@ def main() -> None:
                 "recall_any@10": s["recall_any@10"],
                 "recall_all@10": s["recall_all@10"],
                 "mrr": s["mrr"],
-                "by_category": {c: {k: v[k] for k in ("recall_any@1", "recall_any@10", "recall_all@10")}
-                                for c, v in s["by_category"].items()},
+                "by_category": {
+                    c: {k: v[k] for k in ("recall_any@1", "recall_any@10", "recall_all@10")}
+                    for c, v in s["by_category"].items()
+                },
             }
         rows.append(row)
         lo, sy = row["locomo-dev"], row["synthetic-10k"]
         ku = sy["by_category"].get("knowledge-update", {}).get("recall_any@1", float("nan"))
-        print(f"{name:45s} locomo any/all@10 {lo['recall_any@10']:.3f}/{lo['recall_all@10']:.3f}  "
-              f"synthetic any/all@10 {sy['recall_any@10']:.3f}/{sy['recall_all@10']:.3f}  "
-              f"knowledge-update latest first {ku:.3f}", flush=True)
+        print(
+            f"{name:45s} locomo any/all@10 {lo['recall_any@10']:.3f}/{lo['recall_all@10']:.3f}  "
+            f"synthetic any/all@10 {sy['recall_any@10']:.3f}/{sy['recall_all@10']:.3f}  "
+            f"knowledge-update latest first {ku:.3f}",
+            flush=True,
+        )
     save({"rows": rows}, args.out)
 
 
