@@ -477,7 +477,8 @@ class MemoryController(nn.Module):
         if config.setdefault("gate_hidden", 0) == 0 and old is not None and len(old) < len(GATE_FEATURES):
             state["gate_weight"] = torch.cat([old, old.new_zeros(len(GATE_FEATURES) - len(old))])
         if isinstance(config.get("neighbours"), bool):  # before neighbours counted: every candidate's
-            config["neighbours"] = MemoryControllerConfig.neighbours if config["neighbours"] else 0
+            every = max(config.get(k, getattr(MemoryControllerConfig, k)) for k in ("dense_k", "lexical_k"))
+            config["neighbours"] = every if config["neighbours"] else 0
         model = cls(MemoryControllerConfig(**config))
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected or set(missing) - _ADDED_SINCE_FORMAT_1:

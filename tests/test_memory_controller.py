@@ -577,6 +577,26 @@ def test_a_logistic_gate_checkpoint_from_before_the_subject_feature_decides_as_t
     torch.testing.assert_close(loaded.update_probability(phi), expected)
 
 
+@pytest.mark.parametrize("flag, expected", [(True, 48), (False, 0)])
+def test_a_checkpoint_from_when_neighbours_was_a_flag_keeps_its_meaning(tmp_path, flag, expected):
+    """neighbours=True meant the neighbours of every candidate: the larger of its dense_k and lexical_k,
+    whatever the current default count is."""
+    import json
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    old = MemoryController(MemoryControllerConfig(dim=8, dense_k=40, lexical_k=48))
+    config = {**asdict(old.config), "neighbours": flag}
+    meta = {"config": json.dumps(config), "format": "agentmem-controller/1"}
+    save_file(
+        {k: v.detach().clone() for k, v in old.state_dict().items()},
+        str(tmp_path / "old.safetensors"),
+        metadata=meta,
+    )
+    assert MemoryController.load(tmp_path / "old.safetensors").config.neighbours == expected
+
+
 def test_explanations_are_json_safe_where_nothing_was_computed(encoder):
     import json
 
