@@ -24,10 +24,12 @@ Read (one query, R read heads):
 Write (write_gate.py): the controller skips an observation whose text is already stored in the
 namespace (a near-duplicate by key and by normalised text); it updates a memory in place (history
 kept) when the learned gate says the observation supersedes it, p = σ(w·tanh(φ(new, old) U + c) + b)
-above the trained threshold for one of the G closest memories, merging the two keys; otherwise it
-allocates a new slot, linked after the namespace's last one.
+above the trained threshold for one of the memories it weighs (the G closest, and the G closest of
+those naming someone it names), merging the two keys; otherwise it allocates a new slot, linked after
+the namespace's last one. An earlier write of the same batch is weighed as it would be once stored.
 
-Training (training.py) replays episodes through the same `gather` used at read time and minimises
+Training (training.py) fits the write gate first, on pairs a right gate would have left (teacher
+forcing), then replays episodes through it and the same `gather` used at read time and minimises
 -log Σ_{i ∈ gold} w_i through `forward` (torch, batched); a read scores its one candidate set with
 `score`, the same equations in numpy.
 """
@@ -49,12 +51,14 @@ from agentmem.addressing import EPS, cosine_similarity
 from agentmem.controller import PendingWrite, ReadHit, ReadQuery, SlotAccess, WriteDecision
 from agentmem.cpu import in_background
 from agentmem.errors import InvalidInputError
+from agentmem.lexical import name_phrases
 from agentmem.signals import SIGNALS, CandidateBuilder, Candidates, speaker_of
 from agentmem.store import SlotRow
 from agentmem.write_gate import GATE_FEATURES, pair_features
 
 PARTS = ("content", *SIGNALS, "link_forward", "link_backward", "second_hop")
 _ADDED_SINCE_FORMAT_1 = {"hop_weight"}  # parameters an older checkpoint may lack; they start switched off
+_NAMING_CAP = 256  # memories naming someone a write names that its gate may weigh
 COSINE_SPREAD_FLOOR = 0.05  # locomo-dev's candidate cosines spread 0.09-0.15 (1st-75th percentile)
 
 
@@ -68,8 +72,9 @@ class MemoryControllerConfig:
     than 48 and 48 (about 260), for 0.1-0.3 points of locomo-dev recall; hop_k: candidates the optional second
     hop's key adds from the index (0: no second hop; trained with a second hop, locomo-dev lost 3
     points, so the packaged checkpoint has none); duplicate_cosine: a write whose key is
-    at least this close to a slot with the same normalised text is skipped; gate_candidates: stored
-    memories (and earlier writes of the batch) the write gate weighs a new observation against;
+    at least this close to a slot with the same normalised text is skipped; gate_candidates: G, the
+    closest memories (stored, or written earlier in the batch) the write gate weighs a new observation
+    against, and again the closest of those naming someone it names;
     update_threshold: the gate probability above which the observation updates that memory;
     gate_hidden: hidden units of the write gate (0: a logistic gate over the pair features);
     link_coherence: (lo, hi) of the link weighting c(i, j) (None: every link counts fully, as in
@@ -374,7 +379,7 @@ class MemoryController(nn.Module):
         allocate a new slot."""
         c = self.config
         out: list[WriteDecision] = []
-        earlier = _BatchWrites(writes)  # this batch's writes that will hold a slot
+        earlier = _BatchWrites(writes)
         stored, rows = self._nearest_stored(writes, memory)
         for i, w in enumerate(writes):
             decision = WriteDecision("new")
@@ -395,48 +400,77 @@ class MemoryController(nn.Module):
                         p = self.update_probability(torch.from_numpy(feats))
                     top = int(p.argmax())
                     if float(p[top]) > c.update_threshold:
-                        slot, pending = pairs[top][0]
-                        old = memory.vectors([slot])[0] if slot is not None else writes[pending].vector
-                        decision = WriteDecision("update", slot, pending, vector=_merge_keys(old, w.vector))
+                        target = pairs[top][0]
+                        old = earlier.key(target)
+                        old = memory.vectors([target[0]])[0] if old is None else old
+                        decision = WriteDecision("update", *target, vector=merge_keys(old, w.vector))
             out.append(decision)
             if decision.op == "new" and w.vector is not None:
-                earlier.add(i)
+                earlier.write((None, i), i, w.vector)
+            elif decision.op == "update":
+                earlier.write((decision.slot, decision.pending), i, decision.vector)
         return out
 
     def _nearest_stored(
         self, writes: Sequence[PendingWrite], memory: SlotAccess
-    ) -> tuple[dict[int, list[tuple[int, float]]], dict[int, SlotRow]]:
-        """Each write's G nearest stored memories [(slot, cosine)] by batch position, and their rows:
-        one index search per namespace for the whole batch, not one per write."""
+    ) -> tuple[dict[int, tuple[list[tuple[int, float]], list[tuple[int, float]]]], dict[int, SlotRow]]:
+        """Each write's G nearest stored memories and the G nearest of those naming someone it names,
+        ([(slot, cosine)], [(slot, cosine)]) by batch position, and their rows: one index search per
+        namespace for the whole batch, not one per write, and one key fetch for every named memory."""
         by_ns: dict[tuple[str, ...], list[int]] = {}
         for i, w in enumerate(writes):
             if w.vector is not None:
                 by_ns.setdefault(w.namespace, []).append(i)
-        stored: dict[int, list[tuple[int, float]]] = {}
+        closest: dict[int, list[tuple[int, float]]] = {}
         for ns, idx in by_ns.items():
             vectors = np.stack([writes[i].vector for i in idx])
             found = memory.search_many(vectors, self.config.gate_candidates, namespace=ns, filter=None)
-            stored.update(zip(idx, found, strict=True))
-        return stored, memory.rows(sorted({s for f in stored.values() for s, _ in f}))
+            closest.update(zip(idx, found, strict=True))
+        # For a name mentioned everywhere, only the latest-allocated few hundred memories naming it are
+        # weighed, so a write's cost stays bounded; its older ones still count among the G closest.
+        naming = {i: memory.naming(writes[i].text)[-_NAMING_CAP:] for i in closest}
+        wanted = sorted(
+            {s for f in closest.values() for s, _ in f} | {int(s) for n in naming.values() for s in n}
+        )
+        rows = memory.rows(wanted)
+        named_slots = sorted({int(s) for n in naming.values() for s in n})
+        keys = dict(zip(named_slots, memory.vectors(named_slots), strict=True))
+        stored = {}
+        for i, found in closest.items():
+            w = writes[i]
+            mine = [s for s in map(int, naming[i]) if s in rows and rows[s].namespace == w.namespace]
+            named = [(s, float(keys[s] @ w.vector)) for s in mine]
+            stored[i] = (found, sorted(named, key=lambda p: -p[1])[: self.config.gate_candidates])
+        return stored, rows
 
     def _gate_pairs(
         self,
         w: PendingWrite,
-        found: list[tuple[int, float]],
+        found: tuple[list[tuple[int, float]], list[tuple[int, float]]],
         rows: dict[int, SlotRow],
         earlier: _BatchWrites,
     ) -> list[tuple[tuple[int | None, int | None], str, str, float]]:
-        """The memories a write is weighed against: ((slot, pending), text, speaker, cosine), best first."""
+        """The memories a write is weighed against, ((slot, pending), text, speaker, cosine), best first:
+        the G closest stored memories and earlier writes of the batch, and the G closest of those naming
+        someone the write names."""
         k = self.config.gate_candidates
-        pairs = [
-            ((s, None), rows[s].text, speaker_of(rows[s].text, rows[s].metadata), cos)
-            for s, cos in found
-            if rows[s].namespace == w.namespace
-        ]
-        for j, cos in earlier.nearest(w.vector, k):
-            e = earlier.writes[j]
-            pairs.append(((None, j), e.text, speaker_of(e.text, e.metadata), cos))
-        return sorted(pairs, key=lambda p: -p[3])[:k]
+        closest, named = found
+        names = name_phrases(w.text)
+        gone = earlier.rewritten  # their stored key and text are out of date: the batch holds them now
+
+        def pairs(stored: list[tuple[int, float]], batch: list) -> list:
+            out = [
+                ((s, None), rows[s].text, speaker_of(rows[s].text, rows[s].metadata), cos)
+                for s, cos in stored
+                if rows[s].namespace == w.namespace and s not in gone
+            ]
+            return sorted(out + batch, key=lambda p: -p[3])[:k]
+
+        weighed = pairs(closest, earlier.nearest(w.vector, k))
+        if names:
+            weighed += pairs(named, earlier.naming(w.vector, names, k))
+        unique = {p[0]: p for p in weighed}
+        return sorted(unique.values(), key=lambda p: -p[3])
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -471,11 +505,14 @@ class MemoryController(nn.Module):
         # Checkpoints from before link coherence were trained with every link counting fully.
         coherence = config.setdefault("link_coherence", None)
         config["link_coherence"] = None if coherence is None else tuple(coherence)
-        # Checkpoints from before the hidden layer have a logistic gate over the features of their time;
-        # the features added since (appended to GATE_FEATURES) get weight 0, so it decides as trained.
-        old = state.get("gate_weight")
-        if config.setdefault("gate_hidden", 0) == 0 and old is not None and len(old) < len(GATE_FEATURES):
-            state["gate_weight"] = torch.cat([old, old.new_zeros(len(GATE_FEATURES) - len(old))])
+        # A checkpoint's gate weighs the features of its time; those added since (appended to
+        # GATE_FEATURES) get weight 0, so it decides as trained. Before the hidden layer, the gate was
+        # logistic: its input weights are `gate_weight`.
+        name = "gate_hidden_weight" if config.setdefault("gate_hidden", 0) > 0 else "gate_weight"
+        old = state.get(name)
+        if old is not None and len(old) < len(GATE_FEATURES):
+            pad = old.new_zeros((len(GATE_FEATURES) - len(old), *old.shape[1:]))
+            state[name] = torch.cat([old, pad])
         if isinstance(config.get("neighbours"), bool):  # before neighbours counted: every candidate's
             every = max(config.get(k, getattr(MemoryControllerConfig, k)) for k in ("dense_k", "lexical_k"))
             config["neighbours"] = every if config["neighbours"] else 0
@@ -548,7 +585,7 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _merge_keys(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+def merge_keys(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     """The key of a memory updated by a superseding observation: the normalised sum of both keys. The
     text becomes the new statement, but the slot stays addressable by how the fact was first put
     ("X works at Acme" is how it is asked about; "X left Acme for Globex" is how it changed)."""
@@ -557,24 +594,67 @@ def _merge_keys(old: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 
 class _BatchWrites:
-    """The earlier writes of one batch that allocate a slot, with their keys in one growing matrix (one
-    batch shares one namespace), so weighing a write against them is a single (m, d) product."""
+    """The memories this batch has written so far, as a later write of the batch would find them stored:
+    each slot an earlier write allocates or updates, with its current key and text (the latest
+    statement's), in one growing key matrix (one batch shares one namespace), so weighing a write
+    against them is a single (m, d) product. A stored slot the batch updates moves here: the index
+    search made before the batch saw its old key and text. Whether a history is written in one batch or
+    one observation at a time, each write is weighed against the same memories."""
+
+    Target = tuple[int | None, int | None]  # (stored slot, batch position of the write allocating it)
 
     def __init__(self, writes: Sequence[PendingWrite]) -> None:
         self.writes = writes
         dim = next((len(w.vector) for w in writes if w.vector is not None), 0)
         self.keys = np.zeros((len(writes), dim), dtype=np.float32)
-        self.positions: list[int] = []
+        self.targets: list[_BatchWrites.Target] = []
+        self.latest: list[int] = []  # per row: the batch position of the write whose text it holds
+        self.row: dict[_BatchWrites.Target, int] = {}
+        self.named: dict[str, set[int]] = {}  # name phrase -> rows whose text names it
 
-    def add(self, i: int) -> None:
-        self.keys[len(self.positions)] = self.writes[i].vector
-        self.positions.append(i)
+    @property
+    def rewritten(self) -> set[int]:
+        """Stored slots an earlier write of the batch updated."""
+        return {slot for slot, _ in self.targets if slot is not None}
 
-    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """[(batch position, cosine)] of the k closest earlier writes."""
-        m = len(self.positions)
+    def key(self, target: Target) -> np.ndarray | None:
+        row = self.row.get(target)
+        return None if row is None else self.keys[row]
+
+    def write(self, target: Target, i: int, key: np.ndarray) -> None:
+        """Write `i` allocated (target (None, i)) or updated `target`, which now holds `key` `(d,)`."""
+        row = self.row.get(target)
+        if row is None:
+            row = self.row[target] = len(self.targets)
+            self.targets.append(target)
+            self.latest.append(i)
+        else:
+            for name in name_phrases(self.writes[self.latest[row]].text):
+                self.named[name].discard(row)
+            self.latest[row] = i
+        self.keys[row] = key
+        for name in name_phrases(self.writes[i].text):
+            self.named.setdefault(name, set()).add(row)
+
+    def pair(self, row: int, cosine: float) -> tuple[Target, str, str, float]:
+        w = self.writes[self.latest[row]]
+        return self.targets[row], w.text, speaker_of(w.text, w.metadata), cosine
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[Target, str, str, float]]:
+        """Pairs of the k closest memories the batch wrote."""
+        m = len(self.targets)
         if m == 0:
             return []
         cos = self.keys[:m] @ vector
         top = np.argpartition(-cos, k - 1)[:k] if m > k else np.arange(m)
-        return [(self.positions[t], float(cos[t])) for t in top]
+        return [self.pair(int(t), float(cos[t])) for t in top]
+
+    def naming(
+        self, vector: np.ndarray, names: Sequence[str], k: int
+    ) -> list[tuple[Target, str, str, float]]:
+        """Pairs of the k closest memories the batch wrote that name one of `names`."""
+        rows = np.array(sorted(set().union(*(self.named.get(n, set()) for n in names))), dtype=np.int64)
+        if len(rows) == 0:
+            return []
+        cos = self.keys[rows] @ vector
+        return [self.pair(int(rows[t]), float(cos[t])) for t in np.argsort(-cos)[:k]]

@@ -1,7 +1,9 @@
 """Training the MemoryController on episodes whose evidence is known.
 
-Each episode is written into a private `Memory` through the controller being trained (writes are
-replayed exactly as at run time), then every question is read with the controller's own `gather`,
+The write gate is fitted first (`gate_pairs`, `fit_gate`: the turns that supersede earlier ones are
+known). Each episode is then written into a private `Memory` through the controller being trained
+(writes are replayed exactly as at run time, superseded statements folded into the memory that
+replaced them), then every question is read with the controller's own `gather`,
 with the gold slots added to the candidates so the loss is defined. Candidate sets are gathered once
 (keys from the current heads) and the model is fitted on them:
 
@@ -25,7 +27,8 @@ import torch
 
 from agentmem.controller import ReadQuery
 from agentmem.encoder import Encoder
-from agentmem.memory_controller import MemoryController, collate
+from agentmem.lexical import name_phrases
+from agentmem.memory_controller import MemoryController, collate, merge_keys
 from agentmem.signals import Candidates, speaker_of
 from agentmem.write_gate import pair_features
 
@@ -81,8 +84,8 @@ class Example:
 
 @dataclass
 class GateExample:
-    """One written turn against the G earlier turns closest to it: pair features `(G, F)` and labels
-    `(G,)` (1 where the turn supersedes that earlier one)."""
+    """One written turn against the P earlier turns its write weighs (`gate_pairs`: P ≤ 2G): pair
+    features `(P, F)` and labels `(P,)` (1 where the turn supersedes that earlier one)."""
 
     features: np.ndarray
     labels: np.ndarray
@@ -120,10 +123,9 @@ def replay(
     encoder: Encoder,
     *,
     progress: Callable[[int], None] | None = None,
-    gate_examples: list[GateExample] | None = None,
 ) -> list[Example]:
-    """Write each episode through `controller` into a private Memory and gather every question; when
-    `gate_examples` is a list, also append the write gate's examples of every episode to it."""
+    """Write each episode through `controller` (its write gate as it stands) into a private Memory and
+    gather every question."""
     from agentmem.memory import Memory
 
     examples: list[Example] = []
@@ -139,8 +141,6 @@ def replay(
                 ids=[t.id for t in turns],
                 embeddings=vectors,
             )
-            if gate_examples is not None:
-                gate_examples += gate_pairs(turns, vectors, controller.config.gate_candidates)
             stored = dict(zip([t.id for t in turns], ids, strict=True))  # a skipped turn maps to its twin
             slot_of = {r.id: r.slot for r in mem.store.by_ids(list(set(ids))).values()}
             qvecs = encoder.encode_queries([q.text for q in ep.questions]) if ep.questions else []
@@ -162,21 +162,48 @@ _GATE_ROWS = 4000  # longer episodes give gate examples for a sample of this man
 
 
 def gate_pairs(turns: Sequence[TrainingTurn], vectors: np.ndarray, k: int) -> list[GateExample]:
-    """Each turn against the `k` earlier turns with the closest keys (vectors `(n, d)`, unit rows)."""
+    """Each turn against the earlier memories its write weighs (`MemoryController._gate_pairs`): the
+    `k` with the closest keys, and the `k` closest of those naming someone it names (vectors `(n, d)`,
+    unit rows). The memories are those a gate that decided every earlier write right would have left
+    (teacher forcing): one per chain of replacements, holding its latest statement and the merged key,
+    which is what the write finds stored, in one batch or not."""
     n = len(turns)
+    index = {t.id: i for i, t in enumerate(turns)}
+    keys = np.array(vectors, dtype=np.float32)
+    chain = np.arange(n)  # a turn's chain: the first turn of its line of replacements
+    until = np.full(n, n)  # the turn whose write replaced this one's memory
+    head: dict[int, int] = {}  # chain -> its latest turn so far
+    for i, t in enumerate(turns):
+        j = index.get(t.supersedes or "", -1)
+        if 0 <= j < i:
+            chain[i] = chain[j]
+            last = head[chain[i]]
+            keys[i], until[last] = merge_keys(keys[last], vectors[i]), i
+        head[chain[i]] = i
+    names = [name_phrases(t.text) for t in turns]
+    naming: dict[str, list[int]] = {}
+    for i, found in enumerate(names):
+        for name in set(found):
+            naming.setdefault(name, []).append(i)
     rows = np.arange(1, n)
     if len(rows) > _GATE_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(rows, _GATE_ROWS, replace=False))
-    index = {t.id: i for i, t in enumerate(turns)}
     out = []
     for start in range(0, len(rows), 512):
         block = rows[start : start + 512]
-        sims = vectors[block] @ vectors.T  # (b, n)
-        sims[np.arange(n)[None, :] >= block[:, None]] = -np.inf  # only earlier turns
+        sims = vectors[block] @ keys.T  # (b, n)
+        # Only earlier memories still standing when the turn is written.
+        sims[(np.arange(n)[None, :] >= block[:, None]) | (until[None, :] < block[:, None])] = -np.inf
         for r, t in enumerate(block):
-            top = np.argsort(-sims[r])[: min(k, t)]
+            standing = int(np.isfinite(sims[r]).sum())
+            weighed = list(np.argsort(-sims[r])[: min(k, standing)])
+            named = np.unique([j for name in names[t] for j in naming[name] if np.isfinite(sims[r, j])])
+            named = named.astype(np.int64)
+            weighed += [j for j in named[np.argsort(-sims[r, named])[:k]] if j not in weighed]
+            if not weighed:
+                continue
+            weighed.sort(key=lambda j: -sims[r, j])
             new = turns[t]
-            chain = _replaced(turns, index, t)
             feats = [
                 pair_features(
                     new.text,
@@ -184,11 +211,12 @@ def gate_pairs(turns: Sequence[TrainingTurn], vectors: np.ndarray, k: int) -> li
                     turns[j].text,
                     _speaker(turns[j]),
                     float(sims[r, j]),
-                    float(sims[r, top[0]]),
+                    float(sims[r, weighed[0]]),
                 )
-                for j in top
+                for j in weighed
             ]
-            labels = np.array([float(j in chain) for j in top], dtype=np.float32)
+            replaced = chain[t] != t
+            labels = np.array([float(replaced and chain[j] == chain[t]) for j in weighed], dtype=np.float32)
             out.append(GateExample(np.stack(feats), labels))
     return out
 
@@ -196,16 +224,6 @@ def gate_pairs(turns: Sequence[TrainingTurn], vectors: np.ndarray, k: int) -> li
 def _speaker(turn: TrainingTurn) -> str:
     """The speaker as the write gate sees it at write time (metadata, else a "Name:" prefix)."""
     return speaker_of(turn.text, {"speaker": turn.speaker} if turn.speaker else {})
-
-
-def _replaced(turns: Sequence[TrainingTurn], index: dict[str, int], t: int) -> set[int]:
-    """Positions of every turn that turn `t` replaces, directly or down a chain of replacements: at
-    write time they are all one slot, the one an update of `t` rewrites."""
-    out: set[int] = set()
-    while (j := index.get(turns[t].supersedes or "", -1)) >= 0 and j not in out:
-        out.add(j)
-        t = j
-    return out
 
 
 def fit_gate(controller: MemoryController, examples: Sequence[GateExample], seed: int = 0) -> GateReport:
@@ -262,7 +280,8 @@ def _best_threshold(p: torch.Tensor, truth: torch.Tensor) -> float:
 def fit(
     controller: MemoryController, examples: Sequence[Example], config: ControllerTrainingConfig
 ) -> TrainingReport:
-    """Fit the controller on gathered examples; keeps the weights of the best validation epoch."""
+    """Fit the controller's reads (all but the write gate) on gathered examples; keeps the weights of the
+    best validation epoch."""
     start = time.perf_counter()
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
@@ -271,7 +290,9 @@ def fit(
     n_val = int(len(order) * config.val_fraction)
     val, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
     report = TrainingReport(n_train=len(train), n_val=len(val))
-    opt = torch.optim.Adam(controller.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    gate = {id(p) for p in controller.gate_parameters()}  # fitted apart (fit_gate), before the replay
+    reads = [p for p in controller.parameters() if id(p) not in gate]
+    opt = torch.optim.Adam(reads, lr=config.lr, weight_decay=config.weight_decay)
     best, best_state = -math.inf, None
     for epoch in range(config.epochs):
         controller.train()

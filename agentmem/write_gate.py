@@ -22,6 +22,14 @@ statement replaces which (`TrainingTurn.supersedes`). The features, all in 0..1:
     cue       1 when the new text says something changed ("moved", "now", "anymore", "left", ...)
     subject   share of the old memory's full names ("Ana Silva": lexical.name_phrases) that the new one
               repeats: the same template about someone else shares every other word
+    named     1 when the old memory names someone by full name. With `subject` it tells "names no one"
+              (a chat's "I live in Austin", where 0 shared names says nothing) from "names someone
+              else" ("Nikhil Kim lives in Cusco" is not replaced by "Viktor Kim has moved to Cusco")
+
+Besides its G closest memories, a write is weighed against the G closest of those naming someone it
+names: in an agent's log, a person's old statement is often farther by key than the same template
+about other people ("X has moved from Oslo to Lima" is closer to "Y lives in Lima" than to "X lives in
+Oslo").
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import numpy as np
 from agentmem.lexical import lexical_terms, name_phrases
 
 # Appended in the order they were introduced: an older checkpoint's gate weighs the first few.
-GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue", "subject")
+GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue", "subject", "named")
 # Words that say a fact changed. Words that merely continue a story ("again", "new", "started") are
 # left out: "Rex chewed my shoes again" does not replace "I adopted a puppy named Rex".
 CHANGE_CUES = frozenset(
@@ -77,4 +85,7 @@ def pair_features(
     closest = float(cosine >= best_cosine - 1e-6)
     old_names = set(name_phrases(old_body))
     subject = len(old_names.intersection(name_phrases(new_body))) / len(old_names) if old_names else 0.0
-    return np.array([max(cosine, 0.0), closest, overlap, entities, same, cue, subject], dtype=np.float32)
+    named = float(bool(old_names))
+    return np.array(
+        [max(cosine, 0.0), closest, overlap, entities, same, cue, subject, named], dtype=np.float32
+    )

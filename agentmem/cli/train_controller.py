@@ -104,21 +104,22 @@ def controller(
         dim=encoder.dim, heads=heads, key_rank=key_rank, hop_k=16 if second_hop else 0
     )
     model = MemoryController(config)
+    # The gate is fitted first, so the reads are trained on stores written as they will be at use:
+    # with superseded statements folded into the memory that replaced them.
+    gate_episodes = (
+        episodes_ if gate_data in ("same", data) else _episodes(gate_data, fmt, observations, episodes, seed)
+    )
     gate_examples: list = []
+    for ep in tqdm(gate_episodes, desc="write-gate pairs", unit="episode"):
+        gate_examples += gate_pairs(
+            ep.turns, encoder.encode([t.text for t in ep.turns]), config.gate_candidates
+        )
+    gate = fit_gate(model, gate_examples, seed=seed)
     with tqdm(total=len(episodes_), desc="replay episodes", unit="episode") as bar:
-        examples = replay(model, episodes_, encoder, progress=bar.update, gate_examples=gate_examples)
+        examples = replay(model, episodes_, encoder, progress=bar.update)
     if not examples:
         raise click.UsageError(f"{data} holds no question whose evidence could be found; check --format")
     report = fit(model, examples, ControllerTrainingConfig(epochs=epochs, lr=lr, seed=seed))
-    if gate_data != "same" and gate_data != data:
-        gate_examples = []
-        for ep in tqdm(
-            _episodes(gate_data, fmt, observations, episodes, seed), desc="write-gate pairs", unit="episode"
-        ):
-            gate_examples += gate_pairs(
-                ep.turns, encoder.encode([t.text for t in ep.turns]), model.config.gate_candidates
-            )
-    gate = fit_gate(model, gate_examples, seed=seed)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
