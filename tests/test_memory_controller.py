@@ -12,7 +12,7 @@ import torch
 from agentmem import Memory
 from agentmem.addressing import sparse_content_weighting
 from agentmem.errors import InvalidInputError
-from agentmem.memory_controller import PARTS, MemoryController, MemoryControllerConfig, collate
+from agentmem.memory_controller import PARTS, MemoryController, MemoryControllerConfig, collate, merge_keys
 from agentmem.read_columns import ReadBatch
 from agentmem.signals import LEXICAL_SPREAD_FLOOR, SIGNALS, CandidateBuilder, Candidates
 from agentmem.training import (
@@ -23,6 +23,7 @@ from agentmem.training import (
     TrainingTurn,
     fit,
     fit_gate,
+    gate_pairs,
     replay,
 )
 from agentmem.write_gate import GATE_FEATURES, pair_features
@@ -71,7 +72,7 @@ def test_candidate_signals_by_hand():
 
 
 def test_a_query_naming_someone_keeps_only_the_links_between_memories_naming_them():
-    """The links cut between a memory naming the asked-about person and one that does not (and between
+    """The memories naming the asked-about person match the query's speaker, and the links cut between a memory naming the asked-about person and one that does not (and between
     two that do not): a chain 1-2-3-4-5 where 3 and 4 name them."""
     rows = [
         (s, s - 1 if s > 1 else None, s + 1 if s < 5 else None, None, 0.0, "u", None, "x")
@@ -85,9 +86,12 @@ def test_a_query_naming_someone_keeps_only_the_links_between_memories_naming_the
 
     cand = build(np.array([3, 4, 8]))
     assert cand.prev.tolist() == [-1, -1, -1, 2, -1] and cand.next.tolist() == [-1, -1, 3, -1, -1]
+    # the memories naming the asked-about person count as the query's speaker
+    assert cand.features[:, SIGNALS.index("speaker")].tolist() == [0.0, 0.0, 1.0, 1.0, 0.0]
     for nobody in (np.array([9]), np.zeros(0, np.int64), None):  # no candidate named: every link stays
         cand = build(nobody)
         assert cand.prev.tolist() == [-1, 0, 1, 2, 3] and cand.next.tolist() == [1, 2, 3, 4, -1]
+        assert not cand.features[:, SIGNALS.index("speaker")].any()
 
 
 def test_content_read_is_sparse_content_addressing_with_strength_over_spread():
@@ -521,11 +525,29 @@ def test_gate_pair_features_by_hand():
     same = features("user: Ilse Kim drives a Subaru.", 0.78)
     assert same == pytest.approx(
         # content words {ilse kim sold subaru bought kia} vs {ilse kim drives subaru}: 3 of 7 shared
-        dict(cosine=0.78, closest=0.0, overlap=3 / 7, entities=1.0, speaker=1.0, cue=1.0, subject=1.0)
+        dict(
+            cosine=0.78,
+            closest=0.0,
+            overlap=3 / 7,
+            entities=1.0,
+            speaker=1.0,
+            cue=1.0,
+            subject=1.0,
+            named=1.0,
+        )
     )
     other = features("user: Rosa Costa drives a Subaru.", 0.81)  # the same template about someone else
     assert other == pytest.approx(
-        dict(cosine=0.81, closest=1.0, overlap=1 / 9, entities=1 / 3, speaker=1.0, cue=1.0, subject=0.0)
+        dict(
+            cosine=0.81,
+            closest=1.0,
+            overlap=1 / 9,
+            entities=1 / 3,
+            speaker=1.0,
+            cue=1.0,
+            subject=0.0,
+            named=1.0,
+        )
     )
     # A speaker's own name is not an entity of the text, and an old memory naming no one has no subject.
     chat = pair_features(
@@ -537,6 +559,82 @@ def test_gate_pair_features_by_hand():
         0.6,
     )
     assert chat[GATE_FEATURES.index("subject")] == 0.0 and chat[GATE_FEATURES.index("entities")] == 0.0
+    assert chat[GATE_FEATURES.index("named")] == 0.0  # names no one, where `other` names someone else
+
+
+def _logistic_gate(**weights: float) -> MemoryController:
+    """A hand-set logistic write gate: p = σ(Σ weights[f] φ_f + bias)."""
+    ctl = MemoryController(MemoryControllerConfig(gate_hidden=0, gate_candidates=1))
+    bias = weights.pop("bias")
+    with torch.no_grad():
+        ctl.gate_weight.zero_()
+        for name, w in weights.items():
+            ctl.gate_weight[GATE_FEATURES.index(name)] = w
+        ctl.gate_bias.fill_(bias)
+    return ctl
+
+
+@pytest.mark.parametrize("one_batch", [True, False])
+def test_a_write_is_weighed_against_the_memories_naming_whom_it_names(encoder, one_batch):
+    """The same template about someone else is closer by key than the person's own old statement; the
+    gate (G = 1) still sees the latter, because it names the same person."""
+    texts = [
+        "user: Viktor Nakamura lives in Florence.",
+        "user: Nikhil Nakamura lives in Cusco.",
+        "user: Viktor Nakamura has moved from Florence to Cusco.",
+    ]
+    keys = encoder.encode(texts)
+    assert keys[2] @ keys[1] > keys[2] @ keys[0]  # the other Nakamura is the closest memory
+    ctl = _logistic_gate(subject=10.0, cue=10.0, bias=-15.0)  # fires for a change about the same person
+    with Memory(None, encoder=encoder, controller=ctl) as mem:
+        ids = mem.remember(texts) if one_batch else [i for t in texts for i in mem.remember(t)]
+        assert ids[2] == ids[0] != ids[1]
+        assert [v.text for v in mem.history(ids[0])] == [texts[0], texts[2]]
+        assert mem.get(ids[1]).text == texts[1]
+
+
+def test_one_batch_and_one_write_at_a_time_weigh_the_same_memories(encoder):
+    """Within a batch, a memory an earlier write updated is weighed as stored: with its latest text and
+    merged key. Here the third statement matches only the second's words ("Lima"), not the first's."""
+    texts = [
+        "user: Ana Silva lives in Oslo.",
+        "user: Ana Silva has moved from Oslo to Lima.",
+        "user: Ana Silva has moved from Lima to Quito.",
+    ]
+    # content-word overlap: 2nd vs 1st 3/6, 3rd vs 2nd 4/6, 3rd vs 1st 2/7; fires above 0.45
+    ctl = _logistic_gate(overlap=20.0, bias=-9.0)
+    stores = []
+    for one_batch in (True, False):
+        mem = Memory(None, encoder=encoder, controller=ctl)
+        ids = mem.remember(texts) if one_batch else [i for t in texts for i in mem.remember(t)]
+        assert ids == [ids[0]] * 3 and [v.text for v in mem.history(ids[0])] == texts
+        stores.append(mem.store.vectors([mem.store.by_ids([ids[0]])[ids[0]].slot], 384)[0])
+        mem.close()
+    np.testing.assert_allclose(stores[0], stores[1], atol=1e-6)
+
+
+def test_gate_pairs_see_each_chain_as_a_right_gate_would_have_left_it(encoder):
+    """Training pairs (teacher forcing): a replaced statement is gone, its chain's memory holds the latest
+    text and the merged key, and only that memory is labelled as the one the turn supersedes."""
+    turns = [
+        TrainingTurn("a", "user: Ana Silva lives in Oslo."),
+        TrainingTurn("b", "user: Ana Silva has moved from Oslo to Lima.", supersedes="a"),
+        TrainingTurn("c", "user: Bo Ek drives a Fiat."),
+        TrainingTurn("d", "user: Ana Silva has moved from Lima to Quito.", supersedes="b"),
+    ]
+    v = encoder.encode([t.text for t in turns])
+    by_turn = gate_pairs(turns, v, k=4)  # turns b, c, d against the memories standing before them
+    # b against a; c against b's memory alone (a's statement is gone); d against b's memory and c
+    assert [e.labels.tolist() for e in by_turn] == [[1.0], [0.0], [1.0, 0.0]]
+    merged = merge_keys(v[0], v[1])
+    assert by_turn[2].features[0, GATE_FEATURES.index("cosine")] == pytest.approx(
+        float(v[3] @ merged), abs=1e-5
+    )
+    assert by_turn[2].features[1, GATE_FEATURES.index("cosine")] == pytest.approx(
+        float(v[3] @ v[2]), abs=1e-5
+    )
+    # "Lima" is an entity of the memory's latest text, not of its first ("Oslo" only)
+    assert by_turn[2].features[0, GATE_FEATURES.index("entities")] == pytest.approx(3 / 4)
 
 
 def test_the_gate_learns_interactions_a_logistic_gate_cannot():
@@ -574,6 +672,26 @@ def test_a_logistic_gate_checkpoint_from_before_the_subject_feature_decides_as_t
     assert loaded.config.gate_hidden == 0 and loaded.gate_weight[6].item() == 0.0
     phi = torch.rand(5, len(GATE_FEATURES))
     expected = torch.sigmoid(phi[:, :6] @ state["gate_weight"] + state["gate_bias"])
+    torch.testing.assert_close(loaded.update_probability(phi), expected)
+
+
+def test_a_hidden_gate_checkpoint_from_before_the_named_feature_decides_as_trained(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    old = MemoryController(MemoryControllerConfig(dim=8))
+    with torch.no_grad():
+        old.gate_weight.normal_()
+    state = {k: v.detach().clone() for k, v in old.state_dict().items()}
+    state["gate_hidden_weight"] = state["gate_hidden_weight"][:7]  # seven features then
+    meta = {"config": json.dumps(asdict(old.config)), "format": "agentmem-controller/1"}
+    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
+    loaded = MemoryController.load(tmp_path / "old.safetensors")
+    phi = torch.rand(5, len(GATE_FEATURES))
+    h = torch.tanh(phi[:, :7] @ state["gate_hidden_weight"] + state["gate_hidden_bias"])
+    expected = torch.sigmoid(h @ state["gate_weight"] + state["gate_bias"])
     torch.testing.assert_close(loaded.update_probability(phi), expected)
 
 
