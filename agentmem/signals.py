@@ -7,7 +7,9 @@ trained controller can read any store, including one written by the cosine basel
     lexical    BM25 of the query against the slot text (lexical.py; 0 outside the lexical top-K), z-scored
                over the candidates (spread floored at 0.5): raw BM25 scales with query and corpus
     speaker    1 when the slot's speaker (first word of its `speaker` metadata, else of a short "Name:"
-               prefix of its text) is named in the query
+               prefix of its text) is named in the query, or the slot names by full name someone the
+               query names: who a memory is about is its speaker in a chat ("Mira: I moved to Lisbon"),
+               and whom it names in an agent's log ("user: Mira Kim moved to Lisbon")
     recency    write-order rank among the candidates (0 oldest .. 1 newest)
     time       -log(1 + days between the slot's event time and the query time) / log(366), 0 if unknown
     usage      DNC usage of the slot (0..1)
@@ -124,7 +126,8 @@ class CandidateBuilder:
     def build(self, lexical: Mapping[int, float], naming: np.ndarray | None = None) -> Candidates:
         """The Candidates, in slot (write) order; `lexical` maps slots to their BM25 (0 when absent);
         `naming` (sorted slots) are the memories that name someone the query names: when a candidate is one
-        of them, only the links between two of them are kept (`_cut_links`)."""
+        of them, it counts as the query's speaker, and only the links between two of them are kept
+        (`_cut_links`)."""
         self.describe()
         if not self._links:
             empty = np.zeros(0, dtype=np.int64)
@@ -145,6 +148,7 @@ class CandidateBuilder:
         named = _positions(naming, slots)[1] if naming is not None and len(naming) else None
         if named is not None and named.any():
             _cut_links(prev, nxt, named)
+            feats[named, SIGNALS.index("speaker")] = 1.0
         return Candidates(slots, keys, feats, prev, nxt)
 
 
