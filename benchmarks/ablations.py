@@ -4,8 +4,9 @@
         --key-rank-checkpoint runs/key16.safetensors --out eval/results/ablations/ablations.json
 
 Each variant is the packaged checkpoint with one mechanism switched off (weights zeroed, candidates
-not gathered, links counted without their coherence, the lexical index built without name phrases, or
-reads told that no memory names whom the query names; nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4)
+not gathered, links counted without their coherence, the lexical index built without name phrases,
+reads told that no memory names whom the query names, or writes weighed against their closest memories
+alone; nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4)
 and on the synthetic agent-history suite (10k observations, seed 0). The learned key is the exception:
 the packaged recipe has none (key_rank 0), so its row is a checkpoint trained the same way with a
 rank-16 key residual (`agentmem train controller --key-rank 16`), given with --key-rank-checkpoint.
@@ -69,9 +70,10 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
         "- temporal links": without(links=True),
         "- link coherence (every link counts fully)": without(coherence=True),
         "- name phrases in the lexical index": lambda: copy.deepcopy(base),
-        "- naming (links kept only between memories naming the asked-about person)": lambda: copy.deepcopy(
-            base
+        "- naming at read (memories naming the asked-about person: its speaker, their links alone kept)": (
+            lambda: copy.deepcopy(base)
         ),
+        "- naming at write (the gate weighs only the G closest memories)": lambda: copy.deepcopy(base),
         "- recency and time": without("recency", "time"),
         "- speaker": without("speaker"),
         "- write gate (update-instead-of-append)": without(gate=True),
@@ -104,12 +106,15 @@ def main() -> None:
     rows = []
     for name, make in variants(args.key_rank_checkpoint).items():
         row: dict = {"variant": name}
-        # The lexical index is the memory's, not the controller's: its variant builds it without phrases,
-        # and the naming variant reads as if no memory named whom the query names.
+        # The lexical index is the memory's, not the controller's: its variant builds it without phrases;
+        # the naming-at-read variant reads as if no memory named whom the query names, and the
+        # naming-at-write one writes as if no observation named anyone.
         if "name phrases" in name:
             phrases_off = mock.patch("agentmem.lexical.name_phrases", lambda text: [])
-        elif "naming" in name:
+        elif "naming at read" in name:
             phrases_off = mock.patch.object(_SlotView, "naming", lambda self, text: np.zeros(0, np.int64))
+        elif "naming at write" in name:
+            phrases_off = mock.patch("agentmem.memory_controller.name_phrases", lambda text: [])
         else:
             phrases_off = contextlib.nullcontext()
         for ds_name, load in datasets.items():
