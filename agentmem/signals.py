@@ -18,7 +18,7 @@ trained controller can read any store, including one written by the cosine basel
 Content similarity is not here: it depends on the read keys, which the controller learns.
 `prev` / `next` give each candidate's temporal neighbour as a position in the candidate list
 (-1 if the neighbour is not a candidate): the sparse link matrix, K = 1 link each way. When the query
-names someone, only the links between two memories naming them are kept (`_cut_links`).
+names someone and a candidate names them, the links are cut.
 """
 
 from __future__ import annotations
@@ -126,8 +126,7 @@ class CandidateBuilder:
     def build(self, lexical: Mapping[int, float], naming: np.ndarray | None = None) -> Candidates:
         """The Candidates, in slot (write) order; `lexical` maps slots to their BM25 (0 when absent);
         `naming` (sorted slots) are the memories that name someone the query names: when a candidate is one
-        of them, it counts as the query's speaker, and only the links between two of them are kept
-        (`_cut_links`)."""
+        of them, it counts as the query's speaker, and no link carries anything."""
         self.describe()
         if not self._links:
             empty = np.zeros(0, dtype=np.int64)
@@ -147,21 +146,12 @@ class CandidateBuilder:
         prev, nxt = np.where(found, at, -1)
         named = _positions(naming, slots)[1] if naming is not None and len(naming) else None
         if named is not None and named.any():
-            _cut_links(prev, nxt, named)
             feats[named, SIGNALS.index("speaker")] = 1.0
+            # In an agent's log, the memory written after "Omar Kim moved to the Sierra project" is as
+            # likely about Carmen Kim, or, by chance, another of Omar's: a link would carry the strong
+            # match of one memory over to its neighbour. The memories naming the person rank on their own.
+            prev[:] = nxt[:] = -1
         return Candidates(slots, keys, feats, prev, nxt)
-
-
-def _cut_links(prev: np.ndarray, nxt: np.ndarray, named: np.ndarray) -> None:
-    """Keep, in place, only the links (positions prev / next (C,)) between two candidates that name the
-    person a query asks about (`named` (C,) bool). In an agent's log, the memory written after "Omar Kim
-    moved to the Sierra project" is as likely about Carmen Kim, and a link there would carry the strong
-    match of Omar's memory over to Carmen's, or of "Chloe Kim drives a Honda" to the next memory when
-    the question is which car Wen Kim drives."""
-    linked = np.flatnonzero(prev >= 0)
-    cut = linked[~(named[linked] & named[prev[linked]])]
-    nxt[prev[cut]] = -1
-    prev[cut] = -1
 
 
 def _positions(sorted_slots: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -70,7 +70,7 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
         "- temporal links": without(links=True),
         "- link coherence (every link counts fully)": without(coherence=True),
         "- name phrases in the lexical index": lambda: copy.deepcopy(base),
-        "- naming at read (memories naming the asked-about person: its speaker, their links alone kept)": (
+        "- naming at read (memories naming the asked-about person: its speaker, links cut)": (
             lambda: copy.deepcopy(base)
         ),
         "- naming at write (the gate weighs only the G closest memories)": lambda: copy.deepcopy(base),
