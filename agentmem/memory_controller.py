@@ -611,11 +611,7 @@ class _BatchWrites:
         self.latest: list[int] = []  # per row: the batch position of the write whose text it holds
         self.row: dict[_BatchWrites.Target, int] = {}
         self.named: dict[str, set[int]] = {}  # name phrase -> rows whose text names it
-
-    @property
-    def rewritten(self) -> set[int]:
-        """Stored slots an earlier write of the batch updated."""
-        return {slot for slot, _ in self.targets if slot is not None}
+        self.rewritten: set[int] = set()  # stored slots an earlier write of the batch updated
 
     def key(self, target: Target) -> np.ndarray | None:
         row = self.row.get(target)
@@ -628,6 +624,8 @@ class _BatchWrites:
             row = self.row[target] = len(self.targets)
             self.targets.append(target)
             self.latest.append(i)
+            if target[0] is not None:
+                self.rewritten.add(target[0])
         else:
             for name in name_phrases(self.writes[self.latest[row]].text):
                 self.named[name].discard(row)
