@@ -379,12 +379,13 @@ class MemoryController(nn.Module):
         allocate a new slot."""
         c = self.config
         out: list[WriteDecision] = []
-        earlier = _BatchWrites(writes)
-        stored, rows = self._nearest_stored(writes, memory)
+        names = [name_phrases(w.text) for w in writes]  # whom each write names, worked out once
+        earlier = _BatchWrites(writes, names)
+        stored, rows = self._nearest_stored(writes, names, memory)
         for i, w in enumerate(writes):
             decision = WriteDecision("new")
             if w.vector is not None:
-                pairs = self._gate_pairs(w, stored[i], rows, earlier)
+                pairs = self._gate_pairs(w, names[i], stored[i], rows, earlier)
                 dup = next(
                     (p for p in pairs if p[3] >= c.duplicate_cosine and _norm(p[1]) == _norm(w.text)), None
                 )
@@ -412,7 +413,7 @@ class MemoryController(nn.Module):
         return out
 
     def _nearest_stored(
-        self, writes: Sequence[PendingWrite], memory: SlotAccess
+        self, writes: Sequence[PendingWrite], names: Sequence[list[str]], memory: SlotAccess
     ) -> tuple[dict[int, tuple[list[tuple[int, float]], list[tuple[int, float]]]], dict[int, SlotRow]]:
         """Each write's G nearest stored memories and the G nearest of those naming someone it names,
         ([(slot, cosine)], [(slot, cosine)]) by batch position, and their rows: one index search per
@@ -428,7 +429,7 @@ class MemoryController(nn.Module):
             closest.update(zip(idx, found, strict=True))
         # For a name mentioned everywhere, only the latest-allocated few hundred memories naming it are
         # weighed, so a write's cost stays bounded; its older ones still count among the G closest.
-        naming = {i: memory.naming(writes[i].text)[-_NAMING_CAP:] for i in closest}
+        naming = {i: memory.naming(writes[i].text)[-_NAMING_CAP:] if names[i] else () for i in closest}
         wanted = sorted(
             {s for f in closest.values() for s, _ in f} | {int(s) for n in naming.values() for s in n}
         )
@@ -446,16 +447,16 @@ class MemoryController(nn.Module):
     def _gate_pairs(
         self,
         w: PendingWrite,
+        names: list[str],
         found: tuple[list[tuple[int, float]], list[tuple[int, float]]],
         rows: dict[int, SlotRow],
         earlier: _BatchWrites,
     ) -> list[tuple[tuple[int | None, int | None], str, str, float]]:
         """The memories a write is weighed against, ((slot, pending), text, speaker, cosine), best first:
         the G closest stored memories and earlier writes of the batch, and the G closest of those naming
-        someone the write names."""
+        someone the write names (`names`, its name phrases)."""
         k = self.config.gate_candidates
         closest, named = found
-        names = name_phrases(w.text)
         gone = earlier.rewritten  # their stored key and text are out of date: the batch holds them now
 
         def pairs(stored: list[tuple[int, float]], batch: list) -> list:
@@ -603,8 +604,9 @@ class _BatchWrites:
 
     Target = tuple[int | None, int | None]  # (stored slot, batch position of the write allocating it)
 
-    def __init__(self, writes: Sequence[PendingWrite]) -> None:
-        self.writes = writes
+    def __init__(self, writes: Sequence[PendingWrite], names: Sequence[list[str]]) -> None:
+        """names: each write's name phrases."""
+        self.writes, self.names = writes, names
         dim = next((len(w.vector) for w in writes if w.vector is not None), 0)
         self.keys = np.zeros((len(writes), dim), dtype=np.float32)
         self.targets: list[_BatchWrites.Target] = []
@@ -627,11 +629,11 @@ class _BatchWrites:
             if target[0] is not None:
                 self.rewritten.add(target[0])
         else:
-            for name in name_phrases(self.writes[self.latest[row]].text):
+            for name in self.names[self.latest[row]]:
                 self.named[name].discard(row)
             self.latest[row] = i
         self.keys[row] = key
-        for name in name_phrases(self.writes[i].text):
+        for name in self.names[i]:
             self.named.setdefault(name, set()).add(row)
 
     def pair(self, row: int, cosine: float) -> tuple[Target, str, str, float]:
