@@ -1,4 +1,6 @@
-"""LexicalIndex: BM25 top-K over the slot texts, in memory, a cache of the store like SlotIndex.
+"""LexicalIndex: BM25 top-K over the slot texts, in memory, a cache of the store like SlotIndex. A
+memory's document is its text and the texts of the versions it superseded (store._DOCUMENT), so an
+updated fact is still found by the words it was first put in, as its merged key is by their meaning.
 
 Why not SQLite FTS5 (agentmem's first lexical index): FTS5 scores every row that shares a word with the
 query before it can rank them, about 14 ms a query at 100k memories, most of a learned read's cost.
@@ -45,7 +47,7 @@ from agentmem.store import SlotStore
 
 log = logging.getLogger("agentmem")
 LEXICAL_FILE = "lexical.npz"
-_FORMAT = "agentmem-lexical/2"  # 2: name phrase terms
+_FORMAT = "agentmem-lexical/3"  # 2: name phrase terms; 3: superseded versions indexed
 
 # Words too common to identify a memory: not indexed and dropped from queries (BM25 would weight them
 # about 0 anyway, but every one would still be a pass over most of the postings).
@@ -299,10 +301,10 @@ class LexicalIndex(ChangeLogCache):
     # -- keeping up with the store -------------------------------------------------------------
 
     def _present(self, store: SlotStore, slots: list[int]) -> tuple[list[int], list[str]]:
-        return store.present_texts(slots)
+        return store.present_documents(slots)
 
     def _all(self, store: SlotStore) -> Iterator[tuple[list[int], list[str]]]:
-        return store.iter_texts()
+        return store.iter_documents()
 
     def _rebuild_locked(self, store: SlotStore) -> None:
         super()._rebuild_locked(store)

@@ -258,6 +258,19 @@ def _eq_params(path: str, value: Any) -> list[Any]:
     return [0, path, None, path, value]
 
 
+# A memory's searchable document (the lexical index's, lexical.py): its text, then the distinct texts of
+# the versions it superseded. An updated memory's key is the merge of the old and new keys
+# (memory_controller.merge_keys), so it stays findable by how the fact was first put; its words should
+# too: "What car does Ana drive?" must find "Ana sold the Fiat and bought a Dacia", which updated "Ana
+# drives a Fiat". The separator is no word and no space, so no name phrase ("Dacia Ana") spans two
+# versions; a metadata edit keeps the text, so it adds no second copy of it.
+_SEP = " ¶ "
+_DOCUMENT = (
+    f"text || coalesce((SELECT group_concat('{_SEP}' || t, '') FROM "
+    "(SELECT DISTINCT h.text AS t FROM history h WHERE h.slot = slots.slot AND h.text <> slots.text)), '')"
+)
+
+
 class SlotStore:
     """Durable slots in one SQLite file. Thread-safe: one connection guarded by a lock."""
 
@@ -674,15 +687,16 @@ class SlotStore:
             [np.frombuffer(found[s], dtype=np.float32) for s in keep]
         )
 
-    def present_texts(self, slots: Sequence[int]) -> tuple[list[int], list[str]]:
-        """(slots, texts) for those of `slots` that still exist with a vector (indexed), in order."""
-        found = dict(self._in("slot, text", "slot", slots, " AND vector IS NOT NULL"))
+    def present_documents(self, slots: Sequence[int]) -> tuple[list[int], list[str]]:
+        """(slots, documents: see `_DOCUMENT`) for those of `slots` that still exist with a vector
+        (indexed), in order."""
+        found = dict(self._in(f"slot, {_DOCUMENT}", "slot", slots, " AND vector IS NOT NULL"))
         keep = [s for s in slots if s in found]
         return keep, [found[s] for s in keep]
 
-    def iter_texts(self, batch: int = 10_000) -> Iterator[tuple[list[int], list[str]]]:
-        """All indexed slots as (slots, texts) batches, in write order."""
-        for rows in self._iter_indexed("text", batch):
+    def iter_documents(self, batch: int = 10_000) -> Iterator[tuple[list[int], list[str]]]:
+        """All indexed slots as (slots, documents: see `_DOCUMENT`) batches, in write order."""
+        for rows in self._iter_indexed(_DOCUMENT, batch):
             yield [r[0] for r in rows], [r[1] for r in rows]
 
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
