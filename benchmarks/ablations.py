@@ -5,8 +5,9 @@
 
 Each variant is the packaged checkpoint with one mechanism switched off (weights zeroed, candidates
 not gathered, links counted without their coherence, the lexical index built without name phrases,
-reads told that no memory names whom the query names, or writes weighed against their closest memories
-alone; nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4)
+reads told that no memory names whom the query names, writes weighed against their closest memories
+alone, or the lexical index built over each memory's latest text, not its superseded versions too;
+nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4)
 and on the synthetic agent-history suite (10k observations, seed 0). The learned key is the exception:
 the packaged recipe has none (key_rank 0), so its row is a checkpoint trained the same way with a
 rank-16 key residual (`agentmem train controller --key-rank 16`), given with --key-rank-checkpoint.
@@ -74,6 +75,9 @@ def variants(key_rank_checkpoint: str | None) -> dict[str, Callable[[], object]]
             lambda: copy.deepcopy(base)
         ),
         "- naming at write (the gate weighs only the G closest memories)": lambda: copy.deepcopy(base),
+        "- superseded versions in the lexical index (a memory's document is its latest text)": (
+            lambda: copy.deepcopy(base)
+        ),
         "- recency and time": without("recency", "time"),
         "- speaker": without("speaker"),
         "- write gate (update-instead-of-append)": without(gate=True),
@@ -108,13 +112,16 @@ def main() -> None:
         row: dict = {"variant": name}
         # The lexical index is the memory's, not the controller's: its variant builds it without phrases;
         # the naming-at-read variant reads as if no memory named whom the query names, and the
-        # naming-at-write one writes as if no observation named anyone.
+        # naming-at-write one writes as if no observation named anyone; the superseded-versions one
+        # indexes each memory's latest text alone.
         if "name phrases" in name:
             phrases_off = mock.patch("agentmem.lexical.name_phrases", lambda text: [])
         elif "naming at read" in name:
             phrases_off = mock.patch.object(_SlotView, "naming", lambda self, text: np.zeros(0, np.int64))
         elif "naming at write" in name:
             phrases_off = mock.patch("agentmem.memory_controller.name_phrases", lambda text: [])
+        elif "superseded versions" in name:
+            phrases_off = mock.patch("agentmem.store._DOCUMENT", "text")
         else:
             phrases_off = contextlib.nullcontext()
         for ds_name, load in datasets.items():
