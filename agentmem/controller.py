@@ -126,7 +126,10 @@ class SlotAccess(Protocol):
         and unexpired)."""
         ...
 
-    def rows(self, slots: Sequence[int]) -> dict[int, SlotRow]: ...
+    def rows(self, slots: Sequence[int]) -> dict[int, SlotRow]:
+        """The stored rows of those of `slots` that exist. The records a read returns are made from them
+        through the same window: rows fetched during a call are not fetched again."""
+        ...
 
     def vectors(self, slots: Sequence[int]) -> np.ndarray:
         """Key vectors `(len(slots), d)`."""

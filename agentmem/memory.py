@@ -466,8 +466,10 @@ class Memory:
         with self._lock:
             self._sync()
             reads = [ReadQuery(q, vecs[i], k, ns, filter, qt) for i, q in enumerate(queries)]
-            hits = self.controller.read(reads, self._view())
-            rows = self.store.by_slots([h.slot for hs in hits for h in hs])
+            view = self._view()
+            hits = self.controller.read(reads, view)
+            # Through the view: a controller may have fetched the rows it expected to return already.
+            rows = view.rows([h.slot for hs in hits for h in hs])
             records = self._records(list(rows.values()))
             for hs in hits if track_usage else ():
                 for h in hs:
@@ -731,6 +733,7 @@ class _SlotView:
         self.memory = memory
         self.dim = memory.encoder.dim
         self._columns_synced = False  # its first neighbourhood lookup catches the read columns up
+        self._rows: dict[int, SlotRow] = {}  # every row `rows` fetched, for the call's later asks
 
     def search(self, vector, k, *, namespace=None, filter=None) -> list[tuple[int, float]]:
         return self.search_many(vector[None, :], k, namespace=namespace, filter=filter)[0]
@@ -815,7 +818,10 @@ class _SlotView:
         )
 
     def rows(self, slots):
-        return self.memory.store.by_slots(slots)
+        missing = [s for s in slots if s not in self._rows]
+        if missing:
+            self._rows.update(self.memory.store.by_slots(missing))
+        return {s: self._rows[s] for s in slots if s in self._rows}
 
     def vectors(self, slots):
         if len(slots) == 0:

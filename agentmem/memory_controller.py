@@ -299,7 +299,11 @@ class MemoryController(nn.Module):
             )
             take(list(found), list(found)[: c.neighbours])
             cand.describe()
-            return found, memory.naming(query.text)
+            naming = memory.naming(query.text)
+            # Most of a read's top k are lexical candidates (98% in the 100k latency store): their rows,
+            # fetched here while the scan runs, are not fetched after it for the records.
+            memory.rows(list(found))
+            return found, naming
 
         # The lexical part runs on another core while this thread scans the index (FAISS and SQLite
         # release the GIL; eval/results/controller/README.md, Latency). The caller must not hold the

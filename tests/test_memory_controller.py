@@ -388,6 +388,27 @@ def test_a_read_overlapping_its_lexical_search_with_the_scan_ranks_as_one_done_i
         assert "lamp" in mem.recall("Where is the lamp?", k=1)[0].text
 
 
+def test_a_read_fetches_its_lexical_candidates_rows_during_the_scan_and_not_again(tmp_path, encoder):
+    """The records of a learned read's hits come through its view of the memory: the rows of its
+    lexical candidates, fetched on the worker while the index is scanned, are not fetched after it,
+    and what the read returns is what is stored then."""
+    facts = ["The lamp is in the attic.", "The lamp needs a bulb.", "The map is in the car."]
+    with Memory(tmp_path / "s", encoder=encoder) as mem:
+        ids = mem.remember(facts)
+        mem.update(ids[1], text="The lamp needs a new bulb.")
+        asked: list[list[int]] = []
+        by_slots = mem.store.by_slots
+
+        def spy(slots):
+            asked.append(sorted(slots))
+            return by_slots(slots)
+
+        mem.store.by_slots = spy
+        hits = mem.recall("lamp", k=2, track_usage=False)
+        assert {h.text for h in hits} == {"The lamp is in the attic.", "The lamp needs a new bulb."}
+        assert asked == [sorted(h.record.write_order for h in hits)]  # once, the lexical candidates'
+
+
 def test_duplicate_observation_is_skipped_not_appended(encoder):
     with Memory(None, encoder=encoder, controller=MemoryController()) as mem:
         (a,) = mem.remember("Alice moved to Lisbon.")
