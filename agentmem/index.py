@@ -145,7 +145,9 @@ class SlotIndex(ChangeLogCache):
         if self.size == 0:
             return np.full((len(queries), 1), -np.inf, np.float32), np.full((len(queries), 1), -1, np.int64)
         if self.config.kind == "flat":
-            params = None if allowed is None else faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            if allowed is None:  # exhaustive over k <= size keys: every entry is filled, none is -1
+                return self.index.search(queries, k)
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
             scores, slots = self.index.search(queries, k, params=params)
         else:
             scores, slots = self._search_hnsw(queries, k, allowed)
