@@ -245,7 +245,8 @@ class LexicalIndex(ChangeLogCache):
 
     def naming(self, text: str) -> np.ndarray:
         """The slots of the live memories that name someone `text` names: share a full-name phrase with it
-        ("Ana Silva", `name_phrases`), from the phrase terms' postings (sorted, empty when it names no one)."""
+        ("Ana Silva", `name_phrases`) in their text or a version it superseded (the document), from the
+        phrase terms' postings (sorted, empty when it names no one)."""
         terms = [t for p in name_phrases(text) if (t := self.vocab.get(p)) is not None]
         if not terms:
             return np.zeros(0, dtype=np.int64)

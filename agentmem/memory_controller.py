@@ -300,8 +300,8 @@ class MemoryController(nn.Module):
             take(list(found), list(found)[: c.neighbours])
             cand.describe()
             naming = memory.naming(query.text)
-            # Most of a read's top k are lexical candidates (98% in the 100k latency store): their rows,
-            # fetched here while the scan runs, are not fetched after it for the records.
+            # Most of a read's top k are lexical candidates: their rows, fetched here while the scan
+            # runs, are not fetched after it for the records.
             memory.rows(list(found))
             return found, naming
 
