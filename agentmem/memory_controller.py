@@ -47,11 +47,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agentmem.addressing import EPS, cosine_similarity
 from agentmem.controller import PendingWrite, ReadHit, ReadQuery, SlotAccess, WriteDecision
 from agentmem.cpu import in_background
 from agentmem.errors import InvalidInputError
 from agentmem.lexical import name_phrases
+from agentmem.research.addressing import EPS, cosine_similarity
 from agentmem.signals import SIGNALS, CandidateBuilder, Candidates, speaker_of
 from agentmem.store import SlotRow
 from agentmem.write_gate import GATE_FEATURES, pair_features

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from agentmem import addressing as A
+from agentmem.research import addressing as A
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from agentmem import Memory
-from agentmem.addressing import sparse_content_weighting
 from agentmem.errors import InvalidInputError
 from agentmem.memory_controller import PARTS, MemoryController, MemoryControllerConfig, collate, merge_keys
 from agentmem.read_columns import ReadBatch
+from agentmem.research.addressing import sparse_content_weighting
 from agentmem.signals import LEXICAL_SPREAD_FLOOR, SIGNALS, CandidateBuilder, Candidates
 from agentmem.training import (
     ControllerTrainingConfig,

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from agentmem.models import IndexConfig, MemoryIndex, SAMConfig, SAMMemory, build_model
-from agentmem.models.controller import split_interface
-from agentmem.tasks import CopyConfig, CopyTask
-from agentmem.tasks.training import train_step
+from agentmem.research.models import MemoryIndex, MemoryIndexConfig, SAMConfig, SAMMemory, build_model
+from agentmem.research.models.network import split_interface
+from agentmem.research.tasks import CopyConfig, CopyTask
+from agentmem.research.trainer import train_step
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -25,7 +25,7 @@ SMALL = {"memory_size": 16, "word_size": 8, "read_heads": 1}
 
 
 def small_model(name: str, *, input_size: int = 5, output_size: int = 4):
-    from agentmem.models import ControllerConfig
+    from agentmem.research.models import ControllerConfig
 
     return build_model(
         name,
@@ -104,7 +104,7 @@ def test_sam_reads_find_what_was_written() -> None:
 def test_ivf_index_supports_incremental_updates() -> None:
     torch.manual_seed(0)
     index = MemoryIndex(
-        batch_size=1, memory_size=4096, word_size=8, config=IndexConfig(kind="ivf", nprobe=64)
+        batch_size=1, memory_size=4096, word_size=8, config=MemoryIndexConfig(kind="ivf", nprobe=64)
     )
     assert index.kind == "ivf"
     rows = torch.nn.functional.normalize(torch.randn(1, 4096, 8), dim=-1)
@@ -117,7 +117,7 @@ def test_ivf_index_supports_incremental_updates() -> None:
 
 def test_sam_content_equals_dense_when_k_is_n() -> None:
     """With K = N candidates, SAM's content read weights are the dense softmax over all written slots."""
-    from agentmem import addressing as A
+    from agentmem.research import addressing as A
 
     generator = torch.Generator().manual_seed(3)
     core = SAMMemory(SAMConfig(memory_size=8, word_size=4, read_heads=1, candidates=8, prefill=True))

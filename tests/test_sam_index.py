@@ -6,9 +6,9 @@ import faiss
 import numpy as np
 import torch
 
-from agentmem import addressing as A
-from agentmem.models import IndexConfig, MemoryIndex, SAMConfig, SAMMemory
-from agentmem.models.controller import split_interface
+from agentmem.research import addressing as A
+from agentmem.research.models import MemoryIndex, MemoryIndexConfig, SAMConfig, SAMMemory
+from agentmem.research.models.network import split_interface
 
 
 def _faiss_reference(rows: dict[int, np.ndarray], queries: np.ndarray, k: int) -> np.ndarray:
@@ -28,7 +28,7 @@ def _faiss_reference(rows: dict[int, np.ndarray], queries: np.ndarray, k: int) -
 def test_flat_batched_search_equals_per_element_faiss_after_incremental_updates() -> None:
     generator = torch.Generator().manual_seed(0)
     batch, slots, width, k = 3, 20, 6, 5
-    index = MemoryIndex(batch_size=batch, memory_size=slots, word_size=width, config=IndexConfig(kind="flat"))
+    index = MemoryIndex(batch_size=batch, memory_size=slots, word_size=width, config=MemoryIndexConfig(kind="flat"))
     truth: dict[int, dict[int, np.ndarray]] = {b: {} for b in range(batch)}
     for step in range(30):  # overwrites slots in place; element 2 stays empty for the first 10 steps
         ids = torch.randint(0, slots, (batch, 3), generator=generator)
@@ -49,7 +49,7 @@ def test_flat_batched_search_equals_per_element_faiss_after_incremental_updates(
 
 
 def test_flat_search_pads_with_minus_one_when_k_exceeds_the_slots() -> None:
-    index = MemoryIndex(batch_size=1, memory_size=3, word_size=2, config=IndexConfig(kind="flat"))
+    index = MemoryIndex(batch_size=1, memory_size=3, word_size=2, config=MemoryIndexConfig(kind="flat"))
     index.update(torch.tensor([[2]]), torch.tensor([[[1.0, 0.0]]]))
     assert index.search(torch.tensor([[[1.0, 1.0]]]), 5).tolist() == [[[2, -1, -1, -1, -1]]]
 

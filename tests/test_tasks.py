@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from agentmem.tasks import (
+from agentmem.research.tasks import (
     AssociativeRecallTask,
     BabiTask,
     CopyTask,
@@ -17,7 +17,7 @@ from agentmem.tasks import (
     loss,
     metric,
 )
-from agentmem.tasks.base import Batch
+from agentmem.research.tasks.base import Batch
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -43,8 +43,8 @@ def test_copy_curriculum_bounds_length() -> None:
 def test_training_draws_from_the_full_range_unless_the_curriculum_is_asked_for() -> None:
     """The curriculum is opt-in: its first stages (copy lengths 1-3) are solvable by the LSTM
     controller alone, and NTM and SAM stalled there instead of learning to use their memory."""
-    from agentmem.models import ControllerConfig, build_model
-    from agentmem.tasks.training import TrainConfig, train
+    from agentmem.research.models import ControllerConfig, build_model
+    from agentmem.research.trainer import TrainConfig, train
 
     torch.manual_seed(0)
     model = build_model("lstm", input_size=9, output_size=8, controller=ControllerConfig(hidden_size=8))

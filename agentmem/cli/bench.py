@@ -50,7 +50,7 @@ def measure(
     import faiss
     import torch
 
-    from agentmem.models import ControllerConfig, build_model
+    from agentmem.research.models import ControllerConfig, build_model
 
     torch.set_num_threads(1)
     faiss.omp_set_num_threads(1)

@@ -160,9 +160,9 @@ def task(
     from safetensors.torch import load_file, save_file
     from tqdm import tqdm
 
-    from agentmem.models import ControllerConfig, build_model
-    from agentmem.tasks import build_task
-    from agentmem.tasks.training import TrainConfig, evaluate, evaluate_batches, train
+    from agentmem.research.models import ControllerConfig, build_model
+    from agentmem.research.tasks import build_task
+    from agentmem.research.trainer import TrainConfig, evaluate, evaluate_batches, train
 
     torch.set_num_threads(threads)
     faiss.omp_set_num_threads(threads)

@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from agentmem.models import ControllerConfig, build_model
-from agentmem.tasks import CopyConfig, CopyTask
-from agentmem.tasks.training import TrainConfig, train
+from agentmem.research.models import ControllerConfig, build_model
+from agentmem.research.tasks import CopyConfig, CopyTask
+from agentmem.research.trainer import TrainConfig, train
 
 
 def main() -> None:

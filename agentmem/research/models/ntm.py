@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from agentmem import addressing as A
-from agentmem.models.controller import Field, MemoryCore
+from agentmem.research import addressing as A
+from agentmem.research.models.network import Field, MemoryCore
 
 
 @dataclass(frozen=True)

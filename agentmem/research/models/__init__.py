@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import Any
 
-from agentmem.models.controller import ControllerConfig, MemoryCore, MemoryNetwork
-from agentmem.models.dnc import DNCConfig, DNCMemory
-from agentmem.models.memory_index import IndexConfig, MemoryIndex
-from agentmem.models.ntm import NTMConfig, NTMMemory
-from agentmem.models.sam import SAMConfig, SAMMemory
+from agentmem.research.models.dnc import DNCConfig, DNCMemory
+from agentmem.research.models.memory_index import MemoryIndex, MemoryIndexConfig
+from agentmem.research.models.network import ControllerConfig, MemoryCore, MemoryNetwork
+from agentmem.research.models.ntm import NTMConfig, NTMMemory
+from agentmem.research.models.sam import SAMConfig, SAMMemory
 
 MODELS = ("ntm", "dnc", "sam", "lstm")
 _CORES: dict[str, tuple[type, type[MemoryCore]]] = {
@@ -53,7 +53,7 @@ __all__ = [
     "ControllerConfig",
     "DNCConfig",
     "DNCMemory",
-    "IndexConfig",
+    "MemoryIndexConfig",
     "MemoryCore",
     "MemoryIndex",
     "MemoryNetwork",

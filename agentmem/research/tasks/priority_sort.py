@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from agentmem.tasks.base import Batch, random_bits, scaled
+from agentmem.research.tasks.base import Batch, random_bits, scaled
 
 
 @dataclass(frozen=True)

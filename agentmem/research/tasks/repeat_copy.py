@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from agentmem.tasks.base import Batch, randint, random_bits, scaled
+from agentmem.research.tasks.base import Batch, randint, random_bits, scaled
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from agentmem import addressing as A
-from agentmem.models.controller import Field, MemoryCore
-from agentmem.models.memory_index import IndexConfig, MemoryIndex
+from agentmem.research import addressing as A
+from agentmem.research.models.memory_index import MemoryIndex, MemoryIndexConfig
+from agentmem.research.models.network import Field, MemoryCore
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class SAMConfig:
     precedence_size: int = 8
     delta: float = 0.005  # a weight above δ counts as an access for LRU usage (SAM, "usage")
     prefill: bool = False  # start from random unit rows (a full memory) instead of zeros; for benchmarks
-    index: IndexConfig = field(default_factory=IndexConfig)
+    index: MemoryIndexConfig = field(default_factory=MemoryIndexConfig)
 
 
 @dataclass

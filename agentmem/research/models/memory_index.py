@@ -34,7 +34,7 @@ _NORM_EPS = 1e-12  # a zero row stays zero (cosine 0 to every query) instead of 
 
 
 @dataclass(frozen=True)
-class IndexConfig:
+class MemoryIndexConfig:
     kind: str = "auto"  # "auto" | "flat" | "ivf"
     flat_max: int = 16_384
     nprobe: int = 8
@@ -50,7 +50,7 @@ class MemoryIndex:
         batch_size: int,
         memory_size: int,
         word_size: int,
-        config: IndexConfig = IndexConfig(),
+        config: MemoryIndexConfig = MemoryIndexConfig(),
         device: torch.device | str = "cpu",
     ) -> None:
         self.config = config

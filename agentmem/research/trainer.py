@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from agentmem.tasks.base import Batch, Task, loss, metric
+from agentmem.research.tasks.base import Batch, Task, loss, metric
 
 
 @dataclass(frozen=True)

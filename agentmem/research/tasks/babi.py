@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from agentmem.tasks.base import Batch
+from agentmem.research.tasks.base import Batch
 
 
 @dataclass(frozen=True)

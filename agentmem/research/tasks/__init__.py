@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentmem.tasks.associative_recall import AssociativeRecallConfig, AssociativeRecallTask
-from agentmem.tasks.babi import BabiConfig, BabiExample, BabiTask, find_babi_files, load_babi
-from agentmem.tasks.base import Batch, Task, loss, metric
-from agentmem.tasks.copy import CopyConfig, CopyTask
-from agentmem.tasks.priority_sort import PrioritySortConfig, PrioritySortTask
-from agentmem.tasks.repeat_copy import RepeatCopyConfig, RepeatCopyTask
+from agentmem.research.tasks.associative_recall import AssociativeRecallConfig, AssociativeRecallTask
+from agentmem.research.tasks.babi import BabiConfig, BabiExample, BabiTask, find_babi_files, load_babi
+from agentmem.research.tasks.base import Batch, Task, loss, metric
+from agentmem.research.tasks.copy import CopyConfig, CopyTask
+from agentmem.research.tasks.priority_sort import PrioritySortConfig, PrioritySortTask
+from agentmem.research.tasks.repeat_copy import RepeatCopyConfig, RepeatCopyTask
 
 TASKS = ("copy", "repeat_copy", "associative_recall", "priority_sort", "babi")
 
