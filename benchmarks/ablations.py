@@ -97,10 +97,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
-    from agentmem_eval.datasets import SyntheticConfig, generate, load_locomo
     from agentmem_eval.runner import RunConfig, evaluate
     from agentmem_eval.systems import AgentMemConfig, SystemsConfig
 
+    from agentmem.episodes import SyntheticConfig, generate, load_locomo
     from agentmem.memory import _SlotView
 
     datasets = {

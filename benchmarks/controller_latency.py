@@ -49,12 +49,12 @@ def main() -> None:
     args = ap.parse_args()
 
     import faiss
-    from agentmem_eval.datasets import SyntheticConfig, generate
     from agentmem_eval.embeddings import CachedEncoder
 
     from agentmem import Memory
     from agentmem.controller import resolve_controller
     from agentmem.encoder import resolve_encoder
+    from agentmem.episodes import SyntheticConfig, generate
 
     faiss.cvar.distance_compute_blas_threshold = 20
     faiss.omp_set_num_threads(1)

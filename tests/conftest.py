@@ -1,23 +1,8 @@
-"""Shared fixtures: the real default encoder is loaded once per test session."""
+"""Fixtures of the core tests; the encoder and the benchmark-format files come from ../conftest.py."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-@pytest.fixture(scope="session")
-def encoder():
-    """The packaged all-MiniLM-L6-v2 (real weights, offline), loaded once."""
-    from agentmem.encoder import resolve_encoder
-
-    enc = resolve_encoder()
-    enc.encode(["warm up"])
-    return enc
 
 
 @pytest.fixture

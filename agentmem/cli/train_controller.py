@@ -148,10 +148,10 @@ TRAIN_SEED = 100_000
 def _episodes(data: str, fmt: str, observations: int, episodes: int, seed: int) -> list:
     """Harness datasets converted to training episodes (the harness owns the loaders)."""
     try:
-        from agentmem_eval.datasets.dialogue import DialogueConfig, generate_dialogue
-        from agentmem_eval.datasets.locomo import load_locomo
-        from agentmem_eval.datasets.longmemeval import load_longmemeval
-        from agentmem_eval.datasets.synthetic import SyntheticConfig, generate
+        from agentmem.episodes.dialogue import DialogueConfig, generate_dialogue
+        from agentmem.episodes.locomo import load_locomo
+        from agentmem.episodes.longmemeval import load_longmemeval
+        from agentmem.episodes.synthetic import SyntheticConfig, generate
     except ModuleNotFoundError as e:
         raise click.UsageError("training data comes through agentmem-eval: pip install -e ./eval") from e
     from agentmem.training import TrainingEpisode, TrainingQuestion, TrainingTurn

@@ -143,7 +143,7 @@ def eval_cli() -> None:
 @common_options
 def locomo(data: str, categories: str, captions: bool, **opts: Any) -> None:
     """LoCoMo: one memory per conversation, evidence = dia_ids."""
-    from agentmem_eval.datasets import LocomoConfig, load_locomo
+    from agentmem.episodes import LocomoConfig, load_locomo
 
     run(load_locomo(data, LocomoConfig(categories=_ints(categories), captions=captions)), opts)
 
@@ -155,7 +155,7 @@ def locomo(data: str, categories: str, captions: bool, **opts: Any) -> None:
 @common_options
 def longmemeval(data: str, roles: str, **opts: Any) -> None:
     """LongMemEval: one memory per question haystack, evidence = has_answer turns; _abs items excluded."""
-    from agentmem_eval.datasets import LongMemEvalConfig, load_longmemeval
+    from agentmem.episodes import LongMemEvalConfig, load_longmemeval
 
     config = LongMemEvalConfig(roles=tuple(r.strip() for r in roles.split(",") if r.strip()))
     run(load_longmemeval(data, config), opts)
@@ -169,7 +169,7 @@ def longmemeval(data: str, roles: str, **opts: Any) -> None:
 @common_options
 def babi(data: str, split: str, tasks: str, **opts: Any) -> None:
     """bAbI: one memory per story, questions asked mid-story see only earlier lines."""
-    from agentmem_eval.datasets import BabiConfig, load_babi
+    from agentmem.episodes import BabiConfig, load_babi
 
     run(load_babi(data, BabiConfig(split=split, tasks=_ints(tasks))), opts)
 
@@ -185,7 +185,7 @@ def babi(data: str, split: str, tasks: str, **opts: Any) -> None:
 def synthetic(observations: int, episodes: int, questions: int, seed: int, session_length: int,
               **opts: Any) -> None:
     """Synthetic long-horizon agent episodes generated from a seed (no --data needed)."""
-    from agentmem_eval.datasets import SyntheticConfig, generate
+    from agentmem.episodes import SyntheticConfig, generate
 
     config = SyntheticConfig(observations=observations, episodes=episodes, questions=questions, seed=seed,
                              session_length=session_length)
@@ -200,6 +200,6 @@ def synthetic(observations: int, episodes: int, questions: int, seed: int, sessi
 @common_options
 def dialogue(episodes: int, sessions: int, seed: int, **opts: Any) -> None:
     """Synthetic two-person chats (questions answered by turns that answer the other person's question)."""
-    from agentmem_eval.datasets.dialogue import DialogueConfig, generate_dialogue
+    from agentmem.episodes.dialogue import DialogueConfig, generate_dialogue
 
     run(generate_dialogue(DialogueConfig(episodes=episodes, sessions=sessions, seed=seed)), opts)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentmem_eval.episode import Dataset
+from agentmem.episodes import Dataset
 from agentmem_eval.runner import SystemRun
 
 ANSWER_PROMPT = (

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from agentmem.episodes import Dataset, Episode
 from agentmem_eval.embeddings import CacheConfig, CachedEncoder
-from agentmem_eval.episode import Dataset, Episode
 from agentmem_eval.metrics import item_scores, mean_scores, percentiles, sessions_of
 from agentmem_eval.systems import NEEDS_VECTORS, SYSTEMS, Query, System, SystemsConfig
 

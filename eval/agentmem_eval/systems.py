@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from agentmem_eval.episode import Turn
+from agentmem.episodes import Turn
 
 
 @dataclass(frozen=True, slots=True)

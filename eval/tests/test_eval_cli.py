@@ -34,7 +34,7 @@ def test_cli_rejects_unknown_system(locomo_file, tmp_path):
     assert "magic" in result.output
 
 
-def test_synthetic_and_babi_with_the_real_encoder(minilm, babi_dir, tmp_path):
+def test_synthetic_and_babi_with_the_real_encoder(encoder, babi_dir, tmp_path):
     out = tmp_path / "s.json"
     common = ["--systems", "dense,hybrid,agentmem", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
     result = CliRunner().invoke(eval_cli, ["synthetic", "--observations", "300", "--questions", "8",

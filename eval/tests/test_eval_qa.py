@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from agentmem_eval.datasets import load_locomo
 from agentmem_eval.qa import (
     QAConfig,
     answer_and_score,
@@ -14,6 +13,8 @@ from agentmem_eval.qa import (
 )
 from agentmem_eval.runner import RunConfig, evaluate
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from agentmem.episodes import load_locomo
 
 
 def test_squad_normalisation_em_f1():

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from agentmem_eval.datasets import load_babi, load_locomo
 from agentmem_eval.embeddings import CacheConfig
 from agentmem_eval.runner import RunConfig, evaluate
+
+from agentmem.episodes import load_babi, load_locomo
 
 
 def test_locomo_recency_and_full_context_by_hand(locomo_file):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from agentmem_eval.episode import Turn
 from agentmem_eval.systems import (
     BM25System,
     DenseSystem,
@@ -15,6 +14,8 @@ from agentmem_eval.systems import (
     RecencySystem,
     SystemsConfig,
 )
+
+from agentmem.episodes import Turn
 
 TURNS = [Turn(str(i), "s", text) for i, text in enumerate([
     "Ann: I adopted a puppy named Rex.",

@@ -1,6 +1,6 @@
 """bAbI single-task QA (Weston et al. 2015) as a sequence task for memory networks.
 
-Loader: `load_babi(path)` parses a qaN_*_{train,test}.txt file into one `BabiExample` per question:
+Loader: `load_babi(path)` reads a qaN_*_{train,test}.txt file as one `BabiExample` per question:
 the story sentences before it (with their ids), the question, the answer and the supporting-fact ids.
 `find_babi_files(root, task)` finds the train/test pair in a directory (e.g. ../shared/datasets/babi/en).
 
@@ -36,23 +36,20 @@ def tokenize(text: str) -> list[str]:
 
 
 def load_babi(path: str | Path) -> list[BabiExample]:
-    """Parse one bAbI file. A line id of 1 starts a new story; question lines are tab-separated."""
-    examples: list[BabiExample] = []
-    story: list[tuple[int, str]] = []
-    for raw in Path(path).read_text(encoding="utf-8").splitlines():
-        if not raw.strip():
-            continue
-        number, text = raw.split(" ", 1)
-        line_id = int(number)
-        if line_id == 1:
-            story = []
-        if "\t" in text:
-            question, answer, supporting = (text.split("\t") + [""])[:3]
-            ids = tuple(int(s) for s in supporting.split())
-            examples.append(BabiExample(tuple(story), question.strip(), answer.strip(), ids))
-        else:
-            story.append((line_id, text.strip()))
-    return examples
+    """One bAbI file as examples: each question with the story sentences before it. The file is parsed
+    by the episodes loader (`agentmem.episodes.babi`), which the retrieval evaluation reads it with too."""
+    from agentmem.episodes.babi import load_babi as load_episodes
+
+    return [
+        BabiExample(
+            tuple((int(t.id), t.text) for t in episode.turns[: item.at]),
+            item.question,
+            item.answer,
+            tuple(int(e) for e in item.evidence),
+        )
+        for episode in load_episodes(path).episodes
+        for item in episode.items
+    ]
 
 
 def find_babi_files(root: str | Path, task: int) -> tuple[Path, Path]:

@@ -1,25 +1,20 @@
 """Shared fixtures: deterministic character embeddings (as in LangGraph's own store tests) for the
-store's behaviour, the real default encoder (loaded once per session) where meaning matters."""
+store's behaviour; the real default encoder, where meaning matters, comes from ../../../conftest.py."""
 
 from __future__ import annotations
 
 import math
-import os
 import random
 from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
+from langchain_agentmem import AgentMemStore
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-from langchain_agentmem import AgentMemStore  # noqa: E402  (after the offline switches)
 
 
 class CharacterEmbeddings(Embeddings):
@@ -67,16 +62,6 @@ def make_store(char_embeddings):
         return AgentMemStore(path, index=index, **kwargs)
 
     return make
-
-
-@pytest.fixture(scope="session")
-def default_encoder():
-    """agentmem's packaged MiniLM, loaded once; every Memory in the session shares the weights."""
-    from agentmem.encoder import resolve_encoder
-
-    encoder = resolve_encoder()
-    encoder.encode(["warm up"])
-    return encoder
 
 
 class ScriptedChatModel(BaseChatModel):

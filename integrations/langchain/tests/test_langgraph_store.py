@@ -411,7 +411,7 @@ def test_shares_an_open_memory(tmp_path, char_embeddings):
             AgentMemStore(tmp_path / "other", memory=mem)
 
 
-def test_default_encoder_finds_by_meaning(tmp_path, default_encoder):
+def test_default_encoder_finds_by_meaning(tmp_path, encoder):
     with AgentMemStore(tmp_path / "mem", index={"fields": ["text"]}) as store:
         store.put(("u1",), "a", {"text": "I live in Lisbon with my two cats."})
         store.put(("u1",), "b", {"text": "My favourite programming language is Rust."})

@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 
 
 @pytest.fixture
-def store(tmp_path, default_encoder):
+def store(tmp_path, encoder):
     with AgentMemStore(tmp_path / "mem", index={"fields": ["text"]}) as s:
         yield s
 

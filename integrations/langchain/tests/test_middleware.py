@@ -12,7 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 
 @pytest.fixture
-def store(tmp_path, default_encoder):
+def store(tmp_path, encoder):
     with AgentMemStore(tmp_path / "mem", index={"fields": ["text"]}) as s:
         yield s
 

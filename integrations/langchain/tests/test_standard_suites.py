@@ -24,8 +24,8 @@ FACTS = [
 
 
 @pytest.fixture(scope="module")
-def ada_memory(tmp_path_factory, default_encoder) -> Iterator[Memory]:
-    with Memory(tmp_path_factory.mktemp("ada"), encoder=default_encoder) as mem:
+def ada_memory(tmp_path_factory, encoder) -> Iterator[Memory]:
+    with Memory(tmp_path_factory.mktemp("ada"), encoder=encoder) as mem:
         mem.remember(FACTS, namespace=("user", "ada"))
         yield mem
 

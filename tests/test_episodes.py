@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from agentmem_eval.datasets import BabiConfig, LocomoConfig, load_babi, load_locomo, load_longmemeval
+
+from agentmem.episodes import BabiConfig, LocomoConfig, load_babi, load_locomo, load_longmemeval
 
 
 def test_locomo_turns_sessions_and_dates(locomo_file):
@@ -57,7 +58,7 @@ def test_longmemeval_has_answer_sessions_and_abstention(longmemeval_file):
 
 
 def test_longmemeval_directory_and_roles(longmemeval_file):
-    from agentmem_eval.datasets import LongMemEvalConfig
+    from agentmem.episodes import LongMemEvalConfig
 
     ds = load_longmemeval(longmemeval_file.parent, LongMemEvalConfig(roles=("user",)))
     assert [e.id for e in ds.episodes] == ["longmemeval_s/q1"]

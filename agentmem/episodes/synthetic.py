@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from agentmem_eval.episode import Dataset, Episode, Item, Turn
+from agentmem.episodes.episode import Dataset, Episode, Item, Turn
 
 
 def _words(text: str) -> tuple[str, ...]:

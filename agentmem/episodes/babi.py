@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentmem_eval.episode import Dataset, Episode, Item, Turn
+from agentmem.episodes.episode import Dataset, Episode, Item, Turn
 
 _FILE = re.compile(r"qa(\d+)_(.+)_(train|test)\.txt")
 

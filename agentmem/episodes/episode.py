@@ -1,4 +1,4 @@
-"""The harness's data model: what every loader produces and every system consumes.
+"""The episode data model: what every loader and generator produces, and what training and evaluation consume.
 
 An `Episode` is one memory's worth of observations (a LoCoMo conversation, a LongMemEval haystack, a
 bAbI story, a synthetic agent history) and the questions asked of it. Each item is scored only against

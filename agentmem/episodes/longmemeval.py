@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from agentmem_eval.episode import Dataset, Episode, Item, Turn
+from agentmem.episodes.episode import Dataset, Episode, Item, Turn
 
 
 @dataclass

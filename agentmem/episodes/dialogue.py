@@ -23,8 +23,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from agentmem_eval.datasets.synthetic import _words
-from agentmem_eval.episode import Dataset, Episode, Item, Turn
+from agentmem.episodes.episode import Dataset, Episode, Item, Turn
+from agentmem.episodes.synthetic import _words
 
 NAMES = _words(
     "Mira Jonah Tessa Idris Noor Callum Ines Rafe Leona Tobias Priya Anders Selin Marco Yuki Dara Femi "

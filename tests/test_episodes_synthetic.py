@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from agentmem_eval.datasets.synthetic import CATEGORIES, SyntheticConfig, generate
+
+from agentmem.episodes.synthetic import CATEGORIES, SyntheticConfig, generate
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def test_gold_evidence_holds_the_answer(small):
 
 
 def test_generation_streams_with_bounded_state():
-    from agentmem_eval.datasets.synthetic import stream
+    from agentmem.episodes.synthetic import stream
 
     world, turns = stream(SyntheticConfig(observations=200_000, questions=20), 0)
     assert sum(1 for _ in turns) == 200_000
