@@ -32,8 +32,6 @@ import json
 import logging
 import math
 import os
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,50 +42,11 @@ import Stemmer
 
 from agentmem.replay import ChangeLogCache
 from agentmem.store import SlotStore
+from agentmem.text import STOPWORDS, WORD, fold, name_phrases
 
 log = logging.getLogger("agentmem")
 LEXICAL_FILE = "lexical.npz"
 _FORMAT = "agentmem-lexical/3"  # 2: name phrase terms; 3: superseded versions indexed
-
-# Words too common to identify a memory: not indexed and dropped from queries (BM25 would weight them
-# about 0 anyway, but every one would still be a pass over most of the postings).
-STOPWORDS = frozenset(
-    "a an and are as at be been but by can did do does for from had has have he her his how i if in into "  # noqa: SIM905
-    "is it its me my of on or our she so that the their them then there they this to was we were what "
-    "when where which who whom why will with would you your".split()
-)
-_WORD = re.compile(r"\w+")
-
-
-def lexical_terms(text: str) -> list[str]:
-    """Distinct lower-cased word tokens of `text`, stop words dropped, in order (unstemmed)."""
-    return list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS))
-
-
-def name_phrases(text: str) -> list[str]:
-    """The phrase terms of `text`: each pair of capitalised words separated only by spaces, folded
-    ("Yusuf Fischer's car" -> ["yusuf fischer"]); a pair with a stop word ("Which City") is not a name."""
-    out, prev, prev_end = [], "", -1
-    for m in _WORD.finditer(text):
-        word = m.group()
-        if not word[0].isupper():
-            prev = ""
-            continue
-        if prev and text[prev_end : m.start()].isspace():
-            a, b = _fold(prev), _fold(word)
-            if a not in STOPWORDS and b not in STOPWORDS:
-                out.append(f"{a} {b}")  # a space never occurs inside a word term: no collisions
-        prev, prev_end = word, m.end()
-    return out
-
-
-def _fold(text: str) -> str:
-    """Lower-case and strip diacritics ("Malmö" matches "malmo"), as FTS5's unicode61 tokenizer does."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
 
 @dataclass
 class LexicalConfig:
@@ -143,12 +102,12 @@ class LexicalIndex(ChangeLogCache):
 
     def terms(self, text: str) -> list[str]:
         """The distinct indexed terms of a query, in order (words, then name phrases)."""
-        words = [self._stem(w) for w in _WORD.findall(_fold(text)) if w not in STOPWORDS]
+        words = [self._stem(w) for w in WORD.findall(fold(text)) if w not in STOPWORDS]
         return list(dict.fromkeys(words + name_phrases(text)))
 
     def _tokens(self, text: str) -> tuple[Counter[str], int]:
         """Term frequencies and |D| (words only: a phrase term adds no length)."""
-        words = _WORD.findall(_fold(text))
+        words = WORD.findall(fold(text))
         counts = Counter(self._stem(w) for w in words if w not in STOPWORDS)
         counts.update(name_phrases(text))
         return counts, len(words)

@@ -50,10 +50,10 @@ from torch import nn
 from agentmem.controller import PendingWrite, ReadHit, ReadQuery, SlotAccess, WriteDecision
 from agentmem.cpu import in_background
 from agentmem.errors import InvalidInputError
-from agentmem.lexical import name_phrases
 from agentmem.research.addressing import EPS, cosine_similarity
-from agentmem.signals import SIGNALS, CandidateBuilder, Candidates, speaker_of
+from agentmem.signals import SIGNALS, CandidateBuilder, Candidates
 from agentmem.store import SlotRow
+from agentmem.text import name_phrases, speaker_of
 from agentmem.write_gate import GATE_FEATURES, pair_features
 
 PARTS = ("content", *SIGNALS, "link_forward", "link_backward", "second_hop")

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agentmem.text import speaker_name, speaker_word
+
 if TYPE_CHECKING:
     from agentmem.store import SlotStore
 
@@ -65,7 +67,7 @@ class ReadBatch:
             np.array(event_time, dtype=np.float64),  # None -> nan
             np.array(usage, dtype=np.float32),
             np.array([names.code(k) for k in ns], dtype=np.int64),
-            np.array([speakers.code(speaker_word(v, h)) for v, h in zip(value, head, strict=True)], np.int64),
+            np.array([speakers.code(speaker_word(speaker_name(v, h))) for v, h in zip(value, head, strict=True)], np.int64),
             names.values,
             speakers.values,
         )
@@ -129,7 +131,7 @@ class ReadColumns:
         self.expires[at] = np.array([_NO_EXPIRY if e is None else e for e in expires], dtype=np.float64)
         self.usage[at] = usage
         self.ns[at] = [self._ns.code(k) for k in ns]
-        self.speaker[at] = [self._speakers.code(speaker_word(v, h)) for v, h in zip(value, head, strict=True)]
+        self.speaker[at] = [self._speakers.code(speaker_word(speaker_name(v, h))) for v, h in zip(value, head, strict=True)]
 
     def neighbourhood(
         self,
@@ -192,18 +194,3 @@ class _Codes:
 
 def _links(values: Sequence[int | None]) -> np.ndarray:
     return np.array([-1 if v is None else v for v in values], dtype=np.int64)
-
-
-def speaker_name(value: Any, text: str) -> str:
-    """The speaker of a memory, lower-cased: its `speaker` metadata `value`, else a short "Name:" prefix of
-    its text (or of the text's first 41 characters); "" when neither."""
-    if value:
-        return str(value).lower()
-    head, sep, _ = text.partition(":")
-    return head.lower() if sep and 0 < len(head.split()) <= 3 and len(head) <= 40 else ""
-
-
-def speaker_word(value: Any, text: str) -> str:
-    """The first word of `speaker_name` ("" when none): what a query names a speaker by."""
-    words = speaker_name(value, text).split()
-    return words[0] if words else ""

@@ -27,11 +27,10 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from agentmem.read_columns import ReadBatch, speaker_name
+from agentmem.read_columns import ReadBatch
 from agentmem.store import ns_key
 
 SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace")
@@ -158,8 +157,3 @@ def _positions(sorted_slots: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray,
     """Where each of `slots` sits in `sorted_slots`, and whether it is there at all."""
     at = np.minimum(np.searchsorted(sorted_slots, slots), len(sorted_slots) - 1)
     return at, sorted_slots[at] == slots
-
-
-def speaker_of(text: str, metadata: Mapping[str, Any]) -> str:
-    """The lower-cased `speaker` metadata, else a short "Name:" prefix of the text ("" when neither)."""
-    return speaker_name(metadata.get("speaker"), text)

@@ -27,9 +27,9 @@ import torch
 
 from agentmem.controller import ReadQuery
 from agentmem.encoder import Encoder
-from agentmem.lexical import name_phrases
 from agentmem.memory_controller import MemoryController, collate, merge_keys
-from agentmem.signals import Candidates, speaker_of
+from agentmem.signals import Candidates
+from agentmem.text import name_phrases, speaker_of
 from agentmem.write_gate import pair_features
 
 log = logging.getLogger("agentmem")

@@ -34,54 +34,25 @@ Oslo").
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-from agentmem.lexical import lexical_terms, name_phrases
+from agentmem.text import capitalised, content_words, name_phrases, says_changed, without_speaker
 
 # Appended in the order they were introduced: an older checkpoint's gate weighs the first few.
 GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue", "subject", "named")
-# Words that say a fact changed. Words that merely continue a story ("again", "new", "started") are
-# left out: "Rex chewed my shoes again" does not replace "I adopted a puppy named Rex".
-CHANGE_CUES = frozenset(
-    (
-        "now",
-        "anymore",
-        "longer",
-        "moved",
-        "moving",
-        "left",
-        "quit",
-        "switched",
-        "changed",
-        "instead",
-        "sold",
-        "replaced",
-        "transferred",
-    )
-)
-_CAPITALISED = re.compile(r"\b[A-Z][\w'-]+")
-
-
-def _body(text: str, speaker: str) -> str:
-    """The text without its "Speaker:" prefix, so a speaker's name is not counted as a shared entity."""
-    head, sep, rest = text.partition(":")
-    return rest if sep and head.lower() == speaker else text
 
 
 def pair_features(
     new_text: str, new_speaker: str, old_text: str, old_speaker: str, cosine: float, best_cosine: float
 ) -> np.ndarray:
     """φ(new, old) in GATE_FEATURES order, float32 `(F,)`; `best_cosine`: the nearest memory's cosine."""
-    new_body, old_body = _body(new_text, new_speaker), _body(old_text, old_speaker)
-    a, b = set(lexical_terms(new_body)), set(lexical_terms(old_body))
+    new_body, old_body = without_speaker(new_text, new_speaker), without_speaker(old_text, old_speaker)
+    a, b = set(content_words(new_body)), set(content_words(old_body))
     overlap = len(a & b) / len(a | b) if a | b else 0.0
-    old_ents = {w.lower() for w in _CAPITALISED.findall(old_body)} - {"i"}
-    new_ents = {w.lower() for w in _CAPITALISED.findall(new_body)}
+    old_ents, new_ents = capitalised(old_body), capitalised(new_body)
     entities = len(old_ents & new_ents) / len(old_ents) if old_ents else 0.0
     same = float(bool(new_speaker) and new_speaker == old_speaker)
-    cue = float(bool(set(re.findall(r"\w+", new_body.lower())) & CHANGE_CUES))
+    cue = float(says_changed(new_body))
     closest = float(cosine >= best_cosine - 1e-6)
     old_names = set(name_phrases(old_body))
     subject = len(old_names.intersection(name_phrases(new_body))) / len(old_names) if old_names else 0.0

@@ -9,8 +9,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from agentmem.lexical import LEXICAL_FILE, LexicalConfig, LexicalIndex, name_phrases
+from agentmem.lexical import LEXICAL_FILE, LexicalConfig, LexicalIndex
 from agentmem.store import NewSlot, SlotStore
+from agentmem.text import name_phrases
 
 DOCS = ["kayak river", "mountain hike", "city walk", "lake swim", "kayak kayak on the lake today"]
 
