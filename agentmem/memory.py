@@ -1,19 +1,18 @@
-"""Memory: the public API. remember / recall / get / update / forget / history / list / stats.
+"""Memory: the public API. remember / recall / explain / get / update / forget / history / list / stats.
 
-Thin by design: it wires encoder -> controller -> store + index and owns transactions and locking.
+Thin by design: it checks what a caller gives (validate.py, filters.py), encodes texts, asks the
+controller what to write and how to read, and has the storage backend commit and answer. It owns
+transactions and locking:
 
-Durability: `remember` returns only after its SQLite transaction committed (WAL, synchronous=FULL by
-default), so a returned id survives `kill -9` the moment after. The FAISS index and the BM25 index
-(lexical.py, loaded on a learned controller's first read) are caches saved on `close()`; a crash costs
-at most a replay of the change log at the next open.
-
-Concurrency: one `Memory` may be shared by threads (a lock serialises index and store access;
-encoding, the slow part, runs outside it). Several processes may open one store: each recall first
-replays what other processes committed (cheap `PRAGMA data_version` check when nothing changed).
-
-Usage from reads is accumulated in memory and written with the next write transaction, on close, or
-every few seconds, so reads never wait on an fsync; a crash may lose a few seconds of usage, never a
-memory.
+- Durability: `remember` returns only after its transaction committed (SQLite WAL with
+  synchronous=FULL by default), so a returned id survives `kill -9` the moment after. Indexes are
+  caches the backend keeps in step (storage/local/backend.py).
+- Concurrency: one `Memory` may be shared by threads: its lock serialises every call, except encoding,
+  the slow part, which runs outside it. Several processes may open one store: a read first catches the
+  caches up with what other processes committed.
+- Usage from reads is accumulated in memory and written with the next write transaction, on close, or
+  every few seconds, so reads never wait on an fsync; a crash may lose a few seconds of usage, never a
+  memory.
 """
 
 from __future__ import annotations
@@ -27,12 +26,12 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agentmem import validate
 from agentmem.controller import Controller, PendingWrite, ReadQuery, WriteDecision, resolve_controller
 from agentmem.encoder import DEFAULT_MODEL, Encoder, EncoderConfig, LongTextPolicy, resolve_encoder
 from agentmem.errors import (
@@ -43,30 +42,28 @@ from agentmem.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from agentmem.index import INDEX_FILE, IndexConfig, SlotIndex
-from agentmem.lexical import LEXICAL_FILE, LexicalIndex
+from agentmem.filters import parse_filter
 from agentmem.records import Explanation, MemoryRecord, MemoryVersion, RecallResult, to_datetime
-from agentmem.store import NewSlot, SlotRow, SlotStore, StoreConfig, validate_namespace
+from agentmem.storage.base import Backend, NewSlot, SlotRow
+from agentmem.storage.local import LocalBackend, LocalConfig
+from agentmem.text import speaker_of
+from agentmem.validate import TimeLike, parse_time
 
 log = logging.getLogger("agentmem")
-
-TimeLike = datetime | str | float | int | None
 
 
 @dataclass
 class MemoryConfig:
     """Everything a Memory is built from; keyword arguments of `Memory` override these.
 
+    storage: the local backend's SQLite, dense index and lexical index settings.
     default_namespace: where `remember` writes when no namespace is given.
-    overfetch: index candidates fetched per requested hit before namespace/filter/expiry checks.
     usage_flush_s: longest time read usage waits in memory before it is written.
     """
 
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    index: IndexConfig = field(default_factory=IndexConfig)
-    store: StoreConfig = field(default_factory=StoreConfig)
+    storage: LocalConfig = field(default_factory=LocalConfig)
     default_namespace: tuple[str, ...] = ("default",)
-    overfetch: int = 4
     usage_flush_s: float = 5.0
 
 
@@ -96,38 +93,22 @@ class Memory:
         self._lock = threading.RLock()
         self._closed = False
         fresh = not self.path.exists()
-        self.store = SlotStore(self.path, config=self.config.store, create=create)
+        self.backend: Backend = LocalBackend(self.path, self.config.storage, create=create)
         try:
             self.encoder = self._open_encoder(encoder, device, long_text)
-            kind = index or self.store.get_meta("index_kind") or self.config.index.kind
-            self.config.index.kind = kind  # type: ignore[assignment]
-            self.index = SlotIndex.open(self.path, self.store, self.encoder.dim, self.config.index)
-            if self.store.get_meta("index_kind") != kind:
-                self.store.set_meta("index_kind", kind)
+            self.backend.open_index(self.encoder.dim, index)
         except BaseException:
-            self.store.close()
+            self.backend.close(save=False)
             if fresh or self._owns_dir:  # a failed open leaves no empty store behind
                 shutil.rmtree(self.path, ignore_errors=True)
             raise
         self.controller: Controller = resolve_controller(controller)
-        if hasattr(self.controller, "check_dim"):
-            self.controller.check_dim(self.encoder.dim)
-        self._saved_seq = self.index.seq if (self.path / INDEX_FILE).exists() else -1
-        self._lexical: LexicalIndex | None = None  # loaded by the first lexical read (see `lexical`)
-        # Its own lock, not the memory's: a learned read searches it from a worker thread while the
-        # reading thread holds the memory's lock (memory_controller.gather).
-        self._lexical_lock = threading.Lock()
-        # When the first memory expires (store.earliest_expiry), read once after each change: until
-        # then a read needs no expiry probe. None: not read since the last change.
-        self._earliest_expiry: float | None = None
-        self._lexical_saved_seq = -1
-        self._data_version = self.store.data_version()
         self._usage: dict[int, float] = {}
         self._last_flush = time.monotonic()
 
     def _open_encoder(self, spec: Any, device: str, long_text: LongTextPolicy) -> Encoder:
         """Use the store's recorded encoder when none is given; refuse a different one."""
-        recorded, recorded_dim = self.store.get_meta("encoder"), self.store.get_meta("dim")
+        recorded, recorded_dim = self.backend.get_meta("encoder"), self.backend.get_meta("dim")
         if (
             spec is None
             and recorded
@@ -139,9 +120,9 @@ class Memory:
             spec = EncoderConfig(**{**self.config.encoder.__dict__, "device": device, "long_text": long_text})
         encoder = resolve_encoder(spec, device=device, long_text=long_text)
         if recorded is None:
-            with self.store.transaction():
-                self.store.set_meta("encoder", encoder.name)
-                self.store.set_meta("dim", str(encoder.dim))
+            with self.backend.transaction():
+                self.backend.set_meta("encoder", encoder.name)
+                self.backend.set_meta("dim", str(encoder.dim))
         elif recorded != encoder.name or int(recorded_dim or 0) != encoder.dim:
             raise EncoderMismatchError(
                 f"store {self.path} was built with encoder {recorded} ({recorded_dim}-d) but this Memory uses "
@@ -171,20 +152,20 @@ class Memory:
         self._check_open()
         items = [texts] if isinstance(texts, str) else list(texts)
         n = len(items)
-        ns = validate_namespace(namespace) if namespace is not None else self.config.default_namespace
+        ns = validate.namespace(namespace) if namespace is not None else self.config.default_namespace
         for i, t in enumerate(items):
             if not isinstance(t, str):
                 raise InvalidInputError(f"text {i} is a {type(t).__name__}, not a str; pass strings")
             if not t.strip():
                 where = f" (item {i} of {n})" if n > 1 else ""
                 raise EmptyTextError(f"memory text is empty or whitespace{where}; pass non-empty text")
-        metas = _per_item(metadata, n, "metadata", default={})
+        metas = validate.per_item(metadata, n, "metadata", default={})
         for i, m in enumerate(metas):
             if not isinstance(m, Mapping):
                 raise InvalidInputError(
                     f"metadata {i} is a {type(m).__name__}, not a dict; pass a dict per text"
                 )
-        times = [parse_time(t) for t in _per_item(event_time, n, "event_time", default=None)]
+        times = [parse_time(t) for t in validate.per_item(event_time, n, "event_time", default=None)]
         if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0 and math.isfinite(ttl)):
             raise InvalidInputError(f"ttl must be a positive number of seconds, got {ttl!r}")
         if ids is not None:
@@ -201,8 +182,7 @@ class Memory:
             )
 
         with self._lock:
-            self._sync()
-            existing = self.store.by_ids(ids) if ids is not None else {}
+            existing = self.backend.rows_by_id(ids) if ids is not None else {}
             for i, row in existing.items():
                 if row.namespace != ns:
                     raise InvalidInputError(
@@ -214,10 +194,9 @@ class Memory:
             ]
             decisions = self._plan(pending, ids, existing)
             now = time.time()
-            with self.store.transaction():
-                out = self._apply(decisions, pending, ids, existing, ttl, now)
+            with self.backend.transaction():
+                out = self._apply(decisions, pending, ids, ttl, now)
                 self._flush_usage(now)
-            self._after_commit()
         return out
 
     def _plan(self, pending: list[PendingWrite], ids, existing) -> list[WriteDecision]:
@@ -228,39 +207,43 @@ class Memory:
                 WriteDecision("update", existing[i].slot) if i in existing else WriteDecision("new")
                 for i in ids
             ]
-        return list(self.controller.plan_writes(pending, self._view()))
+        return list(self.controller.plan_writes(pending, self.backend.reader()))
 
-    def _apply(self, decisions, pending, ids, existing, ttl, now) -> list[str]:
+    def _apply(self, decisions, pending, ids, ttl, now) -> list[str]:
         """Write the batch in order. A slot the controller updates is a write of the new observation,
         so, as in the DNC's temporal link matrix, it moves to that observation's place in the write
         order (after the batch's previous write); an update of a caller-chosen id stays where it is."""
         out: list[str] = []
         slot_of: dict[int, int] = {}  # batch position -> the slot it wrote
         for i, (d, p) in enumerate(zip(decisions, pending, strict=True)):
+            speaker = speaker_of(p.text, p.metadata)
             if d.op == "new":
                 new_id = ids[i] if ids is not None else uuid.uuid4().hex
-                row = NewSlot(new_id, p.namespace, p.text, dict(p.metadata), p.event_time, p.vector, ttl=ttl)
-                slot_of[i] = self.store.insert([row], now)[0]
+                row = NewSlot(
+                    new_id, p.namespace, p.text, dict(p.metadata), p.event_time, p.vector, speaker, ttl=ttl
+                )
+                slot_of[i] = self.backend.insert([row], now)[0]
                 out.append(new_id)
                 continue
             target = d.slot if d.pending is None else slot_of.get(d.pending)
-            held = self.store.ids_of([target]) if target is not None else {}
+            held = self.backend.rows([target]) if target is not None else {}
             if target not in held:
                 what = f"slot {d.slot}" if d.pending is None else f"earlier write {d.pending} of the batch"
                 raise InvalidInputError(f"controller chose {what}, which holds no memory")
             slot_of[i] = target
             if d.op == "update":
-                self.store.update(
+                self.backend.update(
                     target,
                     text=p.text,
                     metadata=dict(p.metadata),
+                    speaker=speaker,
                     event_time=p.event_time,
                     vector=p.vector if d.vector is None or p.vector is None else d.vector,
                     now=now,
                     ttl=ttl,
                     relink=ids is None,
                 )
-            out.append(held[target])
+            out.append(held[target].id)
         return out
 
     def restore(self, entries: Sequence[tuple[MemoryRecord, Sequence[MemoryVersion]]]) -> list[str]:
@@ -275,7 +258,7 @@ class Memory:
         entries = list(entries)
         if not entries:
             return []
-        clash = self.store.by_ids([r.id for r, _ in entries])
+        clash = self.backend.rows_by_id([r.id for r, _ in entries])
         if clash:
             raise DuplicateIdError(
                 f"id {next(iter(clash))!r} is already in the store; restore into an empty store"
@@ -284,48 +267,45 @@ class Memory:
         vectors = self._encode_docs([entries[i][0].text for i in indexed]) if indexed else None
         vec_of = {i: vectors[j] for j, i in enumerate(indexed)} if vectors is not None else {}
         ts = lambda d: None if d is None else d.timestamp()  # noqa: E731
-        with self._lock:
-            with self.store.transaction():
-                slots = self.store.insert(
-                    [
-                        NewSlot(
-                            r.id,
-                            validate_namespace(r.namespace),
-                            r.text,
-                            dict(r.metadata),
-                            ts(r.event_time),
-                            vec_of.get(i),
-                            created_at=ts(r.created_at),
-                        )
-                        for i, (r, _) in enumerate(entries)
-                    ],
-                    now=time.time(),
+        rows = [
+            NewSlot(
+                r.id,
+                validate.namespace(r.namespace),
+                r.text,
+                dict(r.metadata),
+                ts(r.event_time),
+                vec_of.get(i),
+                speaker_of(r.text, r.metadata),
+                created_at=ts(r.created_at),
+            )
+            for i, (r, _) in enumerate(entries)
+        ]
+        with self._lock, self.backend.transaction():
+            slots = self.backend.insert(rows, now=time.time())
+            for slot, (r, versions) in zip(slots, entries, strict=True):
+                self.backend.set_fields(
+                    slot,
+                    version=r.version,
+                    created_at=ts(r.created_at),
+                    updated_at=ts(r.updated_at),
+                    usage=r.usage,
+                    last_read_at=ts(r.last_read_at),
+                    expires_at=ts(r.expires_at),
                 )
-                for slot, (r, versions) in zip(slots, entries, strict=True):
-                    self.store.set_slot_fields(
-                        slot,
-                        version=r.version,
-                        created_at=ts(r.created_at),
-                        updated_at=ts(r.updated_at),
-                        usage=r.usage,
-                        last_read_at=ts(r.last_read_at),
-                        expires_at=ts(r.expires_at),
-                    )
-                    past = [v for v in versions if v.version < r.version]
-                    self.store.restore_history(
-                        slot,
-                        [
-                            {
-                                "version": v.version,
-                                "text": v.text,
-                                "metadata": v.metadata,
-                                "event_time": ts(v.event_time),
-                                "updated_at": ts(v.updated_at),
-                            }
-                            for v in past
-                        ],
-                    )
-            self._after_commit()
+                past = [v for v in versions if v.version < r.version]
+                self.backend.restore_history(
+                    slot,
+                    [
+                        {
+                            "version": v.version,
+                            "text": v.text,
+                            "metadata": v.metadata,
+                            "event_time": ts(v.event_time),
+                            "updated_at": ts(v.updated_at),
+                        }
+                        for v in past
+                    ],
+                )
         return [r.id for r, _ in entries]
 
     def update(
@@ -338,26 +318,29 @@ class Memory:
     ) -> MemoryRecord:
         """Change a memory's text, metadata or event time; the previous version goes to `history`."""
         self._check_open()
-        row = self._row(id)
         if text is not None and (not isinstance(text, str) or not text.strip()):
             raise EmptyTextError("memory text is empty or whitespace; pass non-empty text")
+        when = None if event_time is None else parse_time(event_time)
+        row = self._row(id)
         new_text = row.text if text is None else text
-        if text is not None and row.indexed:
-            vector = self._encode_docs([new_text])[0]
-        else:
-            vector = self.store.vectors([row.slot], self.encoder.dim)[0] if row.indexed else None
-        with self._lock, self.store.transaction():
-            self.store.update(
-                row.slot,
-                text=new_text,
-                metadata=dict(row.metadata if metadata is None else metadata),
-                event_time=row.event_time if event_time is None else parse_time(event_time),
-                vector=vector,
-                now=time.time(),
-                ttl=row.ttl,
-            )
-        self._after_commit()
-        return self._record(self._row(id))
+        vector = self._encode_docs([new_text])[0] if text is not None and row.indexed else None
+        with self._lock:
+            row = self._row(id)
+            if vector is None and row.indexed:
+                vector = self.backend.vectors([row.slot])[0]
+            meta = dict(row.metadata if metadata is None else metadata)
+            with self.backend.transaction():
+                self.backend.update(
+                    row.slot,
+                    text=new_text,
+                    metadata=meta,
+                    speaker=speaker_of(new_text, meta),
+                    event_time=row.event_time if when is None else when,
+                    vector=vector,
+                    now=time.time(),
+                    ttl=row.ttl,
+                )
+            return self._record(self._row(id))
 
     def forget(
         self,
@@ -372,37 +355,34 @@ class Memory:
             raise InvalidInputError(
                 "forget needs ids, a namespace or a filter; to empty the store pass namespace=()"
             )
+        conditions = parse_filter(filter)
+        ns = validate.namespace_prefix(namespace)
         with self._lock:
             if ids is not None:
                 ids = [ids] if isinstance(ids, str) else list(ids)
-                slots = [r.slot for r in self.store.by_ids(ids).values()]
+                slots = [r.slot for r in self.backend.rows_by_id(ids).values()]
             else:
-                ns = _prefix(namespace)
-                slots = [r[0] for r in self.store.select(namespace=ns, filter=filter, columns="slot")]
-            with self.store.transaction():
-                n = self.store.delete(slots)
-                self.store.prune_changes()
-            self._after_commit()
-        return n
+                slots = self.backend.select_slots(namespace=ns, filter=conditions)
+            with self.backend.transaction():
+                return self.backend.delete(slots)
 
     def refresh_ttl(self, ids: Sequence[str]) -> None:
         """Restart the expiry clock of memories stored with a ttl."""
+        self._check_open()
         with self._lock:
-            slots = [r.slot for r in self.store.by_ids(list(ids)).values()]
-            with self.store.transaction():
-                self.store.refresh_ttl(slots, time.time())
-            self._earliest_expiry = None
+            slots = [r.slot for r in self.backend.rows_by_id(list(ids)).values()]
+            with self.backend.transaction():
+                self.backend.refresh_ttl(slots, time.time())
 
     def sweep_expired(self) -> int:
         """Delete every memory whose ttl ran out; returns how many."""
+        self._check_open()
         with self._lock:
-            slots = self.store.expired_slots(time.time())
+            slots = self.backend.expired_slots(time.time())
             if not slots:
                 return 0
-            with self.store.transaction():
-                n = self.store.delete(slots)
-            self._after_commit()
-        return n
+            with self.backend.transaction():
+                return self.backend.delete(slots)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -453,7 +433,9 @@ class Memory:
         for i, q in enumerate(queries):
             if not isinstance(q, str) or not q.strip():
                 raise EmptyTextError(f"query {i} is empty or not a string; pass a non-empty question")
-        ns = _prefix(namespace)
+        ns = validate.namespace_prefix(namespace)
+        conditions = parse_filter(filter)
+        qt = parse_time(query_time) if query_time is not None else time.time()
         if embeddings is None:
             vecs = (
                 self.encoder.encode_queries(queries)
@@ -462,20 +444,18 @@ class Memory:
             )
         else:
             vecs = self._check_embeddings(embeddings, len(queries))
-        qt = parse_time(query_time) if query_time is not None else time.time()
         with self._lock:
-            self._sync()
-            reads = [ReadQuery(q, vecs[i], k, ns, filter, qt) for i, q in enumerate(queries)]
-            view = self._view()
-            hits = self.controller.read(reads, view)
-            # Through the view: a controller may have fetched the rows it expected to return already.
-            rows = view.rows([h.slot for hs in hits for h in hs])
+            reads = [ReadQuery(q, vecs[i], k, ns, conditions, qt) for i, q in enumerate(queries)]
+            reader = self.backend.reader()
+            hits = self.controller.read(reads, reader)
+            # Through the reader: a controller may have fetched the rows it expected to return already.
+            rows = reader.rows([h.slot for hs in hits for h in hs])
             records = self._records(list(rows.values()))
             for hs in hits if track_usage else ():
                 for h in hs:
                     self._usage[h.slot] = self._usage.get(h.slot, 0.0) + h.weight
             if time.monotonic() - self._last_flush > self.config.usage_flush_s:
-                with self.store.transaction():
+                with self.backend.transaction():
                     self._flush_usage(time.time())
         return [
             [RecallResult(records[h.slot], h.score, h.weight, h.why) for h in hs[:k] if h.slot in records]
@@ -496,18 +476,19 @@ class Memory:
         self._check_open()
         if not isinstance(query, str) or not query.strip():
             raise EmptyTextError("the query is empty; pass a non-empty question")
-        rows = {i: self._row(i) for i in ids}
         explain = getattr(self.controller, "explain", None)
         if explain is None:
             raise InvalidInputError(
                 f"controller {self.controller.name!r} cannot explain its reads; use 'learned' or 'cosine'"
             )
-        vec = self.encoder.encode_queries([query])[0]
+        ns = validate.namespace_prefix(namespace)
+        conditions = parse_filter(filter)
         qt = parse_time(query_time) if query_time is not None else time.time()
+        rows = {i: self._row(i) for i in ids}
+        vec = self.encoder.encode_queries([query])[0]
         with self._lock:
-            self._sync()
-            read = ReadQuery(query, vec, 1, _prefix(namespace), filter, qt)
-            found = explain(read, [r.slot for r in rows.values()], self._view())
+            read = ReadQuery(query, vec, 1, ns, conditions, qt)
+            found = explain(read, [r.slot for r in rows.values()], self.backend.reader())
             records = self._records(list(rows.values()))
         out = {}
         for i, row in rows.items():
@@ -518,11 +499,12 @@ class Memory:
 
     def get(self, id: str) -> MemoryRecord | None:
         self._check_open()
-        row = self.store.by_ids([id]).get(id)
+        row = self.backend.rows_by_id([id]).get(id)
         return None if row is None or _expired(row) else self._record(row)
 
     def history(self, id: str) -> list[MemoryVersion]:
         """Every version of a memory, oldest first; the last is the current one."""
+        self._check_open()
         row = self._row(id)
         return [
             MemoryVersion(
@@ -532,7 +514,7 @@ class Memory:
                 to_datetime(v["event_time"]),
                 to_datetime(v["updated_at"]),
             )
-            for v in self.store.history(row.slot)
+            for v in self.backend.history(row.slot)
         ]
 
     def list(
@@ -545,16 +527,19 @@ class Memory:
     ) -> list[MemoryRecord]:
         """Memories under a namespace prefix matching a metadata filter, in write order."""
         self._check_open()
-        ns = _prefix(namespace)
-        rows = self.store.select(namespace=ns, filter=filter, now=time.time(), limit=limit, offset=offset)
+        ns, conditions = validate.namespace_prefix(namespace), parse_filter(filter)
+        rows = self.backend.select(
+            namespace=ns, filter=conditions, now=time.time(), limit=limit, offset=offset
+        )
         recs = self._records(rows)
         return [recs[r.slot] for r in rows]
 
     def count(
         self, *, namespace: Sequence[str] | str | None = None, filter: Mapping[str, Any] | None = None
     ) -> int:
-        ns = _prefix(namespace)
-        return self.store.count(namespace=ns, filter=filter, now=time.time())
+        self._check_open()
+        ns, conditions = validate.namespace_prefix(namespace), parse_filter(filter)
+        return self.backend.count(namespace=ns, filter=conditions, now=time.time())
 
     def namespaces(
         self,
@@ -566,11 +551,14 @@ class Memory:
         offset: int = 0,
     ) -> list[tuple[str, ...]]:
         """Distinct namespaces, sorted; prefix/suffix segments may be "*" (any one segment)."""
+        self._check_open()
         found = []
-        for ns in self.store.namespace_counts(now=time.time()):
-            if prefix and not _segments_match(ns[: len(prefix)], prefix):
+        for ns in self.backend.namespace_counts(now=time.time()):
+            if prefix and not validate.segments_match(ns[: len(prefix)], prefix):
                 continue
-            if suffix and (len(ns) < len(suffix) or not _segments_match(ns[len(ns) - len(suffix) :], suffix)):
+            if suffix and (
+                len(ns) < len(suffix) or not validate.segments_match(ns[len(ns) - len(suffix) :], suffix)
+            ):
                 continue
             found.append(ns[:max_depth] if max_depth is not None else ns)
         found = sorted(set(found))
@@ -579,22 +567,24 @@ class Memory:
     def stats(self) -> dict[str, Any]:
         """Counts per namespace, encoder, index and disk use."""
         self._check_open()
-        counts = self.store.namespace_counts(now=time.time())
+        counts = self.backend.namespace_counts(now=time.time())
+        storage = self.backend.describe()
         return {
             "path": str(self.path),
             "memories": sum(counts.values()),
             "namespaces": {"/".join(ns): n for ns, n in counts.items()},
             "encoder": self.encoder.name,
             "dim": self.encoder.dim,
-            "index": self.index.config.kind,
-            "indexed": self.index.size,
+            "index": storage["index"],
+            "indexed": storage["indexed"],
             "controller": self.controller.name,
-            "schema_version": int(self.store.get_meta("schema_version") or 0),
-            "bytes_on_disk": self.store.bytes_on_disk(),
+            "schema_version": storage["schema_version"],
+            "bytes_on_disk": storage["bytes_on_disk"],
         }
 
     def __len__(self) -> int:
-        return self.store.count(now=time.time())
+        self._check_open()
+        return self.backend.count(now=time.time())
 
     def __iter__(self) -> Iterator[MemoryRecord]:
         offset, page = 0, 1000
@@ -608,21 +598,17 @@ class Memory:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Write pending usage, save the index, close the database. Idempotent."""
+        """Write pending usage, save the indexes, close the store. Idempotent."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             try:
                 if self._usage:
-                    with self.store.transaction():
+                    with self.backend.transaction():
                         self._flush_usage(time.time())
-                if not self._owns_dir and self.index.seq != self._saved_seq:
-                    self.index.save(self.path, self.store.get_meta("store_id") or "")
-                if not self._owns_dir and self._lexical and self._lexical.seq != self._lexical_saved_seq:
-                    self._lexical.save(self.path, self.store.get_meta("store_id") or "")
             finally:
-                self.store.close()
+                self.backend.close(save=not self._owns_dir)
                 if self._owns_dir:
                     shutil.rmtree(self.path, ignore_errors=True)
 
@@ -654,41 +640,14 @@ class Memory:
             )
         return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
 
-    def _sync(self) -> None:
-        """Catch the indexes up with commits made by other processes."""
-        version = self.store.data_version()
-        if version != self._data_version:
-            self._sync_indexes()
-            self._data_version = version
-
-    def _after_commit(self) -> None:
-        self._sync_indexes()
-        self._data_version = self.store.data_version()
-
-    def _sync_indexes(self) -> None:
-        self._earliest_expiry = None  # every commit that can change an expiry time passes here
-        self.index.sync(self.store)
-        if self._lexical is not None:
-            self._lexical.sync(self.store)
-
-    @property
-    def lexical(self) -> LexicalIndex:
-        """The BM25 index over the memories' texts, loaded (or built) on first use: the cosine
-        controller never needs it, so a store read only through it never pays for it."""
-        with self._lexical_lock:
-            if self._lexical is None:
-                self._lexical = LexicalIndex.open(self.path, self.store)
-                self._lexical_saved_seq = self._lexical.seq if (self.path / LEXICAL_FILE).exists() else -1
-            return self._lexical
-
     def _flush_usage(self, now: float) -> None:
         if self._usage:
-            self.store.add_usage({s: min(w, 1.0) for s, w in self._usage.items()}, now)
+            self.backend.add_usage({s: min(w, 1.0) for s, w in self._usage.items()}, now)
             self._usage.clear()
         self._last_flush = time.monotonic()
 
     def _row(self, id: str) -> SlotRow:
-        row = self.store.by_ids([id]).get(id)
+        row = self.backend.rows_by_id([id]).get(id)
         if row is None or _expired(row):
             raise NotFoundError(f"no memory with id {id!r}; list ids with `agentmem inspect`")
         return row
@@ -717,167 +676,6 @@ class Memory:
             )
             for r in rows
         }
-
-    def _view(self) -> _SlotView:
-        return _SlotView(self)
-
-
-_LEXICAL_OVERFETCH_CAP = 4096  # lexical hits checked for visibility before scoring the allowed set only
-
-
-class _SlotView:
-    """The controller's window on the memory (see controller.SlotAccess), for one controller call: no
-    write may come between its lookups."""
-
-    def __init__(self, memory: Memory) -> None:
-        self.memory = memory
-        self.dim = memory.encoder.dim
-        self._columns_synced = False  # its first neighbourhood lookup catches the read columns up
-        self._rows: dict[int, SlotRow] = {}  # every row `rows` fetched, for the call's later asks
-
-    def search(self, vector, k, *, namespace=None, filter=None) -> list[tuple[int, float]]:
-        return self.search_many(vector[None, :], k, namespace=namespace, filter=filter)[0]
-
-    def search_many(self, vectors, k, *, namespace=None, filter=None) -> list[list[tuple[int, float]]]:
-        m = self.memory
-        index, store, now = m.index, m.store, time.time()
-        allowed = None
-        if namespace is not None:
-            # A small namespace is searched exactly through an id selector; a large one by overfetching.
-            n_ns = store.count(namespace=namespace, indexed_only=True)
-            if n_ns == 0:
-                return [[] for _ in vectors]
-            if n_ns * 4 <= index.size:
-                allowed = np.array(
-                    [r[0] for r in store.select(namespace=namespace, columns="slot", indexed_only=True)]
-                )
-        if namespace is None and not filter and index.config.kind == "flat" and self._none_expired(now):
-            # Nothing can hide a hit, so an exact index's top k is the answer: no overfetch, no visibility
-            # check (an HNSW search keeps its overfetch, which also widens its beam).
-            return _hit_lists(*index.search(vectors, k))
-        fetch = k * m.config.overfetch
-        limit = index.size if allowed is None else len(allowed)
-        while True:
-            # One FAISS call for every query: batched, the flat scan runs as one matrix product.
-            cand = _hit_lists(*index.search(vectors, fetch, allowed=allowed))
-            visible = self.visible(
-                sorted({s for row in cand for s, _ in row}), namespace=namespace, filter=filter, now=now
-            )
-            hits = [[(s, c) for s, c in row if s in visible][:k] for row in cand]
-            if all(len(h) >= k for h in hits) or fetch >= limit:
-                return hits
-            fetch = min(fetch * 4, limit)
-
-    def lexical(self, text, k, *, namespace=None, filter=None):
-        m = self.memory
-        index, store = m.lexical, m.store
-        fetch = k * m.config.overfetch
-        while fetch <= _LEXICAL_OVERFETCH_CAP:
-            got = index.search(text, fetch)
-            visible = self.visible([s for s, _ in got], namespace=namespace, filter=filter)
-            hits = [(s, b) for s, b in got if s in visible]
-            if len(hits) >= k or len(got) < fetch:
-                return hits[:k]
-            fetch *= 8
-        # The namespace or filter is too rare among the matches: score only the memories it allows.
-        allowed = store.select(
-            namespace=namespace, filter=filter, now=time.time(), columns="slot", indexed_only=True
-        )
-        return index.search(text, k, allowed=[r[0] for r in allowed])
-
-    def naming(self, text):
-        return self.memory.lexical.naming(text)
-
-    def visible(self, slots, *, namespace=None, filter=None, now=None) -> set[int]:
-        """Those of the indexed `slots` a read under this namespace prefix and filter may return."""
-        store, now = self.memory.store, time.time() if now is None else now
-        if namespace is None and not filter:
-            # Unscoped, every indexed memory is visible but an expired one not yet swept: none before
-            # the earliest expiry, else one probe of the expiry index instead of looking up every hit.
-            if self._none_expired(now):
-                return set(slots)
-            return set(slots).difference(store.expired_slots(now))
-        rows = store.select(
-            namespace=namespace, filter=filter, slots=slots, now=now, columns="slot", indexed_only=True
-        )
-        return {r[0] for r in rows}
-
-    def _none_expired(self, now: float) -> bool:
-        """Whether `now` is before the earliest expiry in the store (read once per change)."""
-        m = self.memory
-        if m._earliest_expiry is None:
-            m._earliest_expiry = m.store.earliest_expiry()
-        return now < m._earliest_expiry
-
-    def neighbourhood(self, slots, strong, *, namespace=None, filter=None, visible=True):
-        sync, self._columns_synced = not self._columns_synced, True
-        if not visible:
-            return self.memory.store.neighbourhood(slots, strong, sync=sync)
-        return self.memory.store.neighbourhood(
-            slots, strong, namespace=namespace, filter=filter, now=time.time(), indexed_only=True, sync=sync
-        )
-
-    def rows(self, slots):
-        missing = [s for s in slots if s not in self._rows]
-        if missing:
-            self._rows.update(self.memory.store.by_slots(missing))
-        return {s: self._rows[s] for s in slots if s in self._rows}
-
-    def vectors(self, slots):
-        if len(slots) == 0:
-            return np.zeros((0, self.dim), np.float32)
-        return self.memory.index.vectors(np.asarray(slots))
-
-
-def _hit_lists(scores: np.ndarray, slots: np.ndarray) -> list[list[tuple[int, float]]]:
-    """An index search's (scores (B, k), slots (B, k)) as one [(slot, score)] list per query, without
-    the missing entries (slot -1)."""
-    return [
-        [(s, c) for s, c in zip(row_s, row_c, strict=True) if s >= 0]
-        for row_s, row_c in zip(slots.tolist(), scores.tolist(), strict=True)
-    ]
-
-
-def parse_time(t: TimeLike) -> float | None:
-    """datetime (naive = UTC), ISO 8601 string, or unix seconds -> unix seconds."""
-    if t is None:
-        return None
-    if isinstance(t, bool):
-        raise InvalidInputError(f"invalid time {t!r}; pass a datetime, an ISO 8601 string or unix seconds")
-    if isinstance(t, (int, float)):
-        if not math.isfinite(t):
-            raise InvalidInputError(f"invalid time {t!r}; pass a finite number of unix seconds")
-        return float(t)
-    if isinstance(t, str):
-        try:
-            t = datetime.fromisoformat(t.strip().replace("Z", "+00:00"))
-        except ValueError as e:
-            raise InvalidInputError(f"invalid time {t!r}; use ISO 8601, e.g. 2024-05-08T13:56:00") from e
-    if isinstance(t, datetime):
-        return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
-    raise InvalidInputError(f"invalid time {t!r}; pass a datetime, an ISO 8601 string or unix seconds")
-
-
-def _prefix(namespace: Sequence[str] | str | None) -> tuple[str, ...] | None:
-    """A namespace prefix for reads: None or () means the whole store."""
-    return None if namespace in (None, ()) else validate_namespace(namespace)
-
-
-def _per_item(value: Any, n: int, name: str, *, default: Any) -> list[Any]:
-    """Broadcast a single value to n items, or check a per-item list has n entries."""
-    if value is None:
-        return [default] * n
-    if isinstance(value, (list, tuple)) and not (name == "event_time" and isinstance(value, str)):
-        if len(value) != n:
-            raise InvalidInputError(
-                f"got {len(value)} {name} values for {n} texts; pass one per text or a single one"
-            )
-        return list(value)
-    return [value] * n
-
-
-def _segments_match(segs: Sequence[str], pattern: Sequence[str]) -> bool:
-    return len(segs) == len(pattern) and all(p == "*" or p == s for s, p in zip(segs, pattern, strict=True))
 
 
 def _expired(row: SlotRow) -> bool:

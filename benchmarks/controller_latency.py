@@ -85,7 +85,7 @@ def main() -> None:
         # (one per Memory, one for a standalone flat index) sit differently in memory, and their scans
         # differed by up to 0.6 ms p50 from run to run, more than the overheads measured here.
         mem = Memory(Path(tmp) / "store", encoder=encoder, controller="cosine")
-        flat = faiss.downcast_index(mem.index.index.index)  # the store's own IndexFlatIP, under its id map
+        flat = faiss.downcast_index(mem.backend.index.index.index)  # the store's own IndexFlatIP, under its id map
         assert flat.ntotal == args.size, "the store's index holds every memory"
         timings: dict[str, list[float]] = {"faiss_flat": [], **{n: [] for n in names}}
         for controller in controllers:

@@ -7,8 +7,9 @@ import logging
 import numpy as np
 import pytest
 
-from agentmem.index import INDEX_FILE, IndexConfig, SlotIndex
-from agentmem.store import NewSlot, SlotStore
+from agentmem.storage.base import NewSlot
+from agentmem.storage.local.dense import INDEX_FILE, IndexConfig, SlotIndex
+from agentmem.storage.local.sqlite import SlotStore
 
 
 def _unit(rng, n, d=8):
@@ -95,7 +96,7 @@ def test_incremental_sync_matches_rebuild_after_many_writes(tmp_path, kind):
                 store.insert([NewSlot(f"x{step}", ("n",), "t", {}, None, _unit(rng, 1)[0])], now=2.0)
             elif step % 3 == 1:
                 store.update(
-                    slots[step % 30], text="u", metadata={}, event_time=None, vector=_unit(rng, 1)[0], now=2.0
+                    slots[step % 30], text="u", metadata={}, speaker="", event_time=None, vector=_unit(rng, 1)[0], now=2.0
                 )
             else:
                 store.delete([slots[(step * 7) % 30]])

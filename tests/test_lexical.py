@@ -9,8 +9,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from agentmem.lexical import LEXICAL_FILE, LexicalConfig, LexicalIndex
-from agentmem.store import NewSlot, SlotStore
+from agentmem.storage.base import NewSlot
+from agentmem.storage.local.lexical import LEXICAL_FILE, VERSION_SEPARATOR, LexicalConfig, LexicalIndex
+from agentmem.storage.local.sqlite import SlotStore
 from agentmem.text import name_phrases
 
 DOCS = ["kayak river", "mountain hike", "city walk", "lake swim", "kayak kayak on the lake today"]
@@ -82,11 +83,11 @@ def test_naming_finds_the_live_memories_that_share_a_full_name_with_the_text():
             "Yusuf lives in Lima.",
         ]
     )
-    assert idx.naming("Which city does Yusuf Fischer live in?").tolist() == [2, 3]  # slots are i + 1
-    assert idx.naming("Does Ana Silva know Yusuf Fischer?").tolist() == [2, 3, 4]
-    assert idx.naming("where does yusuf live?").tolist() == []  # no full name, no one named
+    assert idx.naming(name_phrases("Which city does Yusuf Fischer live in?")).tolist() == [2, 3]  # slots are i + 1
+    assert idx.naming(name_phrases("Does Ana Silva know Yusuf Fischer?")).tolist() == [2, 3, 4]
+    assert idx.naming(name_phrases("where does yusuf live?")).tolist() == []  # no full name, no one named
     idx.remove([3])
-    assert idx.naming("Which city does Yusuf Fischer live in?").tolist() == [2]  # the live ones only
+    assert idx.naming(name_phrases("Which city does Yusuf Fischer live in?")).tolist() == [2]  # the live ones only
 
 
 def test_allowed_restricts_the_search():
@@ -133,7 +134,7 @@ def test_saved_index_catches_up_by_replay_and_a_bad_file_is_rebuilt(tmp_path, ca
     store, slots = _store(tmp_path, DOCS)
     LexicalIndex.open(tmp_path / "s", store).save(tmp_path / "s", store.get_meta("store_id"))
     with store.transaction():  # after the save: the file is stale and must be caught up
-        store.update(slots[1], text="kayak again", metadata={}, event_time=None, vector=np.ones(4), now=2.0)
+        store.update(slots[1], text="kayak again", metadata={}, speaker="", event_time=None, vector=np.ones(4), now=2.0)
         store.delete([slots[0]])
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="agentmem"):
@@ -154,11 +155,11 @@ def test_an_updated_memory_is_found_by_the_words_of_the_versions_it_superseded(t
 
     def update(text):
         with store.transaction():
-            store.update(slots[0], text=text, metadata={}, event_time=None, vector=np.ones(4), now=2.0)
+            store.update(slots[0], text=text, metadata={}, speaker="", event_time=None, vector=np.ones(4), now=2.0)
 
     update("Ana Silva sold the Fiat and bought a Dacia")
     update("Ana Silva sold the Fiat and bought a Dacia")  # a metadata edit: the text is not doubled
-    _, docs = store.present_documents([slots[0]])
+    _, docs = store.present_documents([slots[0]], VERSION_SEPARATOR)
     assert docs == ["Ana Silva sold the Fiat and bought a Dacia ¶ Ana Silva drives a Fiat"]
     idx.sync(store)
     assert [s for s, _ in idx.search("Who drives?", 10)] == [slots[0]]  # only its first version says so
@@ -177,10 +178,10 @@ def test_memory_keeps_its_lexical_index_in_step_with_another_process(tmp_path, e
         a.remember("We paddled the kayak down the river.")
         assert [r.text for r in b.recall("kayak", k=1)] == ["We paddled the kayak down the river."]
         b.remember("The blue kayak has a leak.")
-        assert {s for s, _ in a._view().lexical("leak kayak", 5)} == set(a.lexical.slot_doc)
+        assert {s for s, _ in a.backend.reader().lexical("leak kayak", 5)} == set(a.backend.lexical.slot_doc)
     assert (tmp_path / "m" / LEXICAL_FILE).exists()  # saved on close, loaded next time
     with Memory(tmp_path / "m", encoder=encoder) as c:
-        assert c.lexical.size == 2 and c._view().lexical("leak", 1)
+        assert c.backend.lexical.size == 2 and c.backend.reader().lexical("leak", 1)
 
 
 def test_a_rare_namespace_is_found_past_the_overfetch(tmp_path, encoder):
@@ -191,9 +192,9 @@ def test_a_rare_namespace_is_found_past_the_overfetch(tmp_path, encoder):
         many = 5000
         mem.remember(["kayak trip"] * many, namespace=("crowd",), embeddings=np.repeat(vec, many, 0))
         mem.remember(["kayak lesson"], namespace=("rare",), embeddings=vec)
-        hits = mem._view().lexical("kayak", 1, namespace=("rare",))
+        hits = mem.backend.reader().lexical("kayak", 1, namespace=("rare",))
         assert len(hits) == 1
-        assert mem.store.by_slots([hits[0][0]])[hits[0][0]].text == "kayak lesson"
+        assert mem.backend.store.by_slots([hits[0][0]])[hits[0][0]].text == "kayak lesson"
 
 
 def test_a_schema_1_store_loses_its_fts5_index_on_open(tmp_path):
@@ -213,7 +214,7 @@ def test_a_schema_1_store_loses_its_fts5_index_on_open(tmp_path):
     store = SlotStore(tmp_path / "s")
     names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
     assert "slots_fts" not in names and "slots_fts_insert" not in names
-    assert store.get_meta("schema_version") == "2"
+    assert store.get_meta("schema_version") == "3"
     with store.transaction():  # writes no longer go through the dropped triggers
         store.insert([NewSlot("x", ("n",), "canoe", {}, None, np.ones(4, dtype=np.float32))], now=2.0)
     assert store.count() == 2

@@ -84,7 +84,7 @@ def test_update_keeps_history_and_changes_what_recall_finds(mem):
         (2, "Alice lives in Porto."),
     ]
     assert mem.recall("Which city is Alice in?", k=1)[0].text == "Alice lives in Porto."
-    assert mem.index.size == 1
+    assert mem.backend.index.size == 1
 
 
 def test_remember_with_existing_id_updates_in_place(mem):
@@ -103,7 +103,7 @@ def test_forget_by_id_namespace_and_filter(mem):
     assert mem.forget(filter={"keep": False}, namespace=("b",)) == 1
     assert mem.forget(namespace=("a",)) == 1
     assert [r.text for r in mem] == [FACTS[2]]
-    assert mem.index.size == 1
+    assert mem.backend.index.size == 1
     with pytest.raises(InvalidInputError, match="forget needs ids, a namespace or a filter"):
         mem.forget()
     assert mem.forget(namespace=()) == 1 and len(mem) == 0
@@ -112,7 +112,7 @@ def test_forget_by_id_namespace_and_filter(mem):
 def test_empty_text_rejects_the_whole_batch(mem):
     with pytest.raises(EmptyTextError, match=r"empty or whitespace \(item 1 of 3\); pass non-empty text"):
         mem.remember(["fine", "   \n", "also fine"])
-    assert len(mem) == 0 and mem.store.latest_seq() == 0
+    assert len(mem) == 0 and mem.backend.store.latest_seq() == 0
     with pytest.raises(EmptyTextError):
         mem.recall("  ")
 
@@ -218,7 +218,7 @@ def test_stats(mem):
         "flat",
         "learned",
     )
-    assert s["bytes_on_disk"] > 0 and s["schema_version"] == 2
+    assert s["bytes_on_disk"] > 0 and s["schema_version"] == 3
 
 
 def test_encoder_mismatch_names_both(tmp_path, encoder):
@@ -236,7 +236,7 @@ def test_reopen_uses_recorded_encoder_and_index_kind(tmp_path, encoder):
     with Memory(tmp_path / "s", encoder=encoder, index="hnsw") as m:
         m.remember(FACTS)
     with Memory(tmp_path / "s") as m:
-        assert m.index.config.kind == "hnsw" and m.encoder.name == "all-MiniLM-L6-v2"
+        assert m.backend.index.config.kind == "hnsw" and m.encoder.name == "all-MiniLM-L6-v2"
         assert m.recall("dog", k=1)[0].text == FACTS[1]
 
 
@@ -297,7 +297,7 @@ def test_threads_share_one_memory(mem):
     for t in threads:
         t.join()
     assert not errors
-    assert len(mem) == 20 and mem.index.size == 20
+    assert len(mem) == 20 and mem.backend.index.size == 20
     assert all(mem.count(namespace=(f"t{t}",)) == 5 for t in range(4))
 
 

@@ -1,7 +1,9 @@
-"""SlotStore: namespaces, filters, links, history, the change log, and bad store paths."""
+"""SlotStore (the local backend's SQLite truth) and the read columns held beside it: namespaces,
+filters, links, history, the change log, schema migration, and bad store paths."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 
@@ -9,7 +11,11 @@ import numpy as np
 import pytest
 
 from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
-from agentmem.store import NewSlot, SlotStore, StoreConfig, filter_sql, ns_prefix_sql, validate_namespace
+from agentmem.filters import parse_filter
+from agentmem.storage.base import NewSlot
+from agentmem.storage.local.columns import ReadColumns, batch_from_rows
+from agentmem.storage.local.sqlite import SlotStore, StoreConfig, ns_prefix_sql
+from agentmem.validate import namespace as validate_namespace
 
 
 def _slot(i: int, ns=("u", "m"), meta=None, vec=True) -> NewSlot:
@@ -55,7 +61,7 @@ def test_metadata_filters(store):
     ]
     with store.transaction():
         store.insert([_slot(i, meta=m) for i, m in enumerate(metas)], now=1.0)
-    ids = lambda f: [r.id for r in store.select(filter=f)]  # noqa: E731
+    ids = lambda f: [r.id for r in store.select(filter=parse_filter(f))]  # noqa: E731
     assert ids({"speaker": "Alice"}) == ["id0", "id2"]
     assert ids({"turn": {"$gt": 1, "$lte": 3}}) == ["id1", "id2"]
     assert ids({"turn": {"$gte": 3}}) == ["id2", "id3"]
@@ -67,7 +73,9 @@ def test_metadata_filters(store):
     assert ids({"nested.k": 1}) == ["id1"]
     assert ids({"ok": True}) == ["id2"]
     with pytest.raises(InvalidInputError, match="unknown operator '\\$regex'"):
-        filter_sql({"a": {"$regex": "x"}})
+        parse_filter({"a": {"$regex": "x"}})
+    with pytest.raises(InvalidInputError, match="\\$in takes a list"):
+        parse_filter({"a": {"$in": "x"}})
 
 
 def test_temporal_links_in_write_order_and_relinked_on_delete(store):
@@ -91,7 +99,7 @@ def test_update_keeps_history_and_logs_index_changes(store):
     with store.transaction():
         (s,) = store.insert([_slot(0, meta={"v": 1})], now=1.0)
     with store.transaction():
-        store.update(s, text="new", metadata={"v": 2}, event_time=5.0, vector=np.ones(4), now=2.0)
+        store.update(s, text="new", metadata={"v": 2}, speaker="", event_time=5.0, vector=np.ones(4), now=2.0)
     hist = store.history(s)
     assert [(h["version"], h["text"], h["metadata"]) for h in hist] == [
         (1, "text 0", {"v": 1}),
@@ -102,13 +110,11 @@ def test_update_keeps_history_and_logs_index_changes(store):
     assert store.changes_since(3) == (3, [], True)
     assert store.changes_since(99)[2] is False  # an index ahead of the log belongs to another database
     with store.transaction():  # same text and key: nothing for the indexes to redo
-        store.update(s, text="new", metadata={"v": 3}, event_time=5.0, vector=np.ones(4), now=3.0)
+        store.update(s, text="new", metadata={"v": 3}, speaker="", event_time=5.0, vector=np.ones(4), now=3.0)
     assert store.changes_since(3) == (3, [], True) and store.history(s)[-1]["metadata"] == {"v": 3}
 
 
 def test_pruned_change_log_is_not_replayable(tmp_path):
-    from agentmem.store import StoreConfig
-
     s = SlotStore(tmp_path / "s", config=StoreConfig(keep_changes=2))
     with s.transaction():
         s.insert([_slot(i) for i in range(5)], now=1.0)
@@ -139,7 +145,7 @@ def test_store_in_read_only_directory(tmp_path):
 
 def test_read_only_directory_as_root_is_refused_too(tmp_path, monkeypatch):
     # As root, permissions do not stop writes; the check still asks the OS, so simulate its answer.
-    monkeypatch.setattr("agentmem.store._writable", lambda d: False)
+    monkeypatch.setattr("agentmem.storage.local.sqlite._writable", lambda d: False)
     with pytest.raises(StorePathError, match="not writable; fix its permissions"):
         SlotStore(tmp_path / "ro")
 
@@ -157,7 +163,7 @@ def test_newer_schema_is_refused(tmp_path):
     s = SlotStore(tmp_path / "s")
     s.set_meta("schema_version", "99")
     s.close()
-    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 2; upgrade agentmem"):
+    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 3; upgrade agentmem"):
         SlotStore(tmp_path / "s")
 
 
@@ -177,20 +183,24 @@ def test_failed_transaction_writes_nothing(store):
 def test_relinked_update_moves_the_slot_to_the_end_of_the_write_order(store):
     with store.transaction():
         a, b, c = store.insert([_slot(0), _slot(1), _slot(2)], now=1.0)
-        store.update(a, text="a2", metadata={}, event_time=None, vector=np.eye(4)[0], now=2.0, relink=True)
+        store.update(
+            a, text="a2", metadata={}, speaker="", event_time=None, vector=np.eye(4)[0], now=2.0, relink=True
+        )
         (d,) = store.insert([_slot(3)], now=3.0)  # links after the relinked slot, not after the highest
     rows = store.by_slots([a, b, c, d])
     chain = [(r.prev_slot, r.next_slot) for r in (rows[b], rows[c], rows[a], rows[d])]
     assert chain == [(None, c), (b, a), (c, d), (a, None)]
     with store.transaction():  # the tail itself, and a caller's plain update, stay where they are
-        store.update(d, text="d2", metadata={}, event_time=None, vector=np.eye(4)[0], now=4.0, relink=True)
-        store.update(b, text="b2", metadata={}, event_time=None, vector=np.eye(4)[0], now=4.0)
+        store.update(
+            d, text="d2", metadata={}, speaker="", event_time=None, vector=np.eye(4)[0], now=4.0, relink=True
+        )
+        store.update(b, text="b2", metadata={}, speaker="", event_time=None, vector=np.eye(4)[0], now=4.0)
     rows = store.by_slots([b, d])
     assert (rows[b].prev_slot, rows[b].next_slot, rows[d].prev_slot, rows[d].next_slot) == (None, c, a, None)
 
 
 def _rows(batch) -> dict[int, tuple]:
-    """A ReadBatch as {slot: (prev, next, event_time, usage, namespace key, speaker word)}."""
+    """A ReadBatch as {slot: (prev, next, event_time, usage, namespace key, speaker)}."""
     columns = (
         getattr(batch, c).tolist() for c in ("slot", "prev", "next", "event_time", "usage", "ns", "speaker")
     )
@@ -200,10 +210,24 @@ def _rows(batch) -> dict[int, tuple]:
     }
 
 
-def _from_sql(store, *args, **kw) -> dict[int, tuple]:
-    """neighbourhood through its SQL query (a read inside a transaction never trusts the cache)."""
-    with store.read_snapshot():
-        return _rows(store.neighbourhood(*args, **kw))
+def _from_sql(store, slots, strong, *, namespace=None, filter=None, now=None, indexed_only=False) -> dict:
+    """The neighbourhood through the store's SQL query."""
+    rows = store.neighbourhood_rows(
+        slots, strong, namespace=namespace, filter=parse_filter(filter), now=now, indexed_only=indexed_only
+    )
+    return _rows(batch_from_rows(rows))
+
+
+def _from_columns(columns, store, slots, strong, *, namespace=None, now=None, indexed_only=False, sync=True):
+    """The neighbourhood through the read columns held in memory, caught up with the store first."""
+    if sync or columns.seq < 0:
+        with store.lock:
+            columns.sync(store)
+    lo, hi = (namespace and "\x1f".join(namespace)), (namespace and "\x1f".join(namespace) + " ")
+    inside = None if not namespace else (lambda k: lo <= k < hi)
+    return _rows(
+        columns.neighbourhood(slots, strong, in_namespace=inside, now=now, indexed_only=indexed_only)
+    )
 
 
 @pytest.mark.parametrize("path", ["cached", "sql"])
@@ -212,7 +236,13 @@ def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_sco
     as a read is (namespace prefix, metadata filter, expiry, indexed), from the read columns held in
     memory and from SQL alike."""
     speaker = NewSlot(
-        "sp", ("u", "m"), "Caroline: I went hiking.", {"speaker": "Mel Jones"}, 5.0, np.ones(4, np.float32)
+        "sp",
+        ("u", "m"),
+        "Caroline: I went hiking.",
+        {"speaker": "Mel Jones"},
+        5.0,
+        np.ones(4, np.float32),
+        speaker="mel jones",
     )
     with store.transaction():
         s0, s1, s2, s3, s4 = store.insert(
@@ -221,15 +251,17 @@ def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_sco
         (s5,) = store.insert(
             [NewSlot("old", ("u", "m"), "expiring", {}, None, np.ones(4, np.float32), ttl=1.0)], now=1.0
         )
+    columns = ReadColumns()
 
-    def got(*args, **kw):
-        return _rows(store.neighbourhood(*args, **kw)) if path == "cached" else _from_sql(store, *args, **kw)
+    def got(*args, filter=None, **kw):
+        if path == "cached" and not filter:
+            return _from_columns(columns, store, *args, **kw)
+        return _from_sql(store, *args, filter=filter, **kw)
 
     # the chain in ("u", "m"): s0 - s1 - s2 - s3 - s5
     assert sorted(got([s0, s4], [s2], now=1.5, indexed_only=True)) == [s0, s1, s4]  # s3 is unindexed
-    assert got([s2], []) == {s2: (s1, s3, 5.0, 0.0, "u\x1fm", "mel")}  # the speaker's first word
-    assert got([s1], [])[s1][5] == ""  # "text 1" names no speaker
-    assert got([s3], [])[s3][5] == ""
+    assert got([s2], []) == {s2: (s1, s3, 5.0, 0.0, "u\x1fm", "mel jones")}
+    assert got([s1], [])[s1][5] == ""
     assert sorted(got([s0, s4], [s0, s1], namespace=("u",), now=1.5)) == [s0, s1, s2]  # s4: elsewhere
     # s4 is out of the namespace, s0 and s2 fail the filter (which always reads through SQL)
     assert sorted(got([s0, s4], [s0, s1], namespace=("u",), filter={"k": 1}, now=1.5)) == [s1]
@@ -243,12 +275,13 @@ def test_the_read_columns_in_memory_follow_every_write_of_any_connection(tmp_pat
     ttl refreshes, a rolled-back transaction, another connection's commits, and a pruned log."""
     store = SlotStore(tmp_path / "s", config=StoreConfig(keep_changes=5))
     other = SlotStore(tmp_path / "s", config=StoreConfig(keep_changes=5))
+    columns = ReadColumns()
     rng = np.random.default_rng(0)
 
     def check() -> None:
         slots = list(range(1, 60))
         for kw in ({}, {"namespace": ("u",), "now": 50.0, "indexed_only": True}):
-            assert _rows(store.neighbourhood(slots, slots, **kw)) == _from_sql(store, slots, slots, **kw)
+            assert _from_columns(columns, store, slots, slots, **kw) == _from_sql(store, slots, slots, **kw)
 
     def observation(step: int, i: int) -> NewSlot:
         return NewSlot(
@@ -258,6 +291,7 @@ def test_the_read_columns_in_memory_follow_every_write_of_any_connection(tmp_pat
             {"speaker": "Bo"} if i == 1 else {},
             float(step),
             np.ones(4, np.float32),
+            speaker="bo" if i == 1 else "ann",
             ttl=None if i else 10.0 * step,
         )
 
@@ -275,6 +309,7 @@ def test_the_read_columns_in_memory_follow_every_write_of_any_connection(tmp_pat
                         victim,
                         text="Bo: moved",
                         metadata={},
+                        speaker="bo",
                         event_time=99.0,
                         vector=np.ones(4, np.float32),
                         now=float(step),
@@ -295,19 +330,85 @@ def test_the_read_columns_in_memory_follow_every_write_of_any_connection(tmp_pat
 
 
 def test_a_lookup_without_sync_sees_what_the_last_synced_lookup_saw(tmp_path):
-    """sync=False (a read's later lookups) skips catching up with commits made since the read's first
-    lookup, but a store's very first lookup loads the columns anyway."""
+    """Without catching up (a read's later lookups), the columns show what the read's first lookup
+    saw, but the very first lookup loads them anyway."""
     store = SlotStore(tmp_path / "s")
     other = SlotStore(tmp_path / "s")
+    columns = ReadColumns()
     try:
         with other.transaction():
             other.insert([_slot(1), _slot(2)], now=0.0)
-        assert sorted(_rows(store.neighbourhood([1, 2], [], sync=False))) == [1, 2]
+        assert sorted(_from_columns(columns, store, [1, 2], [], sync=False)) == [1, 2]
         with other.transaction():
             other.add_usage({1: 0.5}, now=1.0)
             other.delete([2])
-        assert _rows(store.neighbourhood([1, 2], [], sync=False))[1][3] == 0.0  # as first seen
-        assert _rows(store.neighbourhood([1, 2], [])) == {1: (-1, -1, None, 0.5, "u\x1fm", "")}
+        assert _from_columns(columns, store, [1, 2], [], sync=False)[1][3] == 0.0  # as first seen
+        assert _from_columns(columns, store, [1, 2], []) == {1: (-1, -1, None, 0.5, "u\x1fm", "")}
     finally:
         store.close()
         other.close()
+
+
+# The schema an agentmem store had at version 2 (before the speaker column), as that version wrote it.
+_SCHEMA_2 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE slots (
+    slot INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, ns TEXT NOT NULL, text TEXT NOT NULL,
+    metadata TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL, event_time REAL, vector BLOB,
+    usage REAL NOT NULL DEFAULT 0, last_read_at REAL, prev_slot INTEGER, next_slot INTEGER,
+    version INTEGER NOT NULL DEFAULT 1, ttl REAL, expires_at REAL
+);
+CREATE INDEX slots_ns ON slots(ns, slot);
+CREATE INDEX slots_ns_indexed ON slots(ns, slot) WHERE vector IS NOT NULL;
+CREATE INDEX slots_tail ON slots(ns) WHERE next_slot IS NULL;
+CREATE INDEX slots_expiry ON slots(expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE history (slot INTEGER NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL, metadata TEXT NOT NULL,
+    event_time REAL, updated_at REAL NOT NULL, PRIMARY KEY (slot, version));
+CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, slot INTEGER NOT NULL, op TEXT NOT NULL);
+CREATE TABLE touched (seq INTEGER PRIMARY KEY AUTOINCREMENT, slot INTEGER NOT NULL);
+CREATE TRIGGER slots_touched_insert AFTER INSERT ON slots BEGIN INSERT INTO touched (slot) VALUES (NEW.slot); END;
+CREATE TRIGGER slots_touched_update
+AFTER UPDATE OF ns, text, metadata, event_time, vector, usage, prev_slot, next_slot, expires_at ON slots
+BEGIN INSERT INTO touched (slot) VALUES (NEW.slot); END;
+CREATE TRIGGER slots_touched_delete AFTER DELETE ON slots BEGIN INSERT INTO touched (slot) VALUES (OLD.slot); END;
+"""
+
+
+def _schema_2_store(directory, texts, metadata, vectors, encoder_name: str) -> None:
+    directory.mkdir()
+    conn = sqlite3.connect(directory / "memory.db")
+    conn.executescript(_SCHEMA_2)
+    meta = {"schema_version": "2", "store_id": "old", "encoder": encoder_name, "dim": str(vectors.shape[1])}
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+    for i, (text, m, v) in enumerate(zip(texts, metadata, vectors, strict=True), 1):
+        conn.execute(
+            "INSERT INTO slots (id, ns, text, metadata, created_at, updated_at, vector, prev_slot, next_slot) "
+            "VALUES (?, 'default', ?, ?, 1.0, 1.0, ?, ?, ?)",
+            (f"m{i}", text, json.dumps(m), v.astype(np.float32).tobytes(), i - 1 or None, i + 1),
+        )
+        conn.execute("INSERT INTO changes (slot, op) VALUES (?, 'add')", (i,))
+    conn.execute("UPDATE slots SET next_slot = NULL WHERE slot = ?", (len(texts),))
+    conn.commit()
+    conn.close()
+
+
+def test_a_schema_2_store_opens_with_each_memorys_speaker_worked_out_once(tmp_path, fake_encoder):
+    """A store written before the speaker column still opens: every row gets the speaker the write path
+    gives a new memory (metadata, else a "Name:" prefix), the touched trigger follows the new column,
+    and the learned controller reads it."""
+    from agentmem import Memory
+
+    texts = ["I adopted a beagle.", "Bob: The beagle is called Toast.", "no one said this: a long clause here"]
+    metadata = [{"speaker": "Ana Lima"}, {}, {}]
+    _schema_2_store(tmp_path / "s", texts, metadata, fake_encoder.encode(texts), fake_encoder.name)
+    store = SlotStore(tmp_path / "s")
+    assert store.get_meta("schema_version") == "3"
+    assert [store.by_ids([f"m{i}"])[f"m{i}"].speaker for i in (1, 2, 3)] == ["ana lima", "bob", ""]
+    seq = store.conn.execute("SELECT max(seq) FROM touched").fetchone()[0]
+    with store.transaction():
+        store.conn.execute("UPDATE slots SET speaker = 'x' WHERE slot = 1")
+    assert store.conn.execute("SELECT max(seq) FROM touched").fetchone()[0] == seq + 1
+    store.close()
+    with Memory(tmp_path / "s", encoder=fake_encoder) as mem:
+        assert mem.recall("What is the beagle called?", k=1)[0].id == "m2"
+        assert mem.get("m1").metadata == {"speaker": "Ana Lima"}

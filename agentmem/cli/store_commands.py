@@ -59,7 +59,7 @@ def open_memory(
 ) -> Iterator[Memory]:
     """Open the store at `path`; read commands (`create=False`) refuse to conjure an empty one."""
     if not create:
-        from agentmem.store import DB_NAME
+        from agentmem.storage.local.sqlite import DB_NAME
 
         if not path.exists() or (path.is_dir() and not (path / DB_NAME).exists()):
             hint = (

@@ -18,6 +18,7 @@ time is shared, cached, and kept out of the latency figures of every system alik
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -260,10 +261,12 @@ class FullContextSystem:
 
 @dataclass
 class AgentMemConfig:
-    """controller / index: passed to `agentmem.Memory` (None: the library's defaults)."""
+    """controller / index / memory (a `MemoryConfig`): passed to `agentmem.Memory` (None: the library's
+    defaults)."""
 
     controller: Any = None
     index: str | None = None
+    memory: Any = None
 
 
 class AgentMemSystem:
@@ -280,6 +283,8 @@ class AgentMemSystem:
             kwargs["controller"] = self.config.controller
         if self.config.index is not None:
             kwargs["index"] = self.config.index
+        if self.config.memory is not None:
+            kwargs["config"] = copy.deepcopy(self.config.memory)  # a Memory may set fields of its config
         self.memory = Memory(None, **kwargs)
         self.n = 0
 

@@ -1,14 +1,16 @@
-"""SlotStore: the durable source of truth (SQLite in WAL mode).
+"""SlotStore: the local backend's durable source of truth, one SQLite file in WAL mode.
 
-One row per slot holds everything a memory is: id, namespace, text, metadata, times, the key vector,
-usage, write order and the temporal links to its neighbours in the namespace. Updates move the old
-version into `history`. Every change that affects the vector index is appended to `changes`, so any
-index (this process's, another process's, or a stale file on disk) catches up by replaying the log
-instead of rebuilding (see index.py). Triggers log every slot a write touches in `touched`, links to its
-neighbours and usage included, so the read columns held in memory (read_columns.py) catch up the same way.
+One row per slot holds everything a memory is: id, namespace, text, metadata, speaker, times, the key
+vector, usage, write order and the temporal links to its neighbours in the namespace. Updates move the
+old version into `history`. Every change that affects the dense or lexical index is appended to
+`changes`, so any index (this process's, another process's, or a stale file on disk) catches up by
+replaying the log instead of rebuilding (changelog.py). Triggers log every slot a write touches in
+`touched`, links to its neighbours and usage included, so the read columns held in memory (columns.py)
+catch up the same way.
 
-Times are unix seconds (float, UTC). Namespaces are tuples of strings, stored as their segments
-joined by U+001F so a namespace prefix is a contiguous key range.
+Times are unix seconds (float, UTC). Namespaces are stored as their key (storage.base.ns_key), so a
+namespace prefix is a contiguous key range. This module is SQL only: what a read scores is decided
+above it.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from typing import Any
 import numpy as np
 
 from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
-from agentmem.read_columns import ReadBatch, ReadColumns
+from agentmem.filters import Condition, Filter
+from agentmem.storage.base import Namespace, NewSlot, SlotRow, ns_key, ns_prefix_range, ns_tuple
+from agentmem.text import speaker_name
 
-SCHEMA_VERSION = 2  # 2: the FTS5 table and its triggers are gone (lexical.py replaces them)
-SEP = "\x1f"
+SCHEMA_VERSION = 3  # 2: no FTS5 table (lexical.py replaces it); 3: the `speaker` column
 DB_NAME = "memory.db"
 
 _SCHEMA = """
@@ -42,6 +45,7 @@ CREATE TABLE IF NOT EXISTS slots (
     ns           TEXT NOT NULL,
     text         TEXT NOT NULL,
     metadata     TEXT NOT NULL,                      -- JSON object
+    speaker      TEXT NOT NULL DEFAULT '',           -- who said it, lower-cased (text.speaker_of)
     created_at   REAL NOT NULL,
     updated_at   REAL NOT NULL,
     event_time   REAL,
@@ -84,7 +88,7 @@ CREATE TABLE IF NOT EXISTS touched (
 CREATE TRIGGER IF NOT EXISTS slots_touched_insert AFTER INSERT ON slots
 BEGIN INSERT INTO touched (slot) VALUES (NEW.slot); END;
 CREATE TRIGGER IF NOT EXISTS slots_touched_update
-AFTER UPDATE OF ns, text, metadata, event_time, vector, usage, prev_slot, next_slot, expires_at ON slots
+AFTER UPDATE OF ns, speaker, event_time, vector, usage, prev_slot, next_slot, expires_at ON slots
 BEGIN INSERT INTO touched (slot) VALUES (NEW.slot); END;
 CREATE TRIGGER IF NOT EXISTS slots_touched_delete AFTER DELETE ON slots
 BEGIN INSERT INTO touched (slot) VALUES (OLD.slot); END;
@@ -97,15 +101,24 @@ _DROP_FTS5 = (
     "DROP TABLE IF EXISTS slots_fts",
 )
 
+# Schema 3 adds the speaker column, worked out at write time; an older store's rows get theirs once.
+_TOUCHED_UPDATE_TRIGGER = (
+    _SCHEMA[_SCHEMA.index("CREATE TRIGGER IF NOT EXISTS slots_touched_update") :].split("END;")[0] + "END;"
+)
+
 # A row names its neighbours' ids too (primary-key lookups), so a record needs no second query for them.
 _COLUMNS = (
-    "slot, id, ns, text, metadata, created_at, updated_at, event_time, usage, last_read_at, "
+    "slot, id, ns, text, metadata, speaker, created_at, updated_at, event_time, usage, last_read_at, "
     "prev_slot, next_slot, version, ttl, expires_at, vector IS NOT NULL, "
     "(SELECT id FROM slots AS p WHERE p.slot = slots.prev_slot), "
     "(SELECT id FROM slots AS n WHERE n.slot = slots.next_slot)"
 )
+# What a learned read describes a candidate by (storage.base.ReadBatch), in that order.
+READ_COLUMNS = "slot, prev_slot, next_slot, event_time, usage, ns, speaker"
+# The read columns held in memory (columns.py) add what decides visibility: expiry and being indexed.
+CACHED_COLUMNS = f"{READ_COLUMNS}, expires_at, vector IS NOT NULL"
 
-_OPS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_COMPARE = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 
 @dataclass
@@ -126,124 +139,39 @@ class StoreConfig:
     mmap_bytes: int = 1 << 30
 
 
-@dataclass(frozen=True)
-class SlotRow:
-    """A slot as stored (times in unix seconds; namespace as a tuple)."""
-
-    slot: int
-    id: str
-    namespace: tuple[str, ...]
-    text: str
-    metadata: dict[str, Any]
-    created_at: float
-    updated_at: float
-    event_time: float | None
-    usage: float
-    last_read_at: float | None
-    prev_slot: int | None
-    next_slot: int | None
-    version: int
-    ttl: float | None
-    expires_at: float | None
-    indexed: bool
-    prev_id: str | None  # the neighbours' ids (None: no neighbour)
-    next_id: str | None
-
-
-# What a learned read describes a candidate by (signals.py, read_columns.ReadBatch): a slot without its
-# text or metadata, but with the text's first 41 characters, enough to find a "Name:" prefix of at most 40.
-_READ_COLUMNS = "slot, prev_slot, next_slot, event_time, usage, ns, json_extract(metadata, '$.speaker'), substr(text, 1, 41)"
-# ReadColumns also holds what decides visibility: expiry and whether the slot is indexed.
-_CACHED_COLUMNS = f"{_READ_COLUMNS}, expires_at, vector IS NOT NULL"
-
-
-@dataclass(frozen=True)
-class NewSlot:
-    """A slot to insert; `vector` is None for memories stored with index=False."""
-
-    id: str
-    namespace: tuple[str, ...]
-    text: str
-    metadata: dict[str, Any]
-    event_time: float | None
-    vector: np.ndarray | None
-    ttl: float | None = None
-    created_at: float | None = None
-
-
-def ns_key(namespace: Sequence[str]) -> str:
-    return SEP.join(namespace)
-
-
-def ns_tuple(key: str) -> tuple[str, ...]:
-    return tuple(key.split(SEP)) if key else ()
-
-
-def validate_namespace(namespace: Any) -> tuple[str, ...]:
-    """A namespace is a non-empty tuple of non-empty strings without control characters ("a" = ("a",))."""
-    ns = (namespace,) if isinstance(namespace, str) else tuple(namespace)
-    if not ns or not all(isinstance(s, str) and s and min(s) >= " " for s in ns):
-        raise InvalidInputError(
-            f"invalid namespace {namespace!r}: use a non-empty tuple of non-empty strings without control "
-            "characters, e.g. ('user-42', 'memories')"
-        )
-    return ns
-
-
-def ns_prefix_range(prefix: Sequence[str]) -> tuple[str, str]:
-    """The namespace keys under `prefix` (itself included), respecting segment boundaries ('a' never
-    matches 'ab'), as one half-open range [lo, hi) of keys."""
-    key = ns_key(validate_namespace(prefix))
-    # Segments are joined by U+001F and hold no character below U+0020, so `key` and its children
-    # (key + U+001F + ...) are exactly the keys in [key, key + " ").
-    return key, key + " "
-
-
-def ns_prefix_sql(prefix: Sequence[str] | None, column: str = "ns") -> tuple[str, list[Any]]:
+def ns_prefix_sql(prefix: Namespace | None, column: str = "ns") -> tuple[str, list[Any]]:
     """SQL for "namespace starts with `prefix`" (`ns_prefix_range`: one range, one index scan)."""
     if not prefix:
         return "1", []
     return f"({column} >= ? AND {column} < ?)", list(ns_prefix_range(prefix))
 
 
-def filter_sql(filter: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
-    """SQL for a metadata filter: {"k": v} or {"k": {"$gte": 3, "$ne": 5}}, $in / $nin take lists.
-
-    Keys address top-level metadata fields; a dotted key ("a.b") addresses nested ones.
-    """
-    if not filter:
+def filter_sql(conditions: Filter) -> tuple[str, list[Any]]:
+    """SQL for parsed filter conditions (filters.parse_filter), all of which must hold."""
+    if not conditions:
         return "1", []
     clauses: list[str] = []
     params: list[Any] = []
-    for key, cond in filter.items():
-        path = "$" + "".join(f'."{part}"' for part in str(key).split("."))
-        conds = (
-            cond
-            if isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond)
-            else {"$eq": cond}
-        )
-        for op, value in conds.items():
-            field = "json_extract(metadata, ?)"
-            if op in ("$in", "$nin"):
-                if not isinstance(value, (list, tuple)):
-                    raise InvalidInputError(f"filter {key!r}: {op} takes a list, got {value!r}")
-                inner = " OR ".join([_eq_sql(field)] * len(value)) or "0"
-                clauses.append(f"({inner})" if op == "$in" else f"NOT ({inner})")
-                for v in value:
-                    params += _eq_params(path, v)
-            elif op in _OPS:
-                if op in ("$eq", "$ne"):
-                    sql = _eq_sql(field)
-                    clauses.append(sql if op == "$eq" else f"NOT ({sql})")
-                    params += _eq_params(path, value)
-                else:
-                    clauses.append(f"{field} {_OPS[op]} ?")
-                    params += [path, value]
-            else:
-                raise InvalidInputError(
-                    f"filter {key!r}: unknown operator {op!r}; use one of {', '.join([*_OPS, '$in', '$nin'])}"
-                )
+    field = "json_extract(metadata, ?)"
+    for c in conditions:
+        path = _json_path(c)
+        if c.op in ("$in", "$nin"):
+            inner = " OR ".join([_eq_sql(field)] * len(c.value)) or "0"
+            clauses.append(f"({inner})" if c.op == "$in" else f"NOT ({inner})")
+            for v in c.value:
+                params += _eq_params(path, v)
+        elif c.op in ("$eq", "$ne"):
+            sql = _eq_sql(field)
+            clauses.append(sql if c.op == "$eq" else f"NOT ({sql})")
+            params += _eq_params(path, c.value)
+        else:
+            clauses.append(f"{field} {_COMPARE[c.op]} ?")
+            params += [path, c.value]
     return " AND ".join(clauses), params
+
+
+def _json_path(c: Condition) -> str:
+    return "$" + "".join(f'."{part}"' for part in c.path)
 
 
 def _eq_sql(field: str) -> str:
@@ -258,17 +186,16 @@ def _eq_params(path: str, value: Any) -> list[Any]:
     return [0, path, None, path, value]
 
 
-# A memory's searchable document (the lexical index's, lexical.py): its text, then the distinct texts of
-# the versions it superseded. An updated memory's key is the merge of the old and new keys
-# (memory_controller.merge_keys), so it stays findable by how the fact was first put; its words should
-# too: "What car does Ana drive?" must find "Ana sold the Fiat and bought a Dacia", which updated "Ana
-# drives a Fiat". The separator is no word and no space, so no name phrase ("Dacia Ana") spans two
-# versions; a metadata edit keeps the text, so it adds no second copy of it.
-_SEP = " ¶ "
-_DOCUMENT = (
-    f"text || coalesce((SELECT group_concat('{_SEP}' || t, '') FROM "
-    "(SELECT DISTINCT h.text AS t FROM history h WHERE h.slot = slots.slot AND h.text <> slots.text)), '')"
-)
+def _document_sql(separator: str | None) -> str:
+    """SQL for a slot's text, then (unless `separator` is None) the distinct texts of the versions it
+    superseded, each after `separator`."""
+    if separator is None:
+        return "text"
+    quoted = separator.replace("'", "''")
+    return (
+        f"text || coalesce((SELECT group_concat('{quoted}' || t, '') FROM (SELECT DISTINCT h.text AS t "
+        "FROM history h WHERE h.slot = slots.slot AND h.text <> slots.text)), '')"
+    )
 
 
 class SlotStore:
@@ -280,7 +207,6 @@ class SlotStore:
         self.path = self.directory / DB_NAME
         self._check_directory(create)
         self.lock = threading.RLock()
-        self._columns = ReadColumns()
         try:
             self.conn = sqlite3.connect(
                 self.path, timeout=self.config.busy_timeout_s, isolation_level=None, check_same_thread=False
@@ -297,12 +223,8 @@ class SlotStore:
                     self.set_meta("schema_version", str(SCHEMA_VERSION))
                     self.set_meta("created_at", str(time.time()))
                     self.set_meta("store_id", uuid.uuid4().hex)
-                elif int(version) == 1:
-                    # Schema 1 kept an FTS5 index in step by triggers; the in-memory LexicalIndex
-                    # replaced it, and the triggers would only slow every write down.
-                    for statement in _DROP_FTS5:
-                        self.conn.execute(statement)
-                    self.set_meta("schema_version", str(SCHEMA_VERSION))
+                elif int(version) < SCHEMA_VERSION:
+                    self._migrate(int(version))
                 elif int(version) > SCHEMA_VERSION:
                     raise SchemaVersionError(
                         f"store {self.directory} has schema {version}, newer than this agentmem's {SCHEMA_VERSION}; "
@@ -312,6 +234,26 @@ class SlotStore:
             raise CorruptStoreError(
                 f"{self.path} is not a readable agentmem database ({e}); move it aside or pass another --store"
             ) from e
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older store's schema to SCHEMA_VERSION, inside the opening transaction."""
+        c = self.conn
+        if version < 2:
+            # Schema 1 kept an FTS5 index in step by triggers; the in-memory lexical index replaces it,
+            # and the triggers would only slow every write down.
+            for statement in _DROP_FTS5:
+                c.execute(statement)
+        if version < 3:
+            # Who said each memory is worked out once, by the rule that writes it now (text.speaker_name),
+            # with the trigger off so the backfill does not log every slot as touched.
+            c.execute("DROP TRIGGER IF EXISTS slots_touched_update")
+            if "speaker" not in {r[1] for r in c.execute("PRAGMA table_info(slots)")}:
+                c.execute("ALTER TABLE slots ADD COLUMN speaker TEXT NOT NULL DEFAULT ''")
+            rows = c.execute("SELECT slot, json_extract(metadata, '$.speaker'), text FROM slots").fetchall()
+            said = [(speaker_name(value, text), slot) for slot, value, text in rows]
+            c.executemany("UPDATE slots SET speaker = ? WHERE slot = ?", [(w, s) for w, s in said if w])
+            c.execute(_TOUCHED_UPDATE_TRIGGER)
+        self.set_meta("schema_version", str(SCHEMA_VERSION))
 
     def _check_directory(self, create: bool) -> None:
         d = self.directory
@@ -387,13 +329,14 @@ class SlotStore:
                 tails[key] = self._tail(key)
             prev = tails[key]
             cur = c.execute(
-                "INSERT INTO slots (id, ns, text, metadata, created_at, updated_at, event_time, vector, "
-                "prev_slot, ttl, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO slots (id, ns, text, metadata, speaker, created_at, updated_at, event_time, "
+                "vector, prev_slot, ttl, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     r.id,
                     key,
                     r.text,
                     _dumps(r.metadata),
+                    r.speaker,
                     r.created_at or now,
                     now,
                     r.event_time,
@@ -434,6 +377,7 @@ class SlotStore:
         *,
         text: str,
         metadata: dict[str, Any],
+        speaker: str,
         event_time: float | None,
         vector: np.ndarray | None,
         now: float,
@@ -458,9 +402,19 @@ class SlotStore:
         blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
         old = c.execute("SELECT text, vector FROM slots WHERE slot = ?", (slot,)).fetchone()
         c.execute(
-            "UPDATE slots SET text = ?, metadata = ?, event_time = ?, vector = ?, updated_at = ?, "
+            "UPDATE slots SET text = ?, metadata = ?, speaker = ?, event_time = ?, vector = ?, updated_at = ?, "
             "version = version + 1, ttl = ?, expires_at = ? WHERE slot = ?",
-            (text, _dumps(metadata), event_time, blob, now, ttl, None if ttl is None else now + ttl, slot),
+            (
+                text,
+                _dumps(metadata),
+                speaker,
+                event_time,
+                blob,
+                now,
+                ttl,
+                None if ttl is None else now + ttl,
+                slot,
+            ),
         )
         if old != (text, blob):  # only the key and the text are indexed: a metadata edit re-indexes nothing
             c.executemany("INSERT INTO changes (slot, op) VALUES (?, ?)", [(slot, "remove"), (slot, "add")])
@@ -535,45 +489,29 @@ class SlotStore:
     def by_ids(self, ids: Sequence[str]) -> dict[str, SlotRow]:
         return {r.id: r for r in map(_row, self._in(_COLUMNS, "id", ids))}
 
-    def neighbourhood(
+    def neighbourhood_rows(
         self,
         slots: Sequence[int],
-        strong: Sequence[int] = (),
+        strong: Sequence[int],
         *,
-        namespace: Sequence[str] | None = None,
-        filter: Mapping[str, Any] | None = None,
-        now: float | None = None,
-        indexed_only: bool = False,
-        sync: bool = True,
-    ) -> ReadBatch:
-        """The read rows of `slots` and of the temporal neighbours (previous and next) of `strong` that
-        match the namespace prefix, filter and expiry.
-
-        From the read columns held in memory (read_columns.py) when it can; in one query otherwise (a
-        metadata filter, or a read inside a write transaction): the slot lists travel as JSON arrays, so
-        a read's few hundred candidates need neither chunking nor a second round trip. sync=False skips
-        catching the columns up with the store: a read's later lookups see what its first one saw."""
+        namespace: Namespace | None,
+        filter: Filter,
+        now: float | None,
+        indexed_only: bool,
+    ) -> list[tuple[Any, ...]]:
+        """READ_COLUMNS of `slots` and of the temporal neighbours (previous and next) of `strong` that
+        match the namespace prefix, filter and expiry, in one query: the slot lists travel as JSON arrays,
+        so a read's few hundred candidates need neither chunking nor a second round trip."""
+        where, params = self._where(namespace, filter, None, now, indexed_only)
+        sql = (
+            f"WITH c(s) AS (SELECT value FROM json_each(?)), n(s) AS (SELECT value FROM json_each(?)) "
+            f"SELECT {READ_COLUMNS} FROM slots WHERE slot IN (SELECT s FROM c UNION "
+            "SELECT prev_slot FROM slots WHERE slot IN n UNION SELECT next_slot FROM slots WHERE slot IN n) "
+            f"AND {where}"
+        )
+        args = [json.dumps([int(s) for s in slots]), json.dumps([int(s) for s in strong]), *params]
         with self.lock:
-            if not filter and not self.conn.in_transaction:
-                if sync or self._columns.seq < 0:
-                    self._columns.sync(self)
-                lo, hi = ns_prefix_range(namespace) if namespace else (None, None)
-                return self._columns.neighbourhood(
-                    slots,
-                    strong,
-                    in_namespace=None if lo is None else lambda k: lo <= k < hi,
-                    now=now,
-                    indexed_only=indexed_only,
-                )
-            where, params = self._where(namespace, filter, None, now, indexed_only)
-            sql = (
-                f"WITH c(s) AS (SELECT value FROM json_each(?)), n(s) AS (SELECT value FROM json_each(?)) "
-                f"SELECT {_READ_COLUMNS} FROM slots WHERE slot IN (SELECT s FROM c UNION "
-                "SELECT prev_slot FROM slots WHERE slot IN n UNION SELECT next_slot FROM slots WHERE slot IN n) "
-                f"AND {where}"
-            )
-            args = [json.dumps([int(s) for s in slots]), json.dumps([int(s) for s in strong]), *params]
-            return ReadBatch.from_rows(self.conn.execute(sql, args).fetchall())
+            return self.conn.execute(sql, args).fetchall()
 
     def touched_since(self, seq: int) -> tuple[int, list[int], bool]:
         """Slots whose read columns changed after `seq` in the `touched` log: (latest seq, slots,
@@ -582,11 +520,11 @@ class SlotStore:
         return hi, list(dict.fromkeys(r[0] for r in rows)), replayable
 
     def column_rows(self, slots: Sequence[int] | None) -> list[tuple[Any, ...]]:
-        """What ReadColumns holds of `slots` that still exist (every slot when None)."""
+        """CACHED_COLUMNS of those of `slots` that still exist (every slot when None)."""
         if slots is None:
             with self.lock:
-                return self.conn.execute(f"SELECT {_CACHED_COLUMNS} FROM slots").fetchall()
-        return self._in(_CACHED_COLUMNS, "slot", slots)
+                return self.conn.execute(f"SELECT {CACHED_COLUMNS} FROM slots").fetchall()
+        return self._in(CACHED_COLUMNS, "slot", slots)
 
     def ids_of(self, slots: Sequence[int]) -> dict[int, str]:
         return dict(self._in("slot, id", "slot", [s for s in slots if s is not None]))
@@ -594,8 +532,8 @@ class SlotStore:
     def select(
         self,
         *,
-        namespace: Sequence[str] | None = None,
-        filter: Mapping[str, Any] | None = None,
+        namespace: Namespace | None = None,
+        filter: Filter = (),
         slots: Sequence[int] | None = None,
         now: float | None = None,
         limit: int | None = None,
@@ -612,7 +550,12 @@ class SlotStore:
         return [_row(r) for r in rows] if columns == _COLUMNS else rows
 
     def count(
-        self, *, namespace=None, filter=None, now: float | None = None, indexed_only: bool = False
+        self,
+        *,
+        namespace: Namespace | None = None,
+        filter: Filter = (),
+        now: float | None = None,
+        indexed_only: bool = False,
     ) -> int:
         where, params = self._where(namespace, filter, None, now, indexed_only)
         with self.lock:
@@ -687,16 +630,20 @@ class SlotStore:
             [np.frombuffer(found[s], dtype=np.float32) for s in keep]
         )
 
-    def present_documents(self, slots: Sequence[int]) -> tuple[list[int], list[str]]:
-        """(slots, documents: see `_DOCUMENT`) for those of `slots` that still exist with a vector
-        (indexed), in order."""
-        found = dict(self._in(f"slot, {_DOCUMENT}", "slot", slots, " AND vector IS NOT NULL"))
+    def present_documents(self, slots: Sequence[int], separator: str | None) -> tuple[list[int], list[str]]:
+        """(slots, documents) for those of `slots` that still exist indexed, in order. A document is the
+        memory's text, followed (unless `separator` is None) by the distinct texts of the versions it
+        superseded, each after `separator`."""
+        found = dict(self._in(f"slot, {_document_sql(separator)}", "slot", slots, " AND vector IS NOT NULL"))
         keep = [s for s in slots if s in found]
         return keep, [found[s] for s in keep]
 
-    def iter_documents(self, batch: int = 10_000) -> Iterator[tuple[list[int], list[str]]]:
-        """All indexed slots as (slots, documents: see `_DOCUMENT`) batches, in write order."""
-        for rows in self._iter_indexed(_DOCUMENT, batch):
+    def iter_documents(
+        self, separator: str | None, batch: int = 10_000
+    ) -> Iterator[tuple[list[int], list[str]]]:
+        """Every indexed slot's document (see `present_documents`), as (slots, documents) batches, in
+        write order."""
+        for rows in self._iter_indexed(_document_sql(separator), batch):
             yield [r[0] for r in rows], [r[1] for r in rows]
 
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -764,19 +711,20 @@ def _row(r: Sequence[Any]) -> SlotRow:
         namespace=ns_tuple(r[2]),
         text=r[3],
         metadata=json.loads(r[4]),
-        created_at=r[5],
-        updated_at=r[6],
-        event_time=r[7],
-        usage=r[8],
-        last_read_at=r[9],
-        prev_slot=r[10],
-        next_slot=r[11],
-        version=r[12],
-        ttl=r[13],
-        expires_at=r[14],
-        indexed=bool(r[15]),
-        prev_id=r[16],
-        next_id=r[17],
+        speaker=r[5],
+        created_at=r[6],
+        updated_at=r[7],
+        event_time=r[8],
+        usage=r[9],
+        last_read_at=r[10],
+        prev_slot=r[11],
+        next_slot=r[12],
+        version=r[13],
+        ttl=r[14],
+        expires_at=r[15],
+        indexed=bool(r[16]),
+        prev_id=r[17],
+        next_id=r[18],
     )
 
 

@@ -1,6 +1,11 @@
-"""LexicalIndex: BM25 top-K over the slot texts, in memory, a cache of the store like SlotIndex. A
-memory's document is its text and the texts of the versions it superseded (store._DOCUMENT), so an
-updated fact is still found by the words it was first put in, as its merged key is by their meaning.
+"""LexicalIndex: BM25 top-K over the slot texts, in memory, a cache of the store like the dense index.
+
+A memory's document is its text, then the distinct texts of the versions it superseded. An updated
+memory's key merges the old and new keys (controller/write_gate.py, `merge_keys`), so it stays findable
+by how the fact was first put; its words should too: "What car does Ana drive?" must find "Ana sold the
+Fiat and bought a Dacia", which updated "Ana drives a Fiat". The versions are joined by " ¶ ", no word
+and no space, so no name phrase ("Dacia Ana") spans two versions; a metadata edit keeps the text, so it
+adds no second copy of it.
 
 Why not SQLite FTS5 (agentmem's first lexical index): FTS5 scores every row that shares a word with the
 query before it can rank them, about 14 ms a query at 100k memories, most of a learned read's cost.
@@ -40,24 +45,30 @@ from pathlib import Path
 import numpy as np
 import Stemmer
 
-from agentmem.replay import ChangeLogCache
-from agentmem.store import SlotStore
+from agentmem.storage.local.changelog import ChangeLogCache
+from agentmem.storage.local.sqlite import SlotStore
 from agentmem.text import STOPWORDS, WORD, fold, name_phrases
 
 log = logging.getLogger("agentmem")
 LEXICAL_FILE = "lexical.npz"
-_FORMAT = "agentmem-lexical/3"  # 2: name phrase terms; 3: superseded versions indexed
+_FORMAT = "agentmem-lexical/3"
+VERSION_SEPARATOR = " ¶ "  # between a memory's text and the texts it superseded, in its document
+
 
 @dataclass
 class LexicalConfig:
     """k1, b: BM25's term-frequency saturation and length normalisation (FTS5's values).
     merge_share: merge the tail into the base once it holds this share of the base's postings, or
-    once this share of the docs are dead; merge_min: ... but never for fewer tail postings than this."""
+    once this share of the docs are dead; merge_min: ... but never for fewer tail postings than this.
+    name_phrases: index and query each pair of capitalised words as one term (text.name_phrases).
+    superseded: a memory's document holds the texts of the versions it superseded (module docstring)."""
 
     k1: float = 1.2
     b: float = 0.75
     merge_share: float = 0.05
     merge_min: int = 4096
+    name_phrases: bool = True
+    superseded: bool = True
 
 
 class LexicalIndex(ChangeLogCache):
@@ -103,14 +114,17 @@ class LexicalIndex(ChangeLogCache):
     def terms(self, text: str) -> list[str]:
         """The distinct indexed terms of a query, in order (words, then name phrases)."""
         words = [self._stem(w) for w in WORD.findall(fold(text)) if w not in STOPWORDS]
-        return list(dict.fromkeys(words + name_phrases(text)))
+        return list(dict.fromkeys(words + self._phrases(text)))
 
     def _tokens(self, text: str) -> tuple[Counter[str], int]:
         """Term frequencies and |D| (words only: a phrase term adds no length)."""
         words = WORD.findall(fold(text))
         counts = Counter(self._stem(w) for w in words if w not in STOPWORDS)
-        counts.update(name_phrases(text))
+        counts.update(self._phrases(text))
         return counts, len(words)
+
+    def _phrases(self, text: str) -> list[str]:
+        return name_phrases(text) if self.config.name_phrases else []
 
     # -- mutation ------------------------------------------------------------------------------
 
@@ -202,11 +216,10 @@ class LexicalIndex(ChangeLogCache):
             tfs = np.concatenate([tfs, np.asarray(f, np.float32)])
         return docs, tfs
 
-    def naming(self, text: str) -> np.ndarray:
-        """The slots of the live memories that name someone `text` names: share a full-name phrase with it
-        ("Ana Silva", `name_phrases`) in their text or a version it superseded (the document), from the
-        phrase terms' postings (sorted, empty when it names no one)."""
-        terms = [t for p in name_phrases(text) if (t := self.vocab.get(p)) is not None]
+    def naming(self, phrases: Sequence[str]) -> np.ndarray:
+        """The slots (sorted) of the live memories whose document holds one of the name `phrases`
+        (text.name_phrases: "ana silva"), from the phrase terms' postings; empty when none does."""
+        terms = [t for p in phrases if (t := self.vocab.get(p)) is not None]
         if not terms:
             return np.zeros(0, dtype=np.int64)
         docs = np.concatenate([self._postings(t)[0] for t in terms])
@@ -261,10 +274,22 @@ class LexicalIndex(ChangeLogCache):
     # -- keeping up with the store -------------------------------------------------------------
 
     def _present(self, store: SlotStore, slots: list[int]) -> tuple[list[int], list[str]]:
-        return store.present_documents(slots)
+        return store.present_documents(slots, self._separator)
 
     def _all(self, store: SlotStore) -> Iterator[tuple[list[int], list[str]]]:
-        return store.iter_documents()
+        return store.iter_documents(self._separator)
+
+    @property
+    def _separator(self) -> str | None:
+        return VERSION_SEPARATOR if self.config.superseded else None
+
+    def _stamp(self) -> dict[str, object]:
+        """What a saved index must match to be loaded: its format and what its documents hold."""
+        return {
+            "format": _FORMAT,
+            "name_phrases": self.config.name_phrases,
+            "superseded": self.config.superseded,
+        }
 
     def _rebuild_locked(self, store: SlotStore) -> None:
         super()._rebuild_locked(store)
@@ -277,7 +302,7 @@ class LexicalIndex(ChangeLogCache):
         self.merge()
         path = Path(directory) / LEXICAL_FILE
         tmp = path.with_suffix(".tmp.npz")
-        stamp = {"format": _FORMAT, "store_id": store_id, "seq": self.seq, "total_len": self.total_len}
+        stamp = {**self._stamp(), "store_id": store_id, "seq": self.seq, "total_len": self.total_len}
         with open(tmp, "wb") as f:
             np.savez(
                 f,
@@ -304,7 +329,7 @@ class LexicalIndex(ChangeLogCache):
         try:
             with np.load(path) as z:
                 stamp = json.loads(z["stamp"].tobytes())
-                expected = {"format": _FORMAT, "store_id": store.get_meta("store_id") or ""}
+                expected = {**index._stamp(), "store_id": store.get_meta("store_id") or ""}
                 if stamp != {**stamp, **expected}:
                     raise ValueError(f"built for another store or format ({stamp})")
                 words = z["vocab"].tobytes().decode()

@@ -1,76 +1,48 @@
 """ReadColumns: the few columns a learned read describes its candidates by, held in memory for every slot.
 
 A read gathers a few hundred candidate slots after its index scan and needs each one's temporal links,
-event time, usage, namespace and speaker (signals.py). Fetched from SQLite, that is one query of a few
-hundred rows on the read's critical path, right after the scan (eval/results/controller/README.md,
-Latency). Held here as arrays indexed by slot, it is a handful of numpy gathers.
+event time, usage, namespace and speaker (storage.base.ReadBatch). Fetched from SQLite, that is one query
+of a few hundred rows on the read's critical path, right after the scan. Held here as arrays indexed by
+slot, it is a handful of numpy gathers.
 
 The store stays the source of truth. Triggers log every slot a write touches, its own or its neighbours'
-(store.py, table `touched`), and `sync` re-reads just those slots before a read: this process's writes
+(sqlite.py, table `touched`), and `sync` re-reads just those slots before a read: this process's writes
 and another process's alike, committed or rolled back. When the log no longer reaches back to the
-cache (pruned, or another store's), the cache reloads every slot: the first read of a process does
-too (0.4 s at 100k memories). The arrays take 54 bytes a slot.
+cache (pruned, or another store's), the cache reloads every slot, as the first read of a process does.
+The arrays take 54 bytes a slot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agentmem.text import speaker_name, speaker_word
+from agentmem.storage.base import ReadBatch
 
 if TYPE_CHECKING:
-    from agentmem.store import SlotStore
+    from agentmem.storage.local.sqlite import SlotStore
 
 _NO_EXPIRY = np.inf
 
 
-@dataclass
-class ReadBatch:
-    """The read rows of n slots, column by column.
-
-    slot, prev, next (n,) int64 (-1: no neighbour); event_time (n,) float64 (nan: unknown); usage (n,)
-    float32; ns and speaker (n,) int64 codes into `ns_names` (namespace keys) and `speakers` (the first
-    word of the speaker, lower-cased; "" when none: see `speaker_word`).
-    """
-
-    slot: np.ndarray
-    prev: np.ndarray
-    next: np.ndarray
-    event_time: np.ndarray
-    usage: np.ndarray
-    ns: np.ndarray
-    speaker: np.ndarray
-    ns_names: Sequence[str]
-    speakers: Sequence[str]
-
-    def __len__(self) -> int:
-        return len(self.slot)
-
-    def take(self, at: np.ndarray) -> ReadBatch:
-        """The rows at positions `at (m,)`."""
-        columns = {name: getattr(self, name)[at] for name in _BATCH_ARRAYS}
-        return replace(self, **columns)
-
-    @classmethod
-    def from_rows(cls, rows: Sequence[tuple[Any, ...]]) -> ReadBatch:
-        """From store rows (slot, prev_slot, next_slot, event_time, usage, ns, speaker value, text head)."""
-        names, speakers = _Codes(), _Codes()
-        slot, prev, nxt, event_time, usage, ns, value, head = list(zip(*rows, strict=True)) or [()] * 8
-        return cls(
-            np.array(slot, dtype=np.int64),
-            _links(prev),
-            _links(nxt),
-            np.array(event_time, dtype=np.float64),  # None -> nan
-            np.array(usage, dtype=np.float32),
-            np.array([names.code(k) for k in ns], dtype=np.int64),
-            np.array([speakers.code(speaker_word(speaker_name(v, h))) for v, h in zip(value, head, strict=True)], np.int64),
-            names.values,
-            speakers.values,
-        )
+def batch_from_rows(rows: Sequence[tuple[Any, ...]]) -> ReadBatch:
+    """A ReadBatch from store rows in sqlite.READ_COLUMNS order (slot, prev, next, event time, usage,
+    namespace key, speaker)."""
+    names, speakers = _Codes(), _Codes()
+    slot, prev, nxt, event_time, usage, ns, speaker = list(zip(*rows, strict=True)) or [()] * 7
+    return ReadBatch(
+        np.array(slot, dtype=np.int64),
+        _links(prev),
+        _links(nxt),
+        np.array(event_time, dtype=np.float64),  # None -> nan
+        np.array(usage, dtype=np.float32),
+        np.array([names.code(k) for k in ns], dtype=np.int64),
+        np.array([speakers.code(v) for v in speaker], dtype=np.int64),
+        names.values,
+        speakers.values,
+    )
 
 
 class ReadColumns:
@@ -119,7 +91,7 @@ class ReadColumns:
         self.prev[gone] = self.next[gone] = -1
         if not rows:
             return
-        slot, prev, nxt, event_time, usage, ns, value, head, expires, indexed = zip(*rows, strict=True)
+        slot, prev, nxt, event_time, usage, ns, speaker, expires, indexed = zip(*rows, strict=True)
         at = np.array(slot, dtype=np.int64)
         if at.max() >= len(self.present):
             self._grow(int(at.max()) + 1)
@@ -131,7 +103,7 @@ class ReadColumns:
         self.expires[at] = np.array([_NO_EXPIRY if e is None else e for e in expires], dtype=np.float64)
         self.usage[at] = usage
         self.ns[at] = [self._ns.code(k) for k in ns]
-        self.speaker[at] = [self._speakers.code(speaker_word(speaker_name(v, h))) for v, h in zip(value, head, strict=True)]
+        self.speaker[at] = [self._speakers.code(v) for v in speaker]
 
     def neighbourhood(
         self,
@@ -142,7 +114,7 @@ class ReadColumns:
         now: float | None,
         indexed_only: bool,
     ) -> ReadBatch:
-        """SlotStore.neighbourhood without a metadata filter: the rows of `slots` and of the temporal
+        """SlotStore.neighbourhood_rows without a metadata filter: the rows of `slots` and of the temporal
         neighbours of `strong` whose namespace key passes `in_namespace` (None: any), unexpired at `now`
         (None: expired too), and indexed ones only when `indexed_only`."""
         size = len(self.present)
@@ -173,7 +145,6 @@ class ReadColumns:
         )
 
 
-_BATCH_ARRAYS = ("slot", "prev", "next", "event_time", "usage", "ns", "speaker")
 _ARRAYS = ("present", "indexed", "prev", "next", "event_time", "expires", "usage", "ns", "speaker")
 
 

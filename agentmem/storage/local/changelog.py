@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from agentmem.store import SlotStore
+from agentmem.storage.local.sqlite import SlotStore
 
 log = logging.getLogger("agentmem")
 

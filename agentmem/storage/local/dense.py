@@ -25,8 +25,8 @@ import faiss
 import numpy as np
 
 from agentmem.errors import InvalidInputError
-from agentmem.replay import ChangeLogCache
-from agentmem.store import SlotStore
+from agentmem.storage.local.changelog import ChangeLogCache
+from agentmem.storage.local.sqlite import SlotStore
 
 # Small query batches go through FAISS's non-BLAS path below this size; the default (20) already
 # applies, but set it explicitly: with larger values single queries run 11-13x slower.

@@ -1,7 +1,8 @@
-"""Per-candidate read signals: what the learned controller scores each candidate slot by.
+"""Candidate gathering (SAM's sparse read) and the signals each candidate is described by.
 
-A read gathers candidates (index top-K for each head's key, lexical top-K, and the temporal
-neighbours of both) and describes each one by a few numbers, all computed from the store so a
+A read touches a few hundred slots, not all N: `gather` asks the backend for the dense top-K of the
+query key, the lexical top-K of the query text, and the temporal neighbours (DNC links, one each way) of
+the best few of each, then describes each candidate by a few numbers, all computed from the store so a
 trained controller can read any store, including one written by the cosine baseline:
 
     lexical    BM25 of the query against the slot text (lexical.py; 0 outside the lexical top-K), z-scored
@@ -19,19 +20,26 @@ Content similarity is not here: it depends on the read keys, which the controlle
 `prev` / `next` give each candidate's temporal neighbour as a position in the candidate list
 (-1 if the neighbour is not a candidate): the sparse link matrix, K = 1 link each way. When the query
 names someone and a candidate names them, the links are cut.
+
+The lexical half of a read (its search, its candidates' rows, the memories naming whom the query
+names) runs on a worker thread while the reading thread scans the dense index: FAISS and SQLite release
+the GIL, so on two cores the two overlap.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import wait
 from dataclasses import dataclass
 
 import numpy as np
 
-from agentmem.read_columns import ReadBatch
-from agentmem.store import ns_key
+from agentmem.controller.base import ReadQuery
+from agentmem.cpu import in_background
+from agentmem.storage.base import ReadBatch, SlotReader, ns_key
+from agentmem.text import name_phrases, speaker_word
 
 SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace")
 _DAY = 86_400.0
@@ -39,6 +47,19 @@ _DAY = 86_400.0
 # z-scoring them would blow that noise up to whole standard deviations. 5% of locomo-dev's queries
 # have a smaller spread.
 LEXICAL_SPREAD_FLOOR = 0.5
+
+
+@dataclass
+class CandidateConfig:
+    """dense_k / lexical_k: candidates from the dense index / from the lexical index; neighbours: the
+    temporal neighbours of the best this-many dense candidates and lexical candidates join the
+    candidates (0: none; the DNC's links, kept sparse); naming: memories naming someone the query names
+    by full name count as the query's speaker, and cut the links (`CandidateBuilder.build`)."""
+
+    dense_k: int = 32
+    lexical_k: int = 48
+    neighbours: int = 24
+    naming: bool = True
 
 
 @dataclass
@@ -112,7 +133,7 @@ class CandidateBuilder:
         for b in self._pending:
             feats = np.zeros((len(b), len(SIGNALS)), dtype=np.float32)
             # A read's rows share a handful of speakers and namespaces: decide each distinct one once.
-            said = [c for c in np.unique(b.speaker).tolist() if b.speakers[c] in self.words]
+            said = [c for c in np.unique(b.speaker).tolist() if speaker_word(b.speakers[c]) in self.words]
             feats[:, 1] = np.isin(b.speaker, said)
             if self.query_time is not None:
                 days = np.abs(self.query_time - b.event_time) / _DAY  # nan when unknown
@@ -157,3 +178,53 @@ def _positions(sorted_slots: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray,
     """Where each of `slots` sits in `sorted_slots`, and whether it is there at all."""
     at = np.minimum(np.searchsorted(sorted_slots, slots), len(sorted_slots) - 1)
     return at, sorted_slots[at] == slots
+
+
+def gather(
+    query: ReadQuery, memory: SlotReader, config: CandidateConfig, *, extra: Sequence[int] = ()
+) -> Candidates:
+    """The candidate set of one read (`extra` slots are added wherever they are: training adds the gold
+    ones, `explain` the ones asked about). The caller must not hold the backend's lock, which the worker
+    needs."""
+    c = config
+    cand = CandidateBuilder(
+        query=query.text, namespace=query.namespace, query_time=query.time, keys=memory.vectors
+    )
+
+    def take(slots: Sequence[int], strong: Sequence[int], *, visible: bool = True) -> None:
+        """Add candidates, and the temporal neighbours of the `strong` ones among them (from the rows
+        already collected where it can, so only the others' links are looked up)."""
+        new = [s for s in slots if s not in cand]
+        unseen = [s for s in strong if s not in cand]
+        new += [s for s in cand.linked(strong) if s not in cand]
+        if new or unseen:
+            cand.add(
+                memory.neighbourhood(
+                    new, unseen, namespace=query.namespace, filter=query.filter, visible=visible
+                )
+            )
+
+    def lexical_part() -> tuple[dict[int, float], np.ndarray | None]:
+        """The lexical top-K and its candidates' rows (BM25 of candidates outside it counts as 0), and
+        the memories naming whom the query names."""
+        found = dict(memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter))
+        take(list(found), list(found)[: c.neighbours])
+        cand.describe()
+        naming = memory.naming(name_phrases(query.text)) if c.naming else None
+        # Most of a read's top k are lexical candidates: their rows, fetched here while the scan
+        # runs, are not fetched after it for the records.
+        memory.rows(list(found))
+        return found, naming
+
+    key = query.vector / max(float(np.linalg.norm(query.vector)), 1e-12)  # the read key: the unit query
+    lexical_done = in_background(lexical_part)
+    try:
+        dense = [s for s, _ in memory.search(key, c.dense_k, namespace=query.namespace, filter=query.filter)]
+    except BaseException:
+        wait([lexical_done])  # never leave the worker reading a memory the caller may change or close
+        raise
+    lexical, naming = lexical_done.result()
+    take(dense, dense[: c.neighbours])
+    take(extra, (), visible=False)
+    take((), extra)
+    return cand.build(lexical, naming)

@@ -1,0 +1,147 @@
+"""LearnedController: the trainable read and write policy over sparse slots.
+
+It composes three parts, each in its own module:
+- read: `candidates.gather` (sparse candidates from the backend: dense top-K, lexical top-K, temporal
+  neighbours) then `scoring.Scorer` (content addressing with strength β, the signals, the links), read
+  weights w = softmax(s) over the candidates;
+- write: `write_gate.WriteGate` (skip a duplicate, update the memory an observation supersedes, or
+  allocate a new slot);
+- training (train.py) fits the gate, then the scorer through the same `gather` reads use.
+
+A checkpoint is one safetensors file, the config in its metadata; the packaged one
+(`agentmem/checkpoints/controller.safetensors`) is what `agentmem train controller` writes with its
+defaults, and `LearnedConfig()` is its config.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from agentmem.controller.base import PendingWrite, ReadHit, ReadQuery, WriteDecision
+from agentmem.controller.candidates import CandidateConfig, Candidates, gather
+from agentmem.controller.scoring import PARTS, Scorer, ScoringConfig
+from agentmem.controller.write_gate import WriteGate, WriteGateConfig
+from agentmem.errors import InvalidInputError
+from agentmem.storage.base import SlotReader
+
+FORMAT = "agentmem-controller/2"
+
+
+@dataclass
+class LearnedConfig:
+    """The learned controller: how a read gathers candidates, how it scores them, how writes are gated.
+    The defaults are the packaged checkpoint's."""
+
+    candidates: CandidateConfig = field(default_factory=CandidateConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    gate: WriteGateConfig = field(default_factory=WriteGateConfig)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LearnedConfig:
+        scoring = dict(d.get("scoring", {}))
+        if scoring.get("link_coherence") is not None:
+            scoring["link_coherence"] = tuple(scoring["link_coherence"])
+        return cls(
+            CandidateConfig(**d.get("candidates", {})),
+            ScoringConfig(**scoring),
+            WriteGateConfig(**d.get("gate", {})),
+        )
+
+
+class LearnedController(nn.Module):
+    """Reads by gathering and scoring candidates, writes through the write gate (module docstring)."""
+
+    name = "learned"
+
+    def __init__(self, config: LearnedConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or LearnedConfig()
+        self.scorer = Scorer(self.config.scoring)
+        self.gate = WriteGate(self.config.gate)
+
+    # -- the controller interface --------------------------------------------------------------
+
+    def gather(self, query: ReadQuery, memory: SlotReader, *, extra: Sequence[int] = ()) -> Candidates:
+        """The candidate set of one read (`extra` slots are added: training adds the gold ones)."""
+        return gather(query, memory, self.config.candidates, extra=extra)
+
+    def read(self, queries: Sequence[ReadQuery], memory: SlotReader) -> list[list[ReadHit]]:
+        return [self._read_one(q, memory, k=q.k) for q in queries]
+
+    def explain(
+        self, query: ReadQuery, slots: Sequence[int], memory: SlotReader
+    ) -> dict[int, tuple[int, ReadHit]]:
+        """(rank among the candidates, hit) of each of `slots`, scored as if a read had gathered them."""
+        hits = self._read_one(query, memory, extra=slots, k=None)
+        wanted = set(slots)
+        return {h.slot: (rank, h) for rank, h in enumerate(hits, 1) if h.slot in wanted}
+
+    def _read_one(
+        self, q: ReadQuery, memory: SlotReader, *, k: int | None, extra: Sequence[int] = ()
+    ) -> list[ReadHit]:
+        """The top `k` hits (every candidate when None)."""
+        cand = self.gather(q, memory, extra=extra)
+        if len(cand) == 0:
+            return []
+        scores, parts = self.scorer.score(cand, q.vector)
+        weights = np.exp(scores - scores.max())
+        weights /= weights.sum()
+        top = np.argsort(-scores, kind="stable")[:k]
+        columns = (cand.slots[top], scores[top], weights[top], parts[top])
+        return [
+            ReadHit(slot=slot, score=score, weight=weight, why=dict(zip(PARTS, why, strict=True)))
+            for slot, score, weight, why in zip(*(c.tolist() for c in columns), strict=True)
+        ]
+
+    def plan_writes(self, writes: Sequence[PendingWrite], memory: SlotReader) -> list[WriteDecision]:
+        return self.gate.plan(writes, memory)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """safetensors weights with the config in the file's metadata."""
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(path), metadata={"config": json.dumps(asdict(self.config)), "format": FORMAT})
+
+    @classmethod
+    def load(cls, path: str | Path) -> LearnedController:
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not a dict
+        except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line answer
+            raise InvalidInputError(
+                f"cannot read controller checkpoint {path} ({e}); pass a file written by `agentmem train controller`"
+            ) from e
+        if meta.get("format") != FORMAT:
+            raise InvalidInputError(
+                f"{path} is not an agentmem controller checkpoint of this version ({meta.get('format')!r}, "
+                f"expected {FORMAT!r}); retrain it with `agentmem train controller`"
+            )
+        try:
+            config = LearnedConfig.from_dict(json.loads(meta["config"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise InvalidInputError(
+                f"{path} holds a controller config this version cannot read ({e}); retrain it with "
+                "`agentmem train controller`"
+            ) from e
+        model = cls(config)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise InvalidInputError(
+                f"{path} does not fit this version's controller (missing {sorted(missing)}, unexpected "
+                f"{sorted(unexpected)}); retrain it with `agentmem train controller`"
+            )
+        model.eval()
+        return model

@@ -1,0 +1,291 @@
+"""Training the learned controller on episodes whose evidence is known (`agentmem train controller`).
+
+The recipe (`train_controller`):
+1. The write gate is fitted first (write_gate.gate_pairs, fit_gate) on the turns of `gate_episodes`
+   that say which earlier turn they supersede.
+2. Each episode is written into a private `Memory` through the controller being trained, each turn
+   stored under its own id (so as its own memory: the gate is fitted in step 1, not exercised here),
+   and every question is read with the controller's own `gather`, the gold slots added to the
+   candidates so the loss is defined (`replay`).
+3. The scorer is fitted on those candidate sets (`fit`), keeping the epoch with the best held-out
+   recall_any@10:
+
+    loss = -log Σ_{i ∈ gold} w_i,    w = softmax(scores over the candidates)
+
+Episodes come from the project's generators (`training_episodes("dialogue")`, drawn from seeds no
+evaluation uses) or from a LoCoMo- or LongMemEval-format file the user gives.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agentmem.controller.base import ReadQuery
+from agentmem.controller.candidates import Candidates
+from agentmem.controller.learned import LearnedConfig, LearnedController
+from agentmem.controller.scoring import collate
+from agentmem.controller.write_gate import GateReport, fit_gate, gate_pairs
+from agentmem.encoder import Encoder
+from agentmem.episodes import Episode
+from agentmem.validate import parse_time
+
+log = logging.getLogger("agentmem")
+
+# Generated training episodes are drawn from seeds TRAIN_SEED + seed; `agentmem eval` generates from
+# seeds 0 (synthetic) and 1000 (dialogue), so no evaluated episode is ever trained on.
+TRAIN_SEED = 100_000
+GENERATORS = ("dialogue", "synthetic")
+
+
+@dataclass
+class ControllerTrainingConfig:
+    """epochs / lr / batch_size / weight_decay: the optimiser of the scorer; val_fraction: questions held
+    out to pick the best epoch; seed: shuffling, the split and the generated episodes."""
+
+    epochs: int = 30
+    lr: float = 0.03
+    batch_size: int = 64
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+    seed: int = 0
+
+
+@dataclass
+class Example:
+    """One question's candidate set, query key `(d,)` and the gold candidates' positions."""
+
+    candidates: Candidates
+    query: np.ndarray
+    gold: list[int]
+
+
+@dataclass
+class TrainingReport:
+    """Per-epoch curves and the chosen epoch (best validation recall_any@10)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_recall_any_at_10: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    n_train: int = 0
+    n_val: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class TrainingResult:
+    """What `train_controller` made: the controller, the scorer's curves, the gate's fit."""
+
+    controller: LearnedController
+    report: TrainingReport
+    gate: GateReport
+    examples: int
+    seconds: float
+
+
+def training_episodes(
+    source: str, *, fmt: str = "auto", observations: int = 20_000, episodes: int = 40, seed: int = 0
+) -> list[Episode]:
+    """Episodes to train on: '+'-joined generator names ('dialogue', 'synthetic'; `episodes` each, the
+    synthetic ones `observations` turns in all), or a LoCoMo (locomo10.json layout) or LongMemEval file
+    (`fmt` 'locomo' / 'longmemeval', or 'auto' by the file name)."""
+    from agentmem.episodes import (
+        DialogueConfig,
+        SyntheticConfig,
+        generate,
+        generate_dialogue,
+        load_locomo,
+        load_longmemeval,
+    )
+
+    parts = source.split("+")
+    if all(part in GENERATORS for part in parts):
+        made = {
+            "synthetic": lambda: (
+                generate(
+                    SyntheticConfig(observations=observations, episodes=episodes, seed=TRAIN_SEED + seed)
+                ).episodes
+            ),
+            "dialogue": lambda: (
+                generate_dialogue(DialogueConfig(episodes=episodes, seed=TRAIN_SEED + seed)).episodes
+            ),
+        }
+        return [e for part in parts for e in made[part]()]
+    if fmt == "auto":
+        fmt = "locomo" if "locomo" in Path(source).name.lower() else "longmemeval"
+    return (load_locomo if fmt == "locomo" else load_longmemeval)(source).episodes
+
+
+def train_controller(
+    episodes: Sequence[Episode],
+    encoder: Encoder,
+    *,
+    gate_episodes: Sequence[Episode] | None = None,
+    config: LearnedConfig | None = None,
+    training: ControllerTrainingConfig | None = None,
+    progress: bool = False,
+) -> TrainingResult:
+    """The recipe of the module docstring: fit the gate on `gate_episodes` (default: `episodes`), replay
+    `episodes`, fit the scorer. `progress` shows a progress bar per stage on stderr."""
+    from rich.progress import Progress
+
+    start = time.perf_counter()
+    training = training or ControllerTrainingConfig()
+    model = LearnedController(config or LearnedConfig())
+    gate_episodes = episodes if gate_episodes is None else gate_episodes
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("write-gate pairs", total=len(gate_episodes))
+        pairs = []
+        for ep in gate_episodes:
+            vectors = encoder.encode([t.text for t in ep.turns])
+            pairs += gate_pairs(ep.turns, vectors, model.config.gate.candidates)
+            bar.advance(task)
+        gate = fit_gate(model.gate, pairs, seed=training.seed)
+        task = bar.add_task("replay episodes", total=len(episodes))
+        examples = replay(model, episodes, encoder, progress=lambda n: bar.advance(task, n))
+    if not examples:
+        raise ValueError("no question's evidence could be found among the episodes' turns")
+    report = fit(model, examples, training)
+    return TrainingResult(model, report, gate, len(examples), time.perf_counter() - start)
+
+
+def replay(
+    controller: LearnedController,
+    episodes: Sequence[Episode],
+    encoder: Encoder,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> list[Example]:
+    """Write each episode into a private Memory read by `controller` and gather every question."""
+    from agentmem.memory import Memory
+
+    examples: list[Example] = []
+    for ep in episodes:
+        with Memory(None, encoder=encoder, controller=controller) as mem:
+            turns = ep.turns
+            vectors = encoder.encode([t.text for t in turns])
+            ids = mem.remember(
+                [t.text for t in turns],
+                namespace=("episode",),
+                metadata=[{"speaker": t.speaker} if t.speaker else {} for t in turns],
+                event_time=[t.time for t in turns],
+                ids=[t.id for t in turns],
+                embeddings=vectors,
+            )
+            stored = dict(zip([t.id for t in turns], ids, strict=True))
+            slot_of = {r.id: r.slot for r in mem.backend.rows_by_id(list(set(ids))).values()}
+            items = ep.items
+            qvecs = encoder.encode_queries([q.question for q in items]) if items else []
+            reader = mem.backend.reader()
+            for q, vec in zip(items, qvecs, strict=True):
+                gold_slots = sorted({slot_of[stored[e]] for e in q.evidence if e in stored})
+                if not gold_slots:
+                    continue
+                read = ReadQuery(q.question, vec, 10, ("episode",), (), parse_time(q.time))
+                cand = controller.gather(read, reader, extra=gold_slots)
+                pos = {int(s): i for i, s in enumerate(cand.slots)}
+                examples.append(Example(cand, vec, [pos[s] for s in gold_slots]))
+        if progress:
+            progress(1)
+    return examples
+
+
+def fit(
+    controller: LearnedController, examples: Sequence[Example], config: ControllerTrainingConfig
+) -> TrainingReport:
+    """Fit the controller's scorer on gathered examples; keeps the weights of the best validation epoch."""
+    start = time.perf_counter()
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    n_val = int(len(order) * config.val_fraction)
+    val, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
+    report = TrainingReport(n_train=len(train), n_val=len(val))
+    scorer = controller.scorer
+    opt = torch.optim.Adam(scorer.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    best, best_state = -math.inf, None
+    for epoch in range(config.epochs):
+        scorer.train()
+        rng.shuffle(train)
+        losses = []
+        for i in range(0, len(train), config.batch_size):
+            loss = _loss(scorer, train[i : i + config.batch_size])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        scorer.eval()
+        with torch.no_grad():
+            vl, vr = _evaluate(scorer, val) if val else (float("nan"), float("nan"))
+        report.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
+        report.val_loss.append(vl)
+        report.val_recall_any_at_10.append(vr)
+        score = vr if val else -report.train_loss[-1]
+        if score > best:
+            best, report.best_epoch = score, epoch
+            best_state = {k: v.detach().clone() for k, v in scorer.state_dict().items()}
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val recall_any@10 %.3f",
+            epoch,
+            report.train_loss[-1],
+            vl,
+            vr,
+        )
+    if best_state is not None:
+        scorer.load_state_dict(best_state)
+    controller.eval()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _loss(scorer: torch.nn.Module, batch: Sequence[Example]) -> torch.Tensor:
+    scores, _ = scorer(*collate([e.candidates for e in batch], [e.query for e in batch]))
+    log_w = torch.log_softmax(scores, dim=-1)
+    gold = torch.zeros_like(scores, dtype=torch.bool)
+    for i, e in enumerate(batch):
+        gold[i, e.gold] = True
+    return -torch.logsumexp(log_w.masked_fill(~gold, float("-inf")), dim=-1).mean()
+
+
+def _evaluate(scorer: torch.nn.Module, examples: Sequence[Example]) -> tuple[float, float]:
+    """Mean loss and recall_any@10 over examples (in batches)."""
+    losses, hits = [], []
+    for i in range(0, len(examples), 256):
+        batch = examples[i : i + 256]
+        losses.append(float(_loss(scorer, batch)) * len(batch))
+        scores, _ = scorer(*collate([e.candidates for e in batch], [e.query for e in batch]))
+        top = torch.topk(scores, k=min(10, scores.shape[1]), dim=-1).indices
+        hits += [float(any(g in set(top[j].tolist()) for g in e.gold)) for j, e in enumerate(batch)]
+    return sum(losses) / len(examples), float(np.mean(hits))
+
+
+def plot_report(report: TrainingReport, path: str | Path) -> None:
+    """The training curves as a PNG (needs matplotlib: `pip install agentmem[train]`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.plot(report.train_loss, label="train")
+    a.plot(report.val_loss, label="validation")
+    a.set_xlabel("epoch")
+    a.set_ylabel("-log gold read weight")
+    a.legend()
+    b.plot(report.val_recall_any_at_10)
+    b.axvline(report.best_epoch, ls=":", c="grey")
+    b.set_xlabel("epoch")
+    b.set_ylabel("validation recall_any@10")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,63 @@
+"""The metadata filter language of `recall`, `list`, `count` and `forget`, checked once at the API boundary.
+
+A filter is a dict of conditions on a memory's metadata, all of which must hold:
+
+    {"speaker": "Alice"}                       equality (a dict or list value compares as JSON)
+    {"turn": {"$gte": 3, "$ne": 5}}            operators: $eq $ne $gt $gte $lt $lte, and $in / $nin
+    {"speaker": {"$in": ["Alice", "Bob"]}}     with a list
+    {"place.city": "Lisbon"}                   a dotted key addresses a nested field
+
+`parse_filter` turns it into `Condition`s, refusing anything malformed with one line that names the
+fix; each storage backend translates conditions into its own query language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agentmem.errors import InvalidInputError
+
+COMPARISONS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
+MEMBERSHIP = ("$in", "$nin")
+OPERATORS = (*COMPARISONS, *MEMBERSHIP)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition: the metadata field at `path` (a key per level) `op` `value`."""
+
+    path: tuple[str, ...]
+    op: str
+    value: Any
+
+
+Filter = tuple[Condition, ...]
+
+
+def parse_filter(filter: Mapping[str, Any] | None) -> Filter:
+    """Conditions of a filter dict (none for None or {}), in the order given.
+
+    A value that is a non-empty dict whose keys all start with "$" holds operators; any other value
+    (a dict of fields included) means equality.
+    """
+    if not filter:
+        return ()
+    out: list[Condition] = []
+    for key, cond in filter.items():
+        path = tuple(str(key).split("."))
+        conds = (
+            cond
+            if isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond)
+            else {"$eq": cond}
+        )
+        for op, value in conds.items():
+            if op in MEMBERSHIP and not isinstance(value, (list, tuple)):
+                raise InvalidInputError(f"filter {key!r}: {op} takes a list, got {value!r}")
+            if op not in OPERATORS:
+                raise InvalidInputError(
+                    f"filter {key!r}: unknown operator {op!r}; use one of {', '.join(OPERATORS)}"
+                )
+            out.append(Condition(path, op, list(value) if op in MEMBERSHIP else value))
+    return tuple(out)

@@ -1,0 +1,63 @@
+"""Candidate gathering's signals: what each candidate of a read is described by."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agentmem.controller.candidates import SIGNALS, CandidateBuilder
+from agentmem.storage.local.columns import batch_from_rows
+
+
+def test_candidate_signals_by_hand():
+    """The per-candidate signals, whichever order the rows arrive in."""
+    day = 86_400.0
+    # (slot, prev, next, event time, usage, namespace key, speaker), as the store reads them; the
+    # speakers are those text.speaker_of gives "Mel: I went hiking.", {"speaker": "Caroline Smith"}, and
+    # "a very long first clause that is no name: x"
+    rows = [
+        (7, 3, 9, 10 * day, 0.5, "u\x1fm", "mel"),
+        (3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "caroline smith"),
+        (9, 7, None, 0.0, 1.0, "u\x1fm", ""),
+    ]
+
+    def keys(slots):  # a key that names its slot, to check that keys stay with their rows
+        return np.array([[s, 0.0, 0.0] for s in slots], dtype=np.float32).reshape(-1, 3)
+
+    build = CandidateBuilder(
+        query="What did Caroline ask Mel?", namespace=("u", "m"), query_time=10 * day, keys=keys
+    )
+    build.add(batch_from_rows(rows[2:]))
+    build.describe()  # a first batch described early, as a read does while its index scan runs
+    build.add(batch_from_rows(rows[:2] + rows[2:]))  # a row seen twice counts once
+    cand = build.build({7: 4.0, 9: 1.0})
+    assert cand.keys[:, 0].tolist() == [3.0, 7.0, 9.0]
+    assert cand.slots.tolist() == [3, 7, 9]
+    raw = np.array([0.0, 4.0, 1.0])
+    feats = dict(zip(SIGNALS, cand.features.T, strict=True))
+    np.testing.assert_allclose(feats["lexical"], (raw - raw.mean()) / raw.std(), rtol=1e-6)
+    assert feats["speaker"].tolist() == [1.0, 1.0, 0.0]  # a speaker named by first word, or none
+    assert feats["recency"].tolist() == [0.0, 0.5, 1.0]
+    np.testing.assert_allclose(feats["time"], [0.0, 0.0, -np.log1p(10.0) / np.log(366.0)], rtol=1e-6)
+    assert feats["usage"].tolist() == [0.0, 0.5, 1.0]
+    assert feats["namespace"].tolist() == [0.0, 1.0, 1.0]  # exactly the queried namespace, not deeper
+    assert cand.prev.tolist() == [-1, 0, 1] and cand.next.tolist() == [1, 2, -1]
+
+
+def test_a_query_naming_someone_cuts_the_links_and_matches_the_memories_naming_them():
+    """A chain 1-2-3-4-5 where 3 and 4 name the asked-about person: they match the query's speaker,
+    and no link carries anything, not even the one between them."""
+    rows = [(s, s - 1 if s > 1 else None, s + 1 if s < 5 else None, None, 0.0, "u", "") for s in range(1, 6)]
+
+    def build(naming):
+        b = CandidateBuilder(query="q", namespace=None, query_time=None, keys=lambda s: np.zeros((len(s), 3)))
+        b.add(batch_from_rows(rows))
+        return b.build({}, naming)
+
+    cand = build(np.array([3, 4, 8]))
+    assert cand.prev.tolist() == [-1] * 5 and cand.next.tolist() == [-1] * 5
+    # the memories naming the asked-about person count as the query's speaker
+    assert cand.features[:, SIGNALS.index("speaker")].tolist() == [0.0, 0.0, 1.0, 1.0, 0.0]
+    for nobody in (np.array([9]), np.zeros(0, np.int64), None):  # no candidate named: every link stays
+        cand = build(nobody)
+        assert cand.prev.tolist() == [-1, 0, 1, 2, 3] and cand.next.tolist() == [1, 2, 3, 4, -1]
+        assert not cand.features[:, SIGNALS.index("speaker")].any()

@@ -1,0 +1,287 @@
+"""The learned controller end to end: checkpoints, training that beats cosine where a signal other than
+content decides, reading stores it did not write, the lexical half of a read on a worker thread, the
+packaged default, and `explain`."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from agentmem import Memory
+from agentmem.controller.candidates import LEXICAL_SPREAD_FLOOR, SIGNALS, CandidateConfig
+from agentmem.controller.learned import LearnedConfig, LearnedController
+from agentmem.controller.scoring import PARTS, ScoringConfig
+from agentmem.controller.train import ControllerTrainingConfig, fit, replay
+from agentmem.controller.write_gate import WriteGateConfig
+from agentmem.episodes import Episode, Item, Turn
+from agentmem.errors import InvalidInputError
+
+
+def test_checkpoint_round_trip(tmp_path):
+    ctl = LearnedController(
+        LearnedConfig(
+            CandidateConfig(dense_k=5, naming=False), ScoringConfig(None), WriteGateConfig(hidden=3)
+        )
+    )
+    with torch.no_grad():
+        for p in ctl.parameters():
+            p.normal_()
+    ctl.save(tmp_path / "c.safetensors")
+    again = LearnedController.load(tmp_path / "c.safetensors")
+    assert again.config == ctl.config
+    for (k, a), (_, b) in zip(ctl.state_dict().items(), again.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, msg=k)
+    (tmp_path / "bad.safetensors").write_bytes(b"nope")
+    with pytest.raises(InvalidInputError, match="cannot read controller checkpoint"):
+        LearnedController.load(tmp_path / "bad.safetensors")
+    from safetensors.torch import save_file
+
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"), metadata={"format": "other/1"})
+    with pytest.raises(InvalidInputError, match="not an agentmem controller checkpoint of this version"):
+        LearnedController.load(tmp_path / "other.safetensors")
+
+
+def _people_episodes(n_episodes: int, seed: int) -> list[Episode]:
+    """Every speaker states a preference in the same words: only who said it tells turns apart."""
+    rng = random.Random(seed)
+    names = ["Alice", "Bruno", "Chloe", "Dario", "Elena", "Farah", "Goran", "Hana"]
+    things = ["green tea", "jazz records", "mountain bikes", "old maps", "board games", "sourdough"]
+    out = []
+    for e in range(n_episodes):
+        turns, questions = [], []
+        for i, name in enumerate(rng.sample(names, 6)):
+            thing = rng.choice(things)
+            turns.append(Turn(f"e{e}t{2 * i}", "s", f"I have really been into {thing} lately.", speaker=name))
+            turns.append(Turn(f"e{e}t{2 * i + 1}", "s", "That is lovely to hear.", speaker="Host"))
+            question = f"What has {name} been into lately?"
+            questions.append(Item(f"e{e}q{i}", question, thing, "single-hop", (f"e{e}t{2 * i}",), ("s",)))
+        out.append(Episode(f"e{e}", turns, questions))
+    return out
+
+
+def test_training_beats_cosine_when_the_speaker_decides(encoder):
+    from agentmem.controller import CosineController
+
+    episodes = _people_episodes(6, seed=0)
+    ctl = LearnedController(LearnedConfig(CandidateConfig(dense_k=12, lexical_k=12)))
+    examples = replay(ctl, episodes, encoder)
+    report = fit(ctl, examples, ControllerTrainingConfig(epochs=30, lr=0.05, val_fraction=0.0))
+    assert report.train_loss[-1] < report.train_loss[0]
+    assert ctl.scorer.signal_weight[SIGNALS.index("speaker")].item() > 0.5  # it learned who said it matters
+
+    def recall_at_1(controller) -> float:
+        hits = []
+        for ep in episodes:
+            with Memory(None, encoder=encoder, controller=controller) as mem:
+                mem.remember(
+                    [t.text for t in ep.turns],
+                    ids=[t.id for t in ep.turns],
+                    metadata=[{"speaker": t.speaker} for t in ep.turns],
+                )
+                for q in ep.items:
+                    hits.append(mem.recall(q.question, k=1)[0].id in q.evidence)
+        return float(np.mean(hits))
+
+    learned, cosine = recall_at_1(ctl), recall_at_1(CosineController())
+    assert learned >= 0.85 and learned > cosine + 0.5, (learned, cosine)
+
+
+def test_store_written_by_cosine_is_read_by_a_trained_checkpoint(tmp_path, encoder):
+    ctl = LearnedController()
+    with torch.no_grad():
+        ctl.scorer.signal_weight[SIGNALS.index("lexical")] = 2.0
+    ctl.save(tmp_path / "c.safetensors")
+    with Memory(tmp_path / "s", encoder=encoder) as mem:  # the cosine baseline writes
+        ids = mem.remember(
+            ["Alice moved to Lisbon.", "Bob bought a kayak.", "Alice adopted a cat."],
+            metadata=[{"speaker": "Alice"}, {"speaker": "Bob"}, {"speaker": "Alice"}],
+        )
+    with Memory(tmp_path / "s", encoder=encoder, controller=str(tmp_path / "c.safetensors")) as mem:
+        hits = mem.recall("kayak", k=3)
+        assert hits[0].id == ids[1] and set(hits[0].why) == set(PARTS)
+        assert hits[0].score == pytest.approx(sum(hits[0].why.values()), abs=1e-4)
+        # BM25 (x, 0, 0) over the three candidates standardises to (2x/3) / max(std, floor); weight 2.
+        [(_, x)] = mem.backend.reader().lexical("kayak", 3, namespace=None)
+        z = (2 * x / 3) / max(x * 2**0.5 / 3, LEXICAL_SPREAD_FLOOR)
+        assert hits[0].why["lexical"] == pytest.approx(2 * z, rel=1e-4)
+
+
+def test_a_read_overlapping_its_lexical_search_with_the_scan_ranks_as_one_done_in_turn(
+    tmp_path, encoder, monkeypatch
+):
+    """A learned read runs its lexical half on a worker thread (cpu.in_background) while the reading
+    thread scans the index. The first read of a freshly opened store loads the lexical index on that
+    worker while the reader holds the memory's lock: it must finish, and rank exactly as the same read
+    done in turn (as on a one-core machine); an error on the worker reaches the caller."""
+    import threading
+
+    from agentmem import cpu
+    from agentmem.storage.local import LocalReader
+
+    facts = [
+        f"{name} said the {thing} is in the {place}."
+        for name, thing, place in zip(
+            ["Ana", "Ben", "Cleo", "Dev"] * 5,
+            ["key", "map", "cake", "lamp", "book"] * 4,
+            ["shed", "attic", "car", "garden"] * 5,
+            strict=True,
+        )
+    ]
+    with Memory(tmp_path / "s", encoder=encoder) as mem:
+        mem.remember(facts, metadata=[{"speaker": f.split()[0]} for f in facts])
+    queries = ["Where is the lamp?", "What did Cleo say about the cake?", "attic"]
+
+    def read_all() -> list[list[tuple[str, float]]]:
+        with Memory(tmp_path / "s", encoder=encoder) as mem:  # reopened: the lexical index is not loaded
+            return [[(h.id, h.score) for h in mem.recall(q, k=5, track_usage=False)] for q in queries]
+
+    overlapped: list = []
+    reader = threading.Thread(target=lambda: overlapped.append(read_all()), daemon=True)
+    reader.start()
+    reader.join(timeout=120)
+    assert not reader.is_alive(), "a read waited on its own worker (deadlock)"
+    monkeypatch.setattr(cpu, "_worker_pool", lambda: None)  # one core: the lexical half runs in turn
+    in_turn = read_all()
+    assert [[i for i, _ in r] for r in overlapped[0]] == [[i for i, _ in r] for r in in_turn]
+    np.testing.assert_allclose([s for r in overlapped[0] for _, s in r], [s for r in in_turn for _, s in r])
+    monkeypatch.undo()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("lexical index unreadable")
+
+    monkeypatch.setattr(LocalReader, "lexical", broken)
+    with Memory(tmp_path / "s", encoder=encoder) as mem:
+        with pytest.raises(RuntimeError, match="lexical index unreadable"):
+            mem.recall("Where is the lamp?")
+        monkeypatch.undo()
+        assert "lamp" in mem.recall("Where is the lamp?", k=1)[0].text
+
+
+def test_a_read_fetches_its_lexical_candidates_rows_during_the_scan_and_not_again(tmp_path, encoder):
+    """The records of a learned read's hits come through its view of the memory: the rows of its
+    lexical candidates, fetched on the worker while the index is scanned, are not fetched after it,
+    and what the read returns is what is stored then."""
+    facts = ["The lamp is in the attic.", "The lamp needs a bulb.", "The map is in the car."]
+    with Memory(tmp_path / "s", encoder=encoder) as mem:
+        ids = mem.remember(facts)
+        mem.update(ids[1], text="The lamp needs a new bulb.")
+        asked: list[list[int]] = []
+        by_slots = mem.backend.store.by_slots
+
+        def spy(slots):
+            asked.append(sorted(slots))
+            return by_slots(slots)
+
+        mem.backend.store.by_slots = spy
+        hits = mem.recall("lamp", k=2, track_usage=False)
+        assert {h.text for h in hits} == {"The lamp is in the attic.", "The lamp needs a new bulb."}
+        assert asked == [sorted(h.record.write_order for h in hits)]  # once, the lexical candidates'
+
+
+def test_train_controller_command_writes_a_loadable_checkpoint(tmp_path, encoder):
+    import json
+
+    from click.testing import CliRunner
+
+    from agentmem.cli import cli
+
+    out = tmp_path / "ctl" / "c.safetensors"
+    args = [
+        "train",
+        "controller",
+        "--observations",
+        "300",
+        "--episodes",
+        "1",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and out.exists()
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert len(report["train_loss"]) == 2 and report["examples"] > 0 and out.with_suffix(".png").exists()
+    with Memory(None, encoder=encoder, controller=str(out)) as mem:
+        mem.remember("the checkpoint loads")
+        assert mem.recall("checkpoint", k=1)[0].text == "the checkpoint loads"
+
+
+def test_the_packaged_learned_controller_is_the_default_and_cosine_stays_selectable(encoder, monkeypatch):
+    import agentmem.controller as controller_module
+
+    with Memory(None, encoder=encoder) as mem:
+        assert mem.controller.name == "learned"
+    with Memory(None, encoder=encoder, controller="cosine") as mem:
+        assert mem.controller.name == "cosine"
+    monkeypatch.setattr(controller_module, "DEFAULT_CHECKPOINT", controller_module.Path("/nonexistent/c.st"))
+    with pytest.raises(InvalidInputError, match="packaged controller checkpoint .* is missing.*'cosine'"):
+        controller_module.resolve_controller("learned")
+
+
+def test_explain_gives_rank_and_parts_even_past_the_top_k(encoder):
+    texts = [
+        "Alice: Do you have any pets?",
+        "Bob: Yes, a beagle named Toast.",
+        "Alice: Work has been busy lately.",
+        "Bob: I painted the fence on Sunday.",
+    ]
+    with Memory(None, encoder=encoder) as mem:
+        ids = mem.remember(texts)
+        top = mem.recall("What pet does Bob have?", k=1)
+        explained = mem.explain("What pet does Bob have?", ids)
+        assert sorted(e.rank for e in explained.values()) == [1, 2, 3, 4]
+        first = explained[top[0].id]
+        assert first.rank == 1 and first.result.score == pytest.approx(top[0].score, abs=1e-5)
+        for e in explained.values():
+            assert set(e.result.why) == set(PARTS)
+            assert e.result.score == pytest.approx(sum(e.result.why.values()), abs=1e-4)
+        # The speaker comes from the "Bob:" prefix when no speaker metadata is given.
+        assert explained[ids[1]].result.why["speaker"] != 0 and explained[ids[0]].result.why["speaker"] == 0
+        with pytest.raises(KeyError, match="no memory with id 'nope'"):
+            mem.explain("pets?", ["nope"])
+    with Memory(None, encoder=encoder, controller="cosine") as mem:
+        ids = mem.remember(texts)
+        explained = mem.explain("What pet does Bob have?", ids)
+        assert sorted(e.rank for e in explained.values()) == [1, 2, 3, 4]
+        assert all(set(e.result.why) == {"content"} for e in explained.values())
+
+
+def test_show_and_inspect_display_why_for_a_query(tmp_path, encoder):
+    import json
+
+    from click.testing import CliRunner
+
+    from agentmem.cli import cli
+
+    store = str(tmp_path / "s")
+    runner = CliRunner()
+    added = runner.invoke(
+        cli, ["--store", store, "add", "Bob: Yes, a beagle named Toast.", "Alice: Busy week."]
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(cli, ["--store", store, "inspect", "--query", "Bob's dog?", "--json"])
+    items = json.loads(listed.output)["items"]
+    assert {i["explain"]["rank"] for i in items} == {1, 2} and "content" in items[0]["explain"]["why"]
+    table = runner.invoke(cli, ["--store", store, "inspect", "-q", "Bob's dog?"])
+    assert "rank: score = why" in table.output and "#1:" in table.output
+    shown = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "Bob's dog?"])
+    assert shown.exit_code == 0 and 'for "Bob\'s dog?": #' in shown.output and "content" in shown.output
+    empty = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "  "])
+    assert empty.exit_code != 0 and "--query is empty" in str(empty.exception)  # main() prints it in one line
+
+
+def test_explanations_are_json_safe_where_nothing_was_computed(encoder):
+    import json
+
+    with Memory(None, encoder=encoder, controller="cosine") as mem:
+        (a,) = mem.remember("Bob: a beagle named Toast.")
+        (b,) = mem.remember("unindexed note", index=False)
+        explained = mem.explain("Bob's dog?", [a, b])
+        assert explained[a].rank == 1 and explained[b].rank is None  # not searchable: not a candidate
+        doc = json.loads(json.dumps({k: e.to_dict() for k, e in explained.items()}, allow_nan=False))
+        assert doc[a]["weight"] is None and doc[b]["score"] is None and doc[a]["score"] > 0

@@ -1,0 +1,200 @@
+"""The differentiable read over a read's candidates: content addressing equivalence, each part by hand,
+link coherence, the fast path equal to the reference, and gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agentmem.controller.candidates import SIGNALS, Candidates
+from agentmem.controller.scoring import PARTS, Scorer, ScoringConfig, collate
+from agentmem.research.addressing import sparse_content_weighting
+
+
+def _random_candidates(rng, c=7, d=16):
+    keys = rng.standard_normal((c, d)).astype(np.float32)
+    keys /= np.linalg.norm(keys, axis=1, keepdims=True)
+    feats = rng.random((c, len(SIGNALS))).astype(np.float32)
+    prev = np.array([-1, 0, 1, 2, -1, 4, 5])[:c]
+    nxt = np.array([1, 2, 3, -1, 5, 6, -1])[:c]
+    return Candidates(np.arange(c), keys, feats, prev, nxt)
+
+
+def test_content_read_is_sparse_content_addressing_with_strength_over_spread():
+    """softmax(β z(cos)) = softmax((β/σ) cos): the standardised read is the addressing op's content
+    weighting over the candidates, with strength β divided by the cosines' spread σ."""
+    rng = np.random.default_rng(0)
+    scorer = Scorer()
+    cand = _random_candidates(rng)
+    q = rng.standard_normal(16).astype(np.float32)
+    with torch.no_grad():
+        scorer.signal_weight.zero_()
+        scores, parts = scorer(*collate([cand], [q]))
+        beta = torch.nn.functional.softplus(scorer.strength)
+        keys, query = torch.from_numpy(cand.keys), torch.from_numpy(q)
+        sigma = (keys @ (query / query.norm())).std(unbiased=False)
+        expected = sparse_content_weighting(keys, query, beta / sigma)
+    torch.testing.assert_close(torch.softmax(scores[0], -1), expected, atol=1e-5, rtol=1e-4)  # ε in σ
+    assert parts.shape == (1, 7, len(PARTS))
+
+
+def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
+    rng = np.random.default_rng(1)
+    # Coherence ramp over the whole cosine range: c(i, j) = (cos + 1) / 2, never clipped.
+    scorer = Scorer(ScoringConfig(link_coherence=(-1.0, 1.0)))
+    with torch.no_grad():
+        scorer.signal_weight.copy_(torch.arange(len(SIGNALS), dtype=torch.float32) / 10)
+        scorer.link_weight.copy_(torch.tensor([0.5, -0.25]))
+    cand = _random_candidates(rng)
+    q = rng.standard_normal(16).astype(np.float32)
+    with torch.no_grad():
+        scores, parts = scorer(*collate([cand], [q]))
+    torch.testing.assert_close(scores, parts.sum(-1))
+    match = parts[0, :, 0] + parts[0, :, 1 + SIGNALS.index("lexical")]  # links carry content + lexical
+    centred = match - match.mean()
+    # Candidate 1's forward link reads candidate 0 (written just before); candidate 3 has no next.
+    fwd, bwd = (PARTS.index(p) for p in ("link_forward", "link_backward"))
+    unit = cand.keys / np.linalg.norm(cand.keys, axis=1, keepdims=True)
+    c10, c23 = ((float(unit[i] @ unit[j]) + 1) / 2 for i, j in ((1, 0), (2, 3)))
+    assert parts[0, 1, fwd].item() == pytest.approx(0.5 * c10 * centred[0].item(), abs=1e-5)
+    assert parts[0, 2, bwd].item() == pytest.approx(-0.25 * c23 * centred[3].item(), abs=1e-5)
+    assert parts[0, 3, bwd].item() == 0.0 and parts[0, 0, fwd].item() == 0.0
+    # Each signal's part is its weight times its feature.
+    for f in range(len(SIGNALS)):
+        np.testing.assert_allclose(parts[0, :, 1 + f].numpy(), f / 10 * cand.features[:, f], atol=1e-6)
+
+
+def test_a_link_counts_by_the_coherence_of_its_two_memories():
+    """c(i, j) = clip((cos − lo) / (hi − lo), 0, 1): an unrelated neighbour carries nothing, a related
+    one carries all of its match, one in between a share; without a ramp every link counts fully."""
+    e = np.eye(4, dtype=np.float32)
+    # Candidate 0 is the previous memory of candidates 1, 2 and 3, at cosines 0.1, 0.35 and 0.8.
+    keys = np.stack(
+        [
+            e[0],
+            0.1 * e[0] + np.sqrt(0.99) * e[1],
+            0.35 * e[0] + np.sqrt(1 - 0.35**2) * e[2],
+            0.8 * e[0] + 0.6 * e[3],
+        ]
+    ).astype(np.float32)
+    cand = Candidates(
+        np.arange(4),
+        keys,
+        np.zeros((4, len(SIGNALS)), np.float32),
+        np.array([-1, 0, 0, 0]),
+        np.array([-1, -1, -1, -1]),
+    )
+    q = e[0]
+    fwd = PARTS.index("link_forward")
+    for coherence, shares in (((0.2, 0.5), [0.0, 0.0, 0.5, 1.0]), (None, [0.0, 1.0, 1.0, 1.0])):
+        scorer = Scorer(ScoringConfig(link_coherence=coherence))
+        with torch.no_grad():
+            scorer.link_weight.copy_(torch.tensor([1.0, 0.0]))
+        _, parts = scorer.score_numpy(cand, q)
+        match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
+        np.testing.assert_allclose(parts[:, fwd], np.array(shares) * (match[0] - match.mean()), atol=1e-5)
+        with torch.no_grad():
+            _, trained = scorer(*collate([cand], [q]))
+        np.testing.assert_allclose(trained[0].numpy(), parts, atol=1e-5)
+
+
+@pytest.mark.parametrize("coherence", [(0.2, 0.5), (-0.5, 0.5), None])
+def test_the_fast_path_scores_equal_the_reference(coherence):
+    """Reads score with the numpy fast path, training with the torch reference: same parts, same scores,
+    whichever `ScoringConfig.fast` picks."""
+    rng = np.random.default_rng(5)
+    fast, reference = (
+        Scorer(ScoringConfig(coherence, fast=True)),
+        Scorer(ScoringConfig(coherence, fast=False)),
+    )
+    with torch.no_grad():
+        for p in fast.parameters():
+            p.normal_(0, 0.5)
+    reference.load_state_dict(fast.state_dict())
+    for c in (7, 1):  # a single candidate has no spread at all
+        cand = _random_candidates(rng, c=c)
+        cand.next[c - 1] = -1  # the chain ends with the candidates
+        q = rng.standard_normal(16).astype(np.float32)
+        with torch.no_grad():
+            scores, parts = fast(*collate([cand], [q]))
+        np_scores, np_parts = fast.score(cand, q)
+        np.testing.assert_allclose(np_parts, parts[0].numpy(), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(np_scores, scores[0].numpy(), atol=1e-5, rtol=1e-5)
+        ref_scores, ref_parts = reference.score(cand, q)
+        np.testing.assert_allclose(np_parts, ref_parts, atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(np_scores, ref_scores, atol=1e-5, rtol=1e-5)
+
+
+def test_numpy_reads_follow_parameters_changed_in_place_or_replaced():
+    """The fast path keeps numpy views of the parameters: they must follow in-place training updates, a
+    loaded state, and tensors replaced by a conversion."""
+    rng = np.random.default_rng(6)
+    scorer, other = (Scorer(ScoringConfig(link_coherence=(0.0, 0.5))) for _ in "ab")
+    cand, q = _random_candidates(rng), rng.standard_normal(16).astype(np.float32)
+    before = scorer.score(cand, q)[0]
+    with torch.no_grad():
+        for p in other.parameters():
+            p.normal_(0, 0.5)
+    want = other.score(cand, q)[0]
+    assert not np.allclose(before, want)
+    scorer.load_state_dict(other.state_dict())  # copies in place
+    np.testing.assert_allclose(scorer.score(cand, q)[0], want, rtol=1e-6)
+    with torch.no_grad():
+        scorer.link_weight.add_(1.0)  # as an optimiser step does
+    moved = scorer.score(cand, q)[0]
+    assert not np.allclose(moved, want)
+    scorer.double().float()  # new tensors twice over
+    with torch.no_grad():
+        scorer.link_weight.sub_(1.0)
+    np.testing.assert_allclose(scorer.score(cand, q)[0], want, rtol=1e-5)
+
+
+def test_padded_candidates_get_no_weight_and_no_nan():
+    rng = np.random.default_rng(2)
+    scorer = Scorer()
+    small, big = _random_candidates(rng, c=3), _random_candidates(rng, c=7)
+    small.prev, small.next = np.array([-1, 0, 1]), np.array([1, 2, -1])
+    scores, _ = scorer(*collate([small, big], [np.ones(16, np.float32)] * 2))
+    w = torch.softmax(scores, -1)
+    assert torch.isfinite(w).all() and w[0, 3:].sum() == 0 and w[0].sum().item() == pytest.approx(1.0)
+
+
+def test_gradients_reach_every_parameter():
+    rng = np.random.default_rng(3)
+    scorer = Scorer()
+    with torch.no_grad():
+        scorer.link_weight.fill_(0.3)
+    cand = _random_candidates(rng)
+    scores, _ = scorer(*collate([cand], [rng.standard_normal(16).astype(np.float32)]))
+    (-torch.log_softmax(scores, -1)[0, 2]).backward()
+    for name, p in scorer.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_gradients_match_finite_differences():
+    """The reference's gradient of -log w_gold, against central differences in float64."""
+    rng = np.random.default_rng(4)
+    scorer = Scorer().double()
+    with torch.no_grad():
+        for p in scorer.parameters():
+            p.normal_(0, 0.5)
+    cand = _random_candidates(rng)
+    q = rng.standard_normal(16).astype(np.float32)
+    batch = [t.double() if t.is_floating_point() else t for t in collate([cand], [q])]
+
+    def loss() -> torch.Tensor:
+        return -torch.log_softmax(scorer(*batch)[0], -1)[0, 2]
+
+    params = list(scorer.parameters())
+    analytic = torch.autograd.grad(loss(), params)
+    for p, g in zip(params, analytic, strict=True):
+        flat, grad = p.data.view(-1), g.reshape(-1)
+        for i in range(flat.numel()):
+            old = flat[i].item()
+            flat[i] = old + 1e-6
+            up = loss().item()
+            flat[i] = old - 1e-6
+            down = loss().item()
+            flat[i] = old
+            assert (up - down) / 2e-6 == pytest.approx(grad[i].item(), abs=1e-5)
