@@ -1,27 +1,92 @@
 """agentmem: persistent, trainable memory for LLM agents.
 
-`from agentmem import Memory` is the whole public API for most users; heavy modules (torch,
-sentence-transformers, faiss) load on first use, not on import.
+`from agentmem import Memory` is the whole public API for most users. Everything named in `__all__`
+is importable from here; heavy modules (torch, sentence-transformers, faiss) load on first use of
+what needs them, not on import.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from agentmem.errors import (
+    AgentMemError,
+    ClosedError,
+    CorruptStoreError,
+    DuplicateIdError,
+    EmptyTextError,
+    EncoderLoadError,
+    EncoderMismatchError,
+    InvalidInputError,
+    NotFoundError,
+    SchemaVersionError,
+    StorePathError,
+    TextTooLongError,
+)
+
+try:
+    __version__ = version("agentmem")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 if TYPE_CHECKING:
+    from agentmem.controller import (
+        Controller,
+        CosineConfig,
+        CosineController,
+        PendingWrite,
+        ReadHit,
+        ReadQuery,
+        WriteDecision,
+    )
     from agentmem.memory import Memory, MemoryConfig
-    from agentmem.records import MemoryRecord, RecallResult
-
-__all__ = ["Memory", "MemoryConfig", "MemoryRecord", "RecallResult", "__version__"]
+    from agentmem.records import Explanation, MemoryRecord, MemoryVersion, RecallResult
 
 _LAZY = {
     "Memory": "agentmem.memory",
     "MemoryConfig": "agentmem.memory",
     "MemoryRecord": "agentmem.records",
+    "MemoryVersion": "agentmem.records",
     "RecallResult": "agentmem.records",
+    "Explanation": "agentmem.records",
+    "Controller": "agentmem.controller",
+    "CosineConfig": "agentmem.controller",
+    "CosineController": "agentmem.controller",
+    "PendingWrite": "agentmem.controller",
+    "ReadHit": "agentmem.controller",
+    "ReadQuery": "agentmem.controller",
+    "WriteDecision": "agentmem.controller",
 }
+
+__all__ = [
+    "AgentMemError",
+    "ClosedError",
+    "Controller",
+    "CorruptStoreError",
+    "CosineConfig",
+    "CosineController",
+    "DuplicateIdError",
+    "EmptyTextError",
+    "EncoderLoadError",
+    "EncoderMismatchError",
+    "Explanation",
+    "InvalidInputError",
+    "Memory",
+    "MemoryConfig",
+    "MemoryRecord",
+    "MemoryVersion",
+    "NotFoundError",
+    "PendingWrite",
+    "ReadHit",
+    "ReadQuery",
+    "RecallResult",
+    "SchemaVersionError",
+    "StorePathError",
+    "TextTooLongError",
+    "WriteDecision",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -30,3 +95,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'agentmem' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -227,4 +227,6 @@ def scaling(
                 rows.append(row)
                 click.echo(json.dumps(row))
                 out.write_text(json.dumps({"settings": settings, "rows": rows}, indent=1))
-    plot_scaling(rows, out.with_suffix(".png"))
+    from agentmem.cli import render
+
+    render.plot(lambda: plot_scaling(rows, out.with_suffix(".png")), "the scaling curves")

@@ -8,7 +8,8 @@ rich markup.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,41 @@ def console() -> Console:
 def note(message: str) -> None:
     """A human note on stderr: never mixed into the data on stdout."""
     click.echo(message, err=True)
+
+
+@contextmanager
+def progress(total: int, description: str, *, enabled: bool = True) -> Iterator[Any]:
+    """A progress bar on stderr, shown only when `enabled` and stderr is a terminal; yields a function
+    `advance(n, **fields)` (fields, e.g. a loss, are shown after the bar). What is printed on stdout
+    meanwhile appears above the bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    err = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    with Progress(*columns, console=err, transient=True, disable=not (enabled and err.is_terminal)) as bar:
+        task = bar.add_task(description, total=total, status="")
+
+        def advance(n: int = 1, **fields: Any) -> None:
+            status = " ".join(f"{k} {v}" for k, v in fields.items())
+            bar.update(task, advance=n, **({"status": status} if fields else {}))
+
+        yield advance
+
+
+def plot(draw: Callable[[], None], what: str) -> None:
+    """Run `draw`, which plots with matplotlib (the `train` extra); without it, say how to get the plot."""
+    try:
+        draw()
+    except ModuleNotFoundError as e:
+        if e.name is None or not e.name.startswith("matplotlib"):
+            raise
+        note(f"no plot of {what}: matplotlib is missing (pip install 'agentmem[train]')")
 
 
 def emit_json(obj: Any) -> None:

@@ -198,14 +198,10 @@ def add(
 
 def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, echo_ids: bool) -> list[str]:
     """Write validated items in batches with a progress bar (on stderr, only for bulk on a terminal)."""
-    from tqdm import tqdm
-
     ids: list[str] = []
     with (
         open_memory(store_path(ctx), create=True) as mem,
-        tqdm(
-            total=len(items), unit="mem", file=sys.stderr, disable=None if len(items) > batch_size else True
-        ) as bar,
+        render.progress(len(items), "remember", enabled=len(items) > batch_size) as advance,
     ):
         # Memory refuses to move an id to another namespace; find that before batch 1 is written.
         for it in items:
@@ -225,9 +221,8 @@ def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, 
             )
             ids.extend(got)
             if echo_ids:  # as each batch commits, so an interrupted run still lists what it wrote
-                with bar.external_write_mode():  # keeps the bar on stderr intact
-                    click.echo("\n".join(got))
-            bar.update(len(batch))
+                click.echo("\n".join(got))
+            advance(len(batch))
     return ids
 
 
@@ -558,8 +553,6 @@ def import_(ctx: click.Context, file: str, batch_size: int, as_json: bool) -> No
       agentmem --store ./copy import backup.jsonl
       agentmem --store ./a export | agentmem --store ./b import -
     """
-    from tqdm import tqdm
-
     from agentmem.cli import export_format
 
     data = _stdin_bytes() if file == "-" else inputs.read_bytes(file)
@@ -572,16 +565,11 @@ def import_(ctx: click.Context, file: str, batch_size: int, as_json: bool) -> No
             )
         if head.get("encoder") != mem.encoder.name:
             render.note(f"note: exported with {head.get('encoder')}, re-encoding with {mem.encoder.name}")
-        with tqdm(
-            total=len(entries),
-            unit="mem",
-            file=sys.stderr,
-            disable=None if len(entries) > batch_size else True,
-        ) as bar:
+        with render.progress(len(entries), "import", enabled=len(entries) > batch_size) as advance:
             for start in range(0, len(entries), batch_size):
                 chunk = entries[start : start + batch_size]
                 mem.restore(chunk)
-                bar.update(len(chunk))
+                advance(len(chunk))
     if as_json:
         render.emit_json({"imported": len(entries)})
     else:

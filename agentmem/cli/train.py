@@ -158,8 +158,8 @@ def task(
     import faiss
     import torch
     from safetensors.torch import load_file, save_file
-    from tqdm import tqdm
 
+    from agentmem.cli import render
     from agentmem.research.models import ControllerConfig, build_model
     from agentmem.research.tasks import build_task
     from agentmem.research.trainer import TrainConfig, evaluate, evaluate_batches, train
@@ -236,16 +236,17 @@ def task(
         )
 
     evaluations: list[dict[str, Any]] = []
-    bar = tqdm(total=steps, disable=quiet, desc=f"{model_name}/{task_name}", dynamic_ncols=True)
 
     def on_step(record: dict[str, Any]) -> None:
-        bar.update(1)
         if record["step"] % 10 == 0:
-            bar.set_postfix(
+            advance(
+                1,
                 loss=f"{record['loss']:.4f}",
                 metric=f"{record['metric']:.3f}",
                 difficulty=f"{record['difficulty']:.1f}",
             )
+        else:
+            advance(1)
         if checkpoint_every and record["step"] % checkpoint_every == 0:
             save(out / "checkpoint.safetensors")
         if eval_every and record["step"] % eval_every == 0:
@@ -254,19 +255,22 @@ def task(
                 json.dumps({"settings": settings, "evaluations": evaluations}, indent=1)
             )
 
-    history = train(model, the_task, config, device=device, on_step=on_step)
-    bar.close()
+    with render.progress(steps, f"{model_name}/{task_name}", enabled=not quiet) as advance:
+        history = train(model, the_task, config, device=device, on_step=on_step)
     final = final_evaluation()
     save(out / "model.safetensors")
     metrics = {"settings": settings, "final": final, "evaluations": evaluations, "history": history}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     metric_label = "bit errors / sequence" if the_task.kind == "bits" else "error rate"
-    plot_curves(
-        history,
-        final.get("sweep", {}),
-        out / "curves.png",
-        title=f"{model_name} on {task_name}",
-        metric_label=metric_label,
+    render.plot(
+        lambda: plot_curves(
+            history,
+            final.get("sweep", {}),
+            out / "curves.png",
+            title=f"{model_name} on {task_name}",
+            metric_label=metric_label,
+        ),
+        "the training curves",
     )
     click.echo(json.dumps({"out": str(out), "final": final}))
 

@@ -74,6 +74,7 @@ def controller(
       agentmem train controller --out controller.safetensors     # the packaged checkpoint's recipe
       agentmem train controller --data longmemeval_s.json --epochs 20 --out lme.safetensors
     """
+    from agentmem.cli import render
     from agentmem.controller.train import (
         ControllerTrainingConfig,
         plot_report,
@@ -112,10 +113,7 @@ def controller(
         "wall_seconds": result.seconds,
     }
     path.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
-    try:
-        plot_report(report, path.with_suffix(".png"))
-    except ModuleNotFoundError:
-        click.echo("no plot of the curves: matplotlib is missing (pip install 'agentmem[train]')", err=True)
+    render.plot(lambda: plot_report(report, path.with_suffix(".png")), "the training curves")
     best = report.best_epoch
     click.echo(
         f"wrote {path} (best epoch {best}, val recall_any@10 {report.val_recall_any_at_10[best]:.3f}; "

@@ -7,6 +7,13 @@ and a vector store.
 - `AgentMemRetriever`, `AgentMemVectorStore`: recall for chains and RAG.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("langchain-agentmem")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
+
 from langchain_agentmem.middleware import AgentMemMiddleware
 from langchain_agentmem.retrievers import AgentMemRetriever
 from langchain_agentmem.store import AgentMemStore
@@ -18,5 +25,6 @@ __all__ = [
     "AgentMemRetriever",
     "AgentMemStore",
     "AgentMemVectorStore",
+    "__version__",
     "create_memory_tools",
 ]
