@@ -1,10 +1,10 @@
 """CPU thread policy for small tensor work.
 
 torch runs its operators on an OpenMP pool. For the small tensors of one read or one query, a
-parallel region costs more than it saves, and on a busy CPU it is pathological: measured on the
-project's 2-core machine under load, one query embedding took 800 ms with 2 threads against 26 ms
-with 1, and a (150 x 384) einsum 18 ms against 0.15 ms. Small work therefore runs single-threaded;
-large batches keep torch's own setting.
+parallel region costs more than it saves, and on a busy CPU it is pathological: two threads spinning
+against another process's make one query embedding or one read's small einsum tens of times slower
+than a single thread. Small work therefore runs single-threaded; large batches keep torch's own
+setting.
 
 A read's independent parts can overlap on the machine's cores instead (`in_background`).
 """

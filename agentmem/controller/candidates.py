@@ -44,8 +44,7 @@ from agentmem.text import name_phrases, speaker_word
 SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace")
 _DAY = 86_400.0
 # BM25 spreads below this are noise (a word every candidate shares, scored apart only by text length):
-# z-scoring them would blow that noise up to whole standard deviations. 5% of locomo-dev's queries
-# have a smaller spread.
+# z-scoring them would blow that noise up to whole standard deviations.
 LEXICAL_SPREAD_FLOOR = 0.5
 
 

@@ -200,7 +200,7 @@ def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def _standardise(x: torch.Tensor, mask: torch.Tensor, floor: float = COSINE_SPREAD_FLOOR) -> torch.Tensor:
     """z-score x (..., C) over the masked candidates. Cosines of one query's candidates sit in a narrow,
-    query-dependent band (0.2-0.4 for one, 0.5-0.7 for the next); standardised, one strength β fits
+    query-dependent band (a different band for each query); standardised, one strength β fits
     every query and the content score is on the same scale as the standardised lexical score. The
     spread is floored so that near-identical cosines (a handful of memories) stay near-identical."""
     centred = (x - _masked_mean(x, mask)) * mask

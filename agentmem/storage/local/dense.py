@@ -29,7 +29,7 @@ from agentmem.storage.local.changelog import ChangeLogCache
 from agentmem.storage.local.sqlite import SlotStore
 
 # Small query batches go through FAISS's non-BLAS path below this size; the default (20) already
-# applies, but set it explicitly: with larger values single queries run 11-13x slower.
+# applies, but set it explicitly: with larger values single queries run many times slower.
 faiss.cvar.distance_compute_blas_threshold = 20
 
 log = logging.getLogger("agentmem")
@@ -44,8 +44,8 @@ class IndexConfig:
     hnsw_m / hnsw_ef_construction / hnsw_ef_search: HNSW graph degree and beam widths.
     rebuild_tombstone_ratio: rebuild an HNSW graph once this share of it is tombstones.
     omp_threads: FAISS OpenMP threads (process-wide). One suits an agent's tiny query batches: FAISS
-        ships its own OpenMP runtime beside torch's, and on a busy CPU two spinning pools made a
-        2,750-key search take 16 ms with 2 threads against 0.06 ms with 1 (benchmarks/core.py).
+        ships its own OpenMP runtime beside torch's, and on a busy CPU two spinning pools make a small
+        search orders of magnitude slower than one thread does.
     """
 
     kind: Literal["flat", "hnsw"] = "flat"

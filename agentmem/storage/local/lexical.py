@@ -7,10 +7,9 @@ Fiat and bought a Dacia", which updated "Ana drives a Fiat". The versions are jo
 and no space, so no name phrase ("Dacia Ana") spans two versions; a metadata edit keeps the text, so it
 adds no second copy of it.
 
-Why not SQLite FTS5 (agentmem's first lexical index): FTS5 scores every row that shares a word with the
-query before it can rank them, about 14 ms a query at 100k memories, most of a learned read's cost.
-Here a term's postings are numpy arrays and a query is one vectorised pass over each query term's
-postings (well under a millisecond at 100k).
+Why not SQLite FTS5: FTS5 scores every row that shares a word with the query before it can rank them,
+which at a hundred thousand memories costs more than the rest of a learned read. Here a term's postings
+are numpy arrays and a query is one vectorised pass over each query term's postings.
 
 Scoring is FTS5's BM25 (Robertson & Zaragoza 2009), with N, n(t) and avgdl over the live memories:
 
