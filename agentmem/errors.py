@@ -16,8 +16,16 @@ class InvalidInputError(AgentMemError, ValueError):
     """An argument is malformed (empty text, bad namespace, unknown option value)."""
 
 
+class InvalidTypeError(InvalidInputError, TypeError):
+    """An argument has the wrong type (a list where an id is due, bytes where a dict is)."""
+
+
 class EmptyTextError(InvalidInputError):
     """A memory text is empty or only whitespace."""
+
+
+class InputTooLargeError(InvalidInputError):
+    """An argument passes a documented size limit (a text's length, `k`, metadata's size or depth)."""
 
 
 class TextTooLongError(InvalidInputError):
@@ -33,11 +41,16 @@ class EncoderLoadError(AgentMemError):
 
 
 class StorePathError(AgentMemError):
-    """The store path cannot hold a store (a file, a read-only directory, a missing parent)."""
+    """The store path cannot hold a store (a file, a read-only directory, a missing parent), holds no
+    agentmem store where one was expected (another application's database), or vanished while open."""
 
 
 class CorruptStoreError(AgentMemError):
-    """The store's database is not an agentmem SQLite database or is damaged."""
+    """The store's database is damaged, or lost commits its caches had seen; `agentmem check` tells."""
+
+
+class StoreBusyError(AgentMemError):
+    """Another process held the store's write lock for longer than the store's busy timeout."""
 
 
 class SchemaVersionError(AgentMemError):

@@ -8,7 +8,8 @@ A filter is a dict of conditions on a memory's metadata, all of which must hold:
     {"place.city": "Lisbon"}                   a dotted key addresses a nested field
 
 `parse_filter` turns it into `Condition`s, refusing anything malformed with one line that names the
-fix; each storage backend translates conditions into its own query language.
+fix; each storage backend translates conditions into its own query language. Orderings ($gt, $gte,
+$lt, $lte) take a number or a string; equality and membership take any JSON value.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentmem.errors import InvalidInputError
+from agentmem.errors import InvalidInputError, InvalidTypeError
+from agentmem.validate import json_value
 
-COMPARISONS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
+ORDERINGS = ("$gt", "$gte", "$lt", "$lte")
+COMPARISONS = ("$eq", "$ne", *ORDERINGS)
 MEMBERSHIP = ("$in", "$nin")
 OPERATORS = (*COMPARISONS, *MEMBERSHIP)
 
@@ -42,22 +45,42 @@ def parse_filter(filter: Mapping[str, Any] | None) -> Filter:
     A value that is a non-empty dict whose keys all start with "$" holds operators; any other value
     (a dict of fields included) means equality.
     """
-    if not filter:
+    if filter is None:
         return ()
+    if not isinstance(filter, Mapping):
+        raise InvalidTypeError(
+            f"filter is a {type(filter).__name__}, not a dict; pass e.g. {{\"speaker\": \"Alice\"}}"
+        )
     out: list[Condition] = []
     for key, cond in filter.items():
-        path = tuple(str(key).split("."))
+        if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
+            raise InvalidInputError(
+                f"filter key {key!r} is not a field name; use a non-empty string, dots between nested fields"
+            )
+        json_value(key, "a filter key")
+        path = tuple(key.split("."))
         conds = (
             cond
             if isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond)
             else {"$eq": cond}
         )
         for op, value in conds.items():
-            if op in MEMBERSHIP and not isinstance(value, (list, tuple)):
-                raise InvalidInputError(f"filter {key!r}: {op} takes a list, got {value!r}")
+            where = f"filter {key!r} {op}"
             if op not in OPERATORS:
                 raise InvalidInputError(
                     f"filter {key!r}: unknown operator {op!r}; use one of {', '.join(OPERATORS)}"
                 )
-            out.append(Condition(path, op, list(value) if op in MEMBERSHIP else value))
+            if op in MEMBERSHIP:
+                if not isinstance(value, (list, tuple)):
+                    raise InvalidInputError(f"filter {key!r}: {op} takes a list, got {value!r}")
+                value = [json_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+            elif op in ORDERINGS:
+                if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                    raise InvalidInputError(
+                        f"filter {key!r}: {op} compares with a number or a string, got {value!r}"
+                    )
+                json_value(value, where)
+            else:
+                json_value(value, where)
+            out.append(Condition(path, op, value))
     return tuple(out)

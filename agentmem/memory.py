@@ -7,9 +7,14 @@ transactions and locking:
 - Durability: `remember` returns only after its transaction committed (SQLite WAL with
   synchronous=FULL by default), so a returned id survives `kill -9` the moment after. Indexes are
   caches the backend keeps in step (storage/local/backend.py).
+- Validation: every argument of every call is checked before anything is touched; a bad one raises an
+  `InvalidInputError` naming it and the fix, and nothing is written. Failures of the store itself
+  (damaged, gone, locked too long) raise the library's errors too, never a raw SQLite exception.
+- Isolation: a call given a namespace reads, counts, explains and forgets only under that prefix.
 - Concurrency: one `Memory` may be shared by threads: its lock serialises every call, except encoding,
-  the slow part, which runs outside it. Several processes may open one store: a read first catches the
-  caches up with what other processes committed.
+  the slow part, which runs outside it; a call made after (or racing) `close` raises `ClosedError`.
+  Several processes may open one store: a read first catches the caches up with what other processes
+  committed, all in one snapshot of the database.
 - Usage from reads is accumulated in memory and written with the next write transaction, on close, or
   every few seconds, so reads never wait on an fsync; a crash may lose a few seconds of usage, never a
   memory.
@@ -18,13 +23,13 @@ transactions and locking:
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,17 +42,18 @@ from agentmem.encoder import DEFAULT_MODEL, Encoder, EncoderConfig, LongTextPoli
 from agentmem.errors import (
     ClosedError,
     DuplicateIdError,
-    EmptyTextError,
     EncoderMismatchError,
     InvalidInputError,
+    InvalidTypeError,
     NotFoundError,
+    StorePathError,
 )
-from agentmem.filters import parse_filter
+from agentmem.filters import Filter, parse_filter
 from agentmem.records import Explanation, MemoryRecord, MemoryVersion, RecallResult, to_datetime
-from agentmem.storage.base import Backend, NewSlot, SlotRow
+from agentmem.storage.base import NewSlot, SlotRow
 from agentmem.storage.local import LocalBackend, LocalConfig
 from agentmem.text import speaker_of
-from agentmem.validate import TimeLike, parse_time
+from agentmem.validate import Namespace, TimeLike, parse_time
 
 log = logging.getLogger("agentmem")
 
@@ -87,22 +93,31 @@ class Memory:
         config: MemoryConfig | None = None,
         create: bool = True,
     ) -> None:
+        if path is not None and not isinstance(path, (str, Path)):
+            raise InvalidTypeError(f"path is a {type(path).__name__}; pass a directory path (str or Path)")
+        if index is not None and index not in ("flat", "hnsw"):
+            raise InvalidInputError(f"unknown index kind {index!r}; use 'flat' or 'hnsw'")
+        create = validate.flag(create, "create")
         self.config = config or MemoryConfig()
         self._owns_dir = path is None
-        self.path = Path(tempfile.mkdtemp(prefix="agentmem-")) if path is None else Path(path).expanduser()
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix="agentmem-")) if path is None else Path(path).expanduser()
+        except (OSError, ValueError) as e:  # a NUL byte, a name the file system refuses
+            raise StorePathError(f"cannot use {path!r} as a store path ({e}); choose another path") from e
         self._lock = threading.RLock()
         self._closed = False
         fresh = not self.path.exists()
-        self.backend: Backend = LocalBackend(self.path, self.config.storage, create=create)
+        self.backend = LocalBackend(self.path, self.config.storage, create=create)
         try:
-            self.encoder = self._open_encoder(encoder, device, long_text)
-            self.backend.open_index(self.encoder.dim, index)
+            with self.backend.errors():
+                self.encoder = self._open_encoder(encoder, device, long_text)
+                self.backend.open_index(self.encoder.dim, index)
+            self.controller: Controller = resolve_controller(controller)
         except BaseException:
             self.backend.close(save=False)
             if fresh or self._owns_dir:  # a failed open leaves no empty store behind
                 shutil.rmtree(self.path, ignore_errors=True)
             raise
-        self.controller: Controller = resolve_controller(controller)
         self._usage: dict[int, float] = {}
         self._last_flush = time.monotonic()
 
@@ -130,6 +145,15 @@ class Memory:
             )
         return encoder
 
+    @contextmanager
+    def _call(self) -> Iterator[None]:
+        """One call's hold on the memory: its lock, the check that it is open, and the store's failures
+        as the library's errors."""
+        with self._lock:
+            self._check_open()
+            with self.backend.errors():
+                yield
+
     # -- writing -------------------------------------------------------------------------------
 
     def remember(
@@ -150,26 +174,20 @@ class Memory:
         The whole batch is validated before anything is written: one bad item writes nothing.
         """
         self._check_open()
-        items = [texts] if isinstance(texts, str) else list(texts)
+        items = validate.texts(texts)
         n = len(items)
         ns = validate.namespace(namespace) if namespace is not None else self.config.default_namespace
-        for i, t in enumerate(items):
-            if not isinstance(t, str):
-                raise InvalidInputError(f"text {i} is a {type(t).__name__}, not a str; pass strings")
-            if not t.strip():
-                where = f" (item {i} of {n})" if n > 1 else ""
-                raise EmptyTextError(f"memory text is empty or whitespace{where}; pass non-empty text")
-        metas = validate.per_item(metadata, n, "metadata", default={})
-        for i, m in enumerate(metas):
-            if not isinstance(m, Mapping):
-                raise InvalidInputError(
-                    f"metadata {i} is a {type(m).__name__}, not a dict; pass a dict per text"
-                )
-        times = [parse_time(t) for t in validate.per_item(event_time, n, "event_time", default=None)]
-        if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0 and math.isfinite(ttl)):
-            raise InvalidInputError(f"ttl must be a positive number of seconds, got {ttl!r}")
+        metas = [
+            validate.metadata(m, f"metadata[{i}]" if n > 1 else "metadata")
+            for i, m in enumerate(validate.per_item(metadata, n, "metadata", default={}))
+        ]
+        times = [
+            parse_time(t, "event_time") for t in validate.per_item(event_time, n, "event_time", default=None)
+        ]
+        expiry = validate.ttl(ttl, time.time())
+        index = validate.flag(index, "index")
         if ids is not None:
-            ids = [str(i) for i in ids]
+            ids = validate.identifiers(ids)
             if len(ids) != n:
                 raise InvalidInputError(f"got {len(ids)} ids for {n} texts; pass one id per text")
             if len(set(ids)) != n:
@@ -178,10 +196,12 @@ class Memory:
         vectors: np.ndarray | None = None
         if index:
             vectors = (
-                self._encode_docs(items) if embeddings is None else self._check_embeddings(embeddings, n)
+                self.encoder.encode(items)
+                if embeddings is None
+                else validate.embeddings(embeddings, n, self.encoder.dim)
             )
 
-        with self._lock:
+        with self._call():
             existing = self.backend.rows_by_id(ids) if ids is not None else {}
             for i, row in existing.items():
                 if row.namespace != ns:
@@ -189,13 +209,13 @@ class Memory:
                         f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it"
                     )
             pending = [
-                PendingWrite(items[i], ns, dict(metas[i]), times[i], None if vectors is None else vectors[i])
+                PendingWrite(items[i], ns, metas[i], times[i], None if vectors is None else vectors[i])
                 for i in range(n)
             ]
             decisions = self._plan(pending, ids, existing)
             now = time.time()
             with self.backend.transaction():
-                out = self._apply(decisions, pending, ids, ttl, now)
+                out = self._apply(decisions, pending, ids, expiry, now)
                 self._flush_usage(now)
         return out
 
@@ -258,15 +278,17 @@ class Memory:
         entries = list(entries)
         if not entries:
             return []
-        clash = self.backend.rows_by_id([r.id for r, _ in entries])
-        if clash:
-            raise DuplicateIdError(
-                f"id {next(iter(clash))!r} is already in the store; restore into an empty store"
-            )
+        for i, entry in enumerate(entries):
+            if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], MemoryRecord)):
+                raise InvalidTypeError(f"entry {i} is not a (MemoryRecord, [MemoryVersion, ...]) pair")
+            rec = entry[0]
+            validate.identifier(rec.id, f"entry {i}'s id")
+            validate.text(rec.text, f"entry {i}'s text")
+            validate.metadata(rec.metadata, f"entry {i}'s metadata")
         indexed = [i for i, (r, _) in enumerate(entries) if r.indexed]
-        vectors = self._encode_docs([entries[i][0].text for i in indexed]) if indexed else None
+        vectors = self.encoder.encode([entries[i][0].text for i in indexed]) if indexed else None
         vec_of = {i: vectors[j] for j, i in enumerate(indexed)} if vectors is not None else {}
-        ts = lambda d: None if d is None else d.timestamp()  # noqa: E731
+        ts = lambda d: None if d is None else parse_time(d)  # noqa: E731
         rows = [
             NewSlot(
                 r.id,
@@ -280,32 +302,38 @@ class Memory:
             )
             for i, (r, _) in enumerate(entries)
         ]
-        with self._lock, self.backend.transaction():
-            slots = self.backend.insert(rows, now=time.time())
-            for slot, (r, versions) in zip(slots, entries, strict=True):
-                self.backend.set_fields(
-                    slot,
-                    version=r.version,
-                    created_at=ts(r.created_at),
-                    updated_at=ts(r.updated_at),
-                    usage=r.usage,
-                    last_read_at=ts(r.last_read_at),
-                    expires_at=ts(r.expires_at),
+        with self._call():
+            clash = self.backend.rows_by_id([r.id for r, _ in entries])
+            if clash:
+                raise DuplicateIdError(
+                    f"id {next(iter(clash))!r} is already in the store; restore into an empty store"
                 )
-                past = [v for v in versions if v.version < r.version]
-                self.backend.restore_history(
-                    slot,
-                    [
-                        {
-                            "version": v.version,
-                            "text": v.text,
-                            "metadata": v.metadata,
-                            "event_time": ts(v.event_time),
-                            "updated_at": ts(v.updated_at),
-                        }
-                        for v in past
-                    ],
-                )
+            with self.backend.transaction():
+                slots = self.backend.insert(rows, now=time.time())
+                for slot, (r, versions) in zip(slots, entries, strict=True):
+                    self.backend.set_fields(
+                        slot,
+                        version=r.version,
+                        created_at=ts(r.created_at),
+                        updated_at=ts(r.updated_at),
+                        usage=r.usage,
+                        last_read_at=ts(r.last_read_at),
+                        expires_at=ts(r.expires_at),
+                    )
+                    past = [v for v in versions if v.version < r.version]
+                    self.backend.restore_history(
+                        slot,
+                        [
+                            {
+                                "version": v.version,
+                                "text": v.text,
+                                "metadata": v.metadata,
+                                "event_time": ts(v.event_time),
+                                "updated_at": ts(v.updated_at),
+                            }
+                            for v in past
+                        ],
+                    )
         return [r.id for r, _ in entries]
 
     def update(
@@ -318,25 +346,27 @@ class Memory:
     ) -> MemoryRecord:
         """Change a memory's text, metadata or event time; the previous version goes to `history`."""
         self._check_open()
-        if text is not None and (not isinstance(text, str) or not text.strip()):
-            raise EmptyTextError("memory text is empty or whitespace; pass non-empty text")
-        when = None if event_time is None else parse_time(event_time)
-        row = self._row(id)
-        new_text = row.text if text is None else text
-        vector = self._encode_docs([new_text])[0] if text is not None and row.indexed else None
-        with self._lock:
+        id = validate.identifier(id)
+        new_text = None if text is None else validate.text(text)
+        meta = None if metadata is None else validate.metadata(metadata)
+        when = parse_time(event_time, "event_time")
+        with self._call():
+            indexed = self._row(id).indexed
+        vector = self.encoder.encode([new_text])[0] if new_text is not None and indexed else None
+        with self._call():
             row = self._row(id)
             if vector is None and row.indexed:
                 vector = self.backend.vectors([row.slot])[0]
-            meta = dict(row.metadata if metadata is None else metadata)
+            text_now = row.text if new_text is None else new_text
+            meta_now = dict(row.metadata if meta is None else meta)
             with self.backend.transaction():
                 self.backend.update(
                     row.slot,
-                    text=new_text,
-                    metadata=meta,
-                    speaker=speaker_of(new_text, meta),
+                    text=text_now,
+                    metadata=meta_now,
+                    speaker=speaker_of(text_now, meta_now),
                     event_time=row.event_time if when is None else when,
-                    vector=vector,
+                    vector=vector if row.indexed else None,
                     now=time.time(),
                     ttl=row.ttl,
                 )
@@ -348,36 +378,61 @@ class Memory:
         *,
         namespace: Sequence[str] | str | None = None,
         filter: Mapping[str, Any] | None = None,
+        everything: bool = False,
     ) -> int:
-        """Delete memories by id, or all matching a namespace prefix and/or metadata filter."""
+        """Delete memories (and their past versions): by id, or all matching a namespace prefix and/or a
+        metadata filter; ids given with a namespace are deleted only if they are under it. Emptying the
+        whole store takes `everything=True`. The forgotten texts are overwritten in the database and
+        its log (docs/api-contract.md, Erasure). Returns how many memories went."""
         self._check_open()
-        if ids is None and namespace is None and filter is None:
-            raise InvalidInputError(
-                "forget needs ids, a namespace or a filter; to empty the store pass namespace=()"
-            )
-        conditions = parse_filter(filter)
+        everything = validate.flag(everything, "everything")
+        id_list = None if ids is None else validate.identifiers(ids)
         ns = validate.namespace_prefix(namespace)
-        with self._lock:
-            if ids is not None:
-                ids = [ids] if isinstance(ids, str) else list(ids)
-                slots = [r.slot for r in self.backend.rows_by_id(ids).values()]
+        conditions = parse_filter(filter)
+        if everything and (id_list is not None or ns is not None or conditions):
+            raise InvalidInputError("everything=True forgets every memory; pass it without ids, namespace or filter")
+        if not everything and id_list is None and ns is None and not conditions:
+            raise InvalidInputError(
+                "forget needs ids, a namespace or a non-empty filter; to empty the whole store pass everything=True"
+            )
+        with self._call():
+            if id_list is not None:
+                rows = self.backend.rows_by_id(id_list).values()
+                slots = [r.slot for r in rows if self._in_scope(r, ns, conditions)]
             else:
                 slots = self.backend.select_slots(namespace=ns, filter=conditions)
             with self.backend.transaction():
                 return self.backend.delete(slots)
 
+    def purge(
+        self, ids: str | Sequence[str] | None = None, *, namespace: Sequence[str] | str | None = None
+    ) -> int:
+        """Delete the past versions (`history`) of memories, keeping their current ones: by id, or all
+        under a namespace prefix (None: the whole store). Their texts are overwritten as `forget`'s are.
+        Returns how many versions went."""
+        self._check_open()
+        id_list = None if ids is None else validate.identifiers(ids)
+        ns = validate.namespace_prefix(namespace)
+        with self._call():
+            if id_list is not None:
+                slots = [r.slot for r in self.backend.rows_by_id(id_list).values() if self._in_scope(r, ns, ())]
+            else:
+                slots = self.backend.select_slots(namespace=ns)
+            with self.backend.transaction():
+                return self.backend.purge_history(slots)
+
     def refresh_ttl(self, ids: Sequence[str]) -> None:
         """Restart the expiry clock of memories stored with a ttl."""
         self._check_open()
-        with self._lock:
-            slots = [r.slot for r in self.backend.rows_by_id(list(ids)).values()]
+        id_list = validate.identifiers(ids)
+        with self._call():
+            slots = [r.slot for r in self.backend.rows_by_id(id_list).values()]
             with self.backend.transaction():
                 self.backend.refresh_ttl(slots, time.time())
 
     def sweep_expired(self) -> int:
         """Delete every memory whose ttl ran out; returns how many."""
-        self._check_open()
-        with self._lock:
+        with self._call():
             slots = self.backend.expired_slots(time.time())
             if not slots:
                 return 0
@@ -402,14 +457,19 @@ class Memory:
         track_usage=False reads without growing the usage of what was read (evaluations use it so
         results do not depend on the order questions are asked).
         """
-        emb = None if embedding is None else np.asarray(embedding, dtype=np.float32).reshape(1, -1)
+        if embedding is not None:
+            try:
+                embedding = np.asarray(embedding, dtype=np.float32).reshape(1, -1)
+            except (TypeError, ValueError):
+                raise InvalidTypeError(f"embedding is not a vector of numbers; pass a ({self.encoder.dim},) array") from None
+            embedding = validate.embeddings(embedding, 1, self.encoder.dim, "embedding")
         hits = self.recall_many(
-            [query],
+            [validate.text(query, "query")],
             k,
             namespace=namespace,
             filter=filter,
             query_time=query_time,
-            embeddings=emb,
+            embeddings=embedding,
             track_usage=track_usage,
         )
         return hits[0]
@@ -427,24 +487,21 @@ class Memory:
     ) -> list[list[RecallResult]]:
         """`recall` for a batch of queries (one encoder call for all of them)."""
         self._check_open()
-        queries = list(queries)
-        if not isinstance(k, int) or k < 1:
-            raise InvalidInputError(f"k must be a positive integer, got {k!r}")
-        for i, q in enumerate(queries):
-            if not isinstance(q, str) or not q.strip():
-                raise EmptyTextError(f"query {i} is empty or not a string; pass a non-empty question")
+        if isinstance(queries, str) or not isinstance(queries, Sequence):
+            raise InvalidTypeError(f"queries is a {type(queries).__name__}; pass a list of strings")
+        queries = [validate.text(q, f"query {i}") for i, q in enumerate(queries)]
+        k = validate.k(k)
         ns = validate.namespace_prefix(namespace)
         conditions = parse_filter(filter)
-        qt = parse_time(query_time) if query_time is not None else time.time()
+        qt = parse_time(query_time, "query_time") if query_time is not None else time.time()
+        track_usage = validate.flag(track_usage, "track_usage")
         if embeddings is None:
             vecs = (
-                self.encoder.encode_queries(queries)
-                if queries
-                else np.zeros((0, self.encoder.dim), np.float32)
+                self.encoder.encode_queries(queries) if queries else np.zeros((0, self.encoder.dim), np.float32)
             )
         else:
-            vecs = self._check_embeddings(embeddings, len(queries))
-        with self._lock:
+            vecs = validate.embeddings(embeddings, len(queries), self.encoder.dim)
+        with self._call():
             reads = [ReadQuery(q, vecs[i], k, ns, conditions, qt) for i, q in enumerate(queries)]
             reader = self.backend.reader()
             hits = self.controller.read(reads, reader)
@@ -472,21 +529,24 @@ class Memory:
         query_time: TimeLike = None,
     ) -> dict[str, Explanation]:
         """Why each of `ids` ranks where it does for `query`: rank, score, weight and every signal's
-        contribution, whether or not it would make a recall's top k. Reads leave usage untouched."""
+        contribution, whether or not it would make a recall's top k. Only memories under the namespace
+        and filter are explained (others raise NotFoundError, as missing ones do). Reads leave usage
+        untouched."""
         self._check_open()
-        if not isinstance(query, str) or not query.strip():
-            raise EmptyTextError("the query is empty; pass a non-empty question")
+        query = validate.text(query, "query")
+        id_list = validate.identifiers(ids)
+        ns = validate.namespace_prefix(namespace)
+        conditions = parse_filter(filter)
+        qt = parse_time(query_time, "query_time") if query_time is not None else time.time()
         explain = getattr(self.controller, "explain", None)
         if explain is None:
             raise InvalidInputError(
                 f"controller {self.controller.name!r} cannot explain its reads; use 'learned' or 'cosine'"
             )
-        ns = validate.namespace_prefix(namespace)
-        conditions = parse_filter(filter)
-        qt = parse_time(query_time) if query_time is not None else time.time()
-        rows = {i: self._row(i) for i in ids}
+        with self._call():
+            rows = {i: self._row(i, namespace=ns, filter=conditions) for i in id_list}
         vec = self.encoder.encode_queries([query])[0]
-        with self._lock:
+        with self._call():
             read = ReadQuery(query, vec, 1, ns, conditions, qt)
             found = explain(read, [r.slot for r in rows.values()], self.backend.reader())
             records = self._records(list(rows.values()))
@@ -497,15 +557,22 @@ class Memory:
             out[i] = Explanation(rank, result or RecallResult(records[row.slot], float("nan"), 0.0, {}))
         return out
 
-    def get(self, id: str) -> MemoryRecord | None:
+    def get(self, id: str, *, namespace: Sequence[str] | str | None = None) -> MemoryRecord | None:
+        """The memory with this id (None when there is none, it expired, or it is not under `namespace`)."""
         self._check_open()
-        row = self.backend.rows_by_id([id]).get(id)
-        return None if row is None or _expired(row) else self._record(row)
+        id = validate.identifier(id)
+        ns = validate.namespace_prefix(namespace)
+        with self._call():
+            row = self.backend.rows_by_id([id]).get(id)
+            return self._record(row) if row is not None and self._in_scope(row, ns, ()) else None
 
     def history(self, id: str) -> list[MemoryVersion]:
         """Every version of a memory, oldest first; the last is the current one."""
         self._check_open()
-        row = self._row(id)
+        id = validate.identifier(id)
+        with self._call():
+            row = self._row(id)
+            versions = self.backend.history(row.slot)
         return [
             MemoryVersion(
                 v["version"],
@@ -514,7 +581,7 @@ class Memory:
                 to_datetime(v["event_time"]),
                 to_datetime(v["updated_at"]),
             )
-            for v in self.backend.history(row.slot)
+            for v in versions
         ]
 
     def list(
@@ -523,23 +590,25 @@ class Memory:
         namespace: Sequence[str] | str | None = None,
         filter: Mapping[str, Any] | None = None,
         limit: int | None = None,
-        offset: int = 0,
+        offset: int | None = 0,
     ) -> list[MemoryRecord]:
         """Memories under a namespace prefix matching a metadata filter, in write order."""
         self._check_open()
         ns, conditions = validate.namespace_prefix(namespace), parse_filter(filter)
-        rows = self.backend.select(
-            namespace=ns, filter=conditions, now=time.time(), limit=limit, offset=offset
-        )
-        recs = self._records(rows)
+        limit, offset = validate.limit(limit), validate.offset(offset)
+        with self._call():
+            rows = self.backend.select(namespace=ns, filter=conditions, now=time.time(), limit=limit, offset=offset)
+            recs = self._records(rows)
         return [recs[r.slot] for r in rows]
 
     def count(
         self, *, namespace: Sequence[str] | str | None = None, filter: Mapping[str, Any] | None = None
     ) -> int:
+        """How many memories are under a namespace prefix and match a metadata filter."""
         self._check_open()
         ns, conditions = validate.namespace_prefix(namespace), parse_filter(filter)
-        return self.backend.count(namespace=ns, filter=conditions, now=time.time())
+        with self._call():
+            return self.backend.count(namespace=ns, filter=conditions, now=time.time())
 
     def namespaces(
         self,
@@ -548,31 +617,36 @@ class Memory:
         suffix: Sequence[str] | None = None,
         max_depth: int | None = None,
         limit: int | None = None,
-        offset: int = 0,
-    ) -> list[tuple[str, ...]]:
+        offset: int | None = 0,
+    ) -> list[Namespace]:
         """Distinct namespaces, sorted; prefix/suffix segments may be "*" (any one segment)."""
         self._check_open()
+        prefix = None if prefix is None else validate.namespace(prefix)
+        suffix = None if suffix is None else validate.namespace(suffix)
+        max_depth = None if max_depth is None else validate.count(max_depth, "max_depth", minimum=1)
+        limit, offset = validate.limit(limit), validate.offset(offset)
+        with self._call():
+            counts = self.backend.namespace_counts(now=time.time())
         found = []
-        for ns in self.backend.namespace_counts(now=time.time()):
+        for ns in counts:
             if prefix and not validate.segments_match(ns[: len(prefix)], prefix):
                 continue
-            if suffix and (
-                len(ns) < len(suffix) or not validate.segments_match(ns[len(ns) - len(suffix) :], suffix)
-            ):
+            if suffix and (len(ns) < len(suffix) or not validate.segments_match(ns[len(ns) - len(suffix) :], suffix)):
                 continue
             found.append(ns[:max_depth] if max_depth is not None else ns)
         found = sorted(set(found))
         return found[offset : None if limit is None else offset + limit]
 
     def stats(self) -> dict[str, Any]:
-        """Counts per namespace, encoder, index and disk use."""
-        self._check_open()
-        counts = self.backend.namespace_counts(now=time.time())
-        storage = self.backend.describe()
+        """Counts per namespace (keyed by namespace tuple), encoder, index and disk use. Reads the
+        database only: the indexes are not loaded for it."""
+        with self._call():
+            counts = self.backend.namespace_counts(now=time.time())
+            storage = self.backend.describe()
         return {
             "path": str(self.path),
             "memories": sum(counts.values()),
-            "namespaces": {"/".join(ns): n for ns, n in counts.items()},
+            "namespaces": counts,
             "encoder": self.encoder.name,
             "dim": self.encoder.dim,
             "index": storage["index"],
@@ -582,9 +656,20 @@ class Memory:
             "bytes_on_disk": storage["bytes_on_disk"],
         }
 
+    def compact(self) -> None:
+        """Reclaim the space of deleted memories: rewrite the database and the caches without it."""
+        with self._call():
+            self.backend.compact()
+
+    def check(self, *, repair: bool = False) -> list[str]:
+        """Check the database's integrity and each cache against it; the problems found (empty: none).
+        With `repair`, caches that cannot be trusted are rebuilt from the database."""
+        repair = validate.flag(repair, "repair")
+        with self._call():
+            return self.backend.check(repair=repair)
+
     def __len__(self) -> int:
-        self._check_open()
-        return self.backend.count(now=time.time())
+        return self.count()
 
     def __iter__(self) -> Iterator[MemoryRecord]:
         offset, page = 0, 1000
@@ -593,7 +678,10 @@ class Memory:
             offset += page
 
     def __contains__(self, id: object) -> bool:
-        return isinstance(id, str) and self.get(id) is not None
+        try:
+            return self.get(id) is not None  # type: ignore[arg-type]
+        except InvalidInputError:  # not a possible id: not in the store
+            return False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -605,7 +693,7 @@ class Memory:
             self._closed = True
             try:
                 if self._usage:
-                    with self.backend.transaction():
+                    with self.backend.errors(), self.backend.transaction():
                         self._flush_usage(time.time())
             finally:
                 self.backend.close(save=not self._owns_dir)
@@ -629,27 +717,23 @@ class Memory:
         if self._closed:
             raise ClosedError("this Memory is closed; open a new Memory(path)")
 
-    def _encode_docs(self, texts: list[str]) -> np.ndarray:
-        return self.encoder.encode(texts)
-
-    def _check_embeddings(self, embeddings: np.ndarray, n: int) -> np.ndarray:
-        e = np.asarray(embeddings, dtype=np.float32)
-        if e.shape != (n, self.encoder.dim):
-            raise InvalidInputError(
-                f"embeddings have shape {e.shape}, expected ({n}, {self.encoder.dim}) for {self.encoder.name}"
-            )
-        return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-
     def _flush_usage(self, now: float) -> None:
         if self._usage:
             self.backend.add_usage({s: min(w, 1.0) for s, w in self._usage.items()}, now)
             self._usage.clear()
         self._last_flush = time.monotonic()
 
-    def _row(self, id: str) -> SlotRow:
+    def _in_scope(self, row: SlotRow, namespace: Namespace | None, filter: Filter) -> bool:
+        """Whether a row is unexpired, under the namespace prefix and matching the filter."""
+        if _expired(row) or (namespace is not None and row.namespace[: len(namespace)] != namespace):
+            return False
+        return not filter or bool(self.backend.select_slots(filter=filter, slots=[row.slot]))
+
+    def _row(self, id: str, *, namespace: Namespace | None = None, filter: Filter = ()) -> SlotRow:
         row = self.backend.rows_by_id([id]).get(id)
-        if row is None or _expired(row):
-            raise NotFoundError(f"no memory with id {id!r}; list ids with `agentmem inspect`")
+        if row is None or not self._in_scope(row, namespace, filter):
+            where = "" if namespace is None and not filter else " in that namespace and filter"
+            raise NotFoundError(f"no memory with id {id!r}{where}; list ids with `agentmem inspect`")
         return row
 
     def _record(self, row: SlotRow) -> MemoryRecord:

@@ -419,7 +419,11 @@ def test_show_table(seeded):
 def test_stats_json_and_table(seeded):
     info = run(seeded, "stats", "--json").json()
     assert info["memories"] == 4
-    assert info["namespaces"] == {"user-42/notes": 2, "user-7": 1, "user-42": 1}
+    assert info["namespaces"] == [
+        {"namespace": ["user-42"], "memories": 1},
+        {"namespace": ["user-42", "notes"], "memories": 2},
+        {"namespace": ["user-7"], "memories": 1},
+    ]
     assert (info["encoder"], info["dim"], info["index"]) == ("all-MiniLM-L6-v2", 384, "flat")
     assert info["bytes_on_disk"] > 0 and info["path"] == str(seeded)
     table = run(seeded, "stats").out

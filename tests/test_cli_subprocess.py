@@ -115,7 +115,7 @@ def test_demo_end_to_end_recalls_in_a_new_process(tmp_path, encoder):
     # The store persisted: a third process (this one) sees all 90 turns and prints the table.
     runner = CliRunner()
     stats = runner.invoke(cli, ["--store", str(store), "stats", "--json"])
-    assert json.loads(stats.stdout)["namespaces"] == {"demo/maya": 90}
+    assert json.loads(stats.stdout)["namespaces"] == [{"namespace": ["demo", "maya"], "memories": 90}]
     table = runner.invoke(cli, ["demo", "--store", str(store), "--phase", "recall"], env={"COLUMNS": "200"})
     assert table.exit_code == 0, table.output
     assert f"evidence found for {report['found']}/8 questions at k=5 (recalled by pid" in table.stdout

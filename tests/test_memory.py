@@ -84,7 +84,7 @@ def test_update_keeps_history_and_changes_what_recall_finds(mem):
         (2, "Alice lives in Porto."),
     ]
     assert mem.recall("Which city is Alice in?", k=1)[0].text == "Alice lives in Porto."
-    assert mem.backend.index.size == 1
+    assert mem.backend.dense.size == 1
 
 
 def test_remember_with_existing_id_updates_in_place(mem):
@@ -103,14 +103,15 @@ def test_forget_by_id_namespace_and_filter(mem):
     assert mem.forget(filter={"keep": False}, namespace=("b",)) == 1
     assert mem.forget(namespace=("a",)) == 1
     assert [r.text for r in mem] == [FACTS[2]]
-    assert mem.backend.index.size == 1
-    with pytest.raises(InvalidInputError, match="forget needs ids, a namespace or a filter"):
-        mem.forget()
-    assert mem.forget(namespace=()) == 1 and len(mem) == 0
+    assert mem.backend.dense.size == 1
+    for unscoped in ({}, {"filter": {}}, {"namespace": ()}, {"namespace": None, "filter": None}):
+        with pytest.raises(InvalidInputError, match="forget needs ids, a namespace or a non-empty filter"):
+            mem.forget(**unscoped)  # never a wipe of every namespace by default
+    assert len(mem) == 1 and mem.forget(everything=True) == 1 and len(mem) == 0
 
 
 def test_empty_text_rejects_the_whole_batch(mem):
-    with pytest.raises(EmptyTextError, match=r"empty or whitespace \(item 1 of 3\); pass non-empty text"):
+    with pytest.raises(EmptyTextError, match=r"texts\[1\] is empty or whitespace; pass non-empty text"):
         mem.remember(["fine", "   \n", "also fine"])
     assert len(mem) == 0 and mem.backend.store.latest_seq() == 0
     with pytest.raises(EmptyTextError):
@@ -121,8 +122,8 @@ def test_empty_text_rejects_the_whole_batch(mem):
     ("kwargs", "match"),
     [
         ({"metadata": [{}]}, "got 1 metadata values for 2 texts"),
-        ({"metadata": {"x": {1, 2}}}, "metadata must be JSON-serialisable"),
-        ({"event_time": "next tuesday"}, "invalid time 'next tuesday'; use ISO 8601"),
+        ({"metadata": {"x": {1, 2}}}, "holds a set, which JSON does not read back as given; use a list"),
+        ({"event_time": "next tuesday"}, "invalid event_time 'next tuesday'; use ISO 8601"),
         ({"ids": ["x", "x"]}, "appears twice"),
         ({"ttl": -1}, "ttl must be a positive number"),
         ({"namespace": ("a", "")}, "invalid namespace"),
@@ -211,14 +212,14 @@ def test_namespaces_listing(mem):
 def test_stats(mem):
     mem.remember(FACTS[:3], namespace=("u", "m"))
     s = mem.stats()
-    assert s["memories"] == 3 and s["namespaces"] == {"u/m": 3}
+    assert s["memories"] == 3 and s["namespaces"] == {("u", "m"): 3}
     assert (s["encoder"], s["dim"], s["index"], s["controller"]) == (
         "all-MiniLM-L6-v2",
         384,
         "flat",
         "learned",
     )
-    assert s["bytes_on_disk"] > 0 and s["schema_version"] == 3
+    assert s["bytes_on_disk"] > 0 and s["schema_version"] == 4
 
 
 def test_encoder_mismatch_names_both(tmp_path, encoder):
@@ -236,7 +237,7 @@ def test_reopen_uses_recorded_encoder_and_index_kind(tmp_path, encoder):
     with Memory(tmp_path / "s", encoder=encoder, index="hnsw") as m:
         m.remember(FACTS)
     with Memory(tmp_path / "s") as m:
-        assert m.backend.index.config.kind == "hnsw" and m.encoder.name == "all-MiniLM-L6-v2"
+        assert m.backend.dense.config.kind == "hnsw" and m.encoder.name == "all-MiniLM-L6-v2"
         assert m.recall("dog", k=1)[0].text == FACTS[1]
 
 
@@ -297,7 +298,7 @@ def test_threads_share_one_memory(mem):
     for t in threads:
         t.join()
     assert not errors
-    assert len(mem) == 20 and mem.backend.index.size == 20
+    assert len(mem) == 20 and mem.backend.dense.size == 20
     assert all(mem.count(namespace=(f"t{t}",)) == 5 for t in range(4))
 
 
@@ -337,6 +338,6 @@ def test_unloadable_encoder_is_one_line_error_and_leaves_no_store(tmp_path):
 def test_create_false_refuses_a_missing_store(tmp_path):
     from agentmem.errors import StorePathError
 
-    with pytest.raises(StorePathError, match="no store at .*; create one with `agentmem init"):
+    with pytest.raises(StorePathError, match="no store at .*; create one with `agentmem --store .* init`"):
         Memory(tmp_path / "missing", create=False)
     assert not (tmp_path / "missing").exists()

@@ -163,7 +163,7 @@ def test_newer_schema_is_refused(tmp_path):
     s = SlotStore(tmp_path / "s")
     s.set_meta("schema_version", "99")
     s.close()
-    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 3; upgrade agentmem"):
+    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 4; upgrade agentmem"):
         SlotStore(tmp_path / "s")
 
 
@@ -402,7 +402,7 @@ def test_a_schema_2_store_opens_with_each_memorys_speaker_worked_out_once(tmp_pa
     metadata = [{"speaker": "Ana Lima"}, {}, {}]
     _schema_2_store(tmp_path / "s", texts, metadata, fake_encoder.encode(texts), fake_encoder.name)
     store = SlotStore(tmp_path / "s")
-    assert store.get_meta("schema_version") == "3"
+    assert store.get_meta("schema_version") == "4"
     assert [store.by_ids([f"m{i}"])[f"m{i}"].speaker for i in (1, 2, 3)] == ["ana lima", "bob", ""]
     seq = store.conn.execute("SELECT max(seq) FROM touched").fetchone()[0]
     with store.transaction():

@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "forget": ("agentmem.cli.store_commands:forget", "Forget memories by id, namespace, or metadata filter."),
     "export": ("agentmem.cli.store_commands:export", "Write every memory (with history) as JSONL."),
     "import": ("agentmem.cli.store_commands:import_", "Load memories from an `agentmem export` JSONL file."),
+    "purge": ("agentmem.cli.store_commands:purge", "Erase the past versions of memories, keeping the current."),
+    "compact": ("agentmem.cli.store_commands:compact", "Reclaim the space of forgotten memories."),
+    "check": ("agentmem.cli.store_commands:check", "Check the database and its indexes; --repair rebuilds them."),
     "demo": ("agentmem.cli.demo:demo", "Ingest a sample conversation, then recall its evidence."),
     "train": ("agentmem.cli.train:train", "Train memory models on classic tasks or the memory controller."),
     "bench": ("agentmem.cli.bench:bench", "Benchmarks: memory-size scaling of DNC vs SAM."),
@@ -96,11 +99,27 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
     except AgentMemError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
+    except BrokenPipeError:  # the reader of stdout went away (`agentmem export | head`)
+        sys.stderr.close()
+        sys.exit(1)
     except SystemExit:
         raise
+    except Exception as e:  # noqa: BLE001 - a bug still gets one line, and -v the traceback
+        if logging.getLogger().isEnabledFor(logging.INFO):  # -v
+            import traceback
+
+            traceback.print_exc()
+        click.echo(
+            f"error: unexpected {type(e).__name__}: {e}; this is a bug in agentmem, rerun with -v for the "
+            "traceback and report it",
+            err=True,
+        )
+        sys.exit(3)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from agentmem import validate
 from agentmem.errors import EmptyTextError, InvalidInputError
 
 Namespace = tuple[str, ...]
@@ -32,7 +33,15 @@ class Item:
 
 
 def parse_namespace(value: Any, *, where: str = "--namespace") -> Namespace:
-    """`"user-42/notes"` or `["user-42", "notes"]` -> `("user-42", "notes")`."""
+    """`"user-42/notes"` or `["user-42", "notes"]` (also as a JSON string, for segments holding a "/":
+    `'["a/b", "c"]'`) -> `("user-42", "notes")`."""
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise InvalidInputError(
+                f"{where}: {value!r} is not a JSON list ({e.msg}); write e.g. '[\"a/b\", \"notes\"]'"
+            ) from None
     if isinstance(value, str):
         parts = value.split("/")
     elif isinstance(value, list) and all(isinstance(p, str) for p in value):
@@ -44,11 +53,15 @@ def parse_namespace(value: Any, *, where: str = "--namespace") -> Namespace:
             f"{where}: namespace {value!r} has an empty segment; use non-empty parts separated by '/', "
             "e.g. 'user-42/notes'"
         )
-    return tuple(parts)
+    try:
+        return validate.namespace(tuple(parts))
+    except InvalidInputError as e:
+        raise InvalidInputError(f"{where}: {e}") from None
 
 
 def parse_json_object(value: str, *, where: str) -> dict[str, Any]:
-    """A JSON object given on the command line (`--metadata`, `--filter`)."""
+    """A JSON object given on the command line (`--metadata`, `--filter`), checked as the API's
+    metadata is."""
     try:
         obj = json.loads(value)
     except json.JSONDecodeError as e:
@@ -56,9 +69,11 @@ def parse_json_object(value: str, *, where: str) -> dict[str, Any]:
             f"{where} is not valid JSON ({e.msg} at column {e.colno}); quote it for the shell, "
             f'e.g. {where} \'{{"source": "chat"}}\''
         ) from None
+    except RecursionError:
+        raise InvalidInputError(f"{where} nests too deeply to read; flatten it") from None
     if not isinstance(obj, dict):
         raise InvalidInputError(f'{where} must be a JSON object like \'{{"source": "chat"}}\', got {value!r}')
-    return obj
+    return validate.metadata(obj, where)
 
 
 def parse_event_time(value: Any, *, where: str = "--event-time") -> datetime | None:
@@ -67,34 +82,48 @@ def parse_event_time(value: Any, *, where: str = "--event-time") -> datetime | N
         return None
     if isinstance(value, bool):  # bool is an int subclass; `true` is never a time
         value = str(value)
+    seconds: float | None = None
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
-    if isinstance(value, str):
+        seconds = validate.parse_time(value, where)
+    elif isinstance(value, str):
         text = value.strip()
         try:
-            return datetime.fromtimestamp(float(text), tz=timezone.utc)
+            number = float(text)
         except ValueError:
-            pass
-        try:
-            dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-        except ValueError:
-            pass
+            try:
+                dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+            except ValueError:
+                pass
+            else:
+                seconds = validate.parse_time(dt, where)
         else:
-            return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-    raise InvalidInputError(
-        f"{where}: cannot read {value!r} as a time; use ISO 8601 like 2026-05-04T18:15:00Z or unix seconds"
-    )
+            seconds = validate.parse_time(number, where)
+    if seconds is None:
+        raise InvalidInputError(
+            f"{where}: cannot read {str(value)[:40]!r} as a time; use ISO 8601 like 2026-05-04T18:15:00Z or "
+            "unix seconds"
+        )
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
 def check_text(text: str, *, where: str, fix: str = "give the text to remember") -> str:
-    """Refuse empty or whitespace-only text and text that is not valid Unicode."""
+    """Refuse empty or whitespace-only text, text that is not valid Unicode (undecodable bytes in argv
+    arrive as lone surrogates) and text over the length limit."""
     if not text.strip():
         raise EmptyTextError(f"{where} is empty or only whitespace; {fix}")
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: undecodable bytes in argv
+    except UnicodeEncodeError:
         raise InvalidInputError(f"{where} is not valid UTF-8; pass UTF-8 text") from None
-    return text
+    return validate.text(text, where)
+
+
+def check_id(value: str, *, where: str = "the id") -> str:
+    """A memory id from the command line, checked as the API checks it."""
+    try:
+        return validate.identifier(value, where)
+    except InvalidInputError as e:
+        raise InvalidInputError(f"{e}; find ids with `agentmem inspect`") from None
 
 
 def decode_utf8(data: bytes, *, source: str) -> str:
@@ -150,6 +179,8 @@ def items_from_jsonl(data: bytes, *, source: str, template: Item) -> list[Item]:
         where = f"{source} line {n}"
         try:
             obj = json.loads(line)
+        except RecursionError:
+            raise InvalidInputError(f"{where} nests too deeply to read; flatten it") from None
         except json.JSONDecodeError as e:
             raise InvalidInputError(
                 f"{where} is not valid JSON ({e.msg} at column {e.colno}); "
@@ -168,10 +199,12 @@ def items_from_jsonl(data: bytes, *, source: str, template: Item) -> list[Item]:
         metadata = obj.get("metadata", template.metadata)
         if not isinstance(metadata, dict):
             raise InvalidInputError(f'{where}: "metadata" must be a JSON object')
+        validate.metadata(metadata, f'{where} "metadata"')
         id_ = obj.get("id")
         if id_ is not None:
             if not isinstance(id_, str) or not id_.strip():
                 raise InvalidInputError(f'{where}: "id" must be a non-empty string')
+            check_id(id_, where=f'{where} "id"')
             if id_ in seen:
                 raise InvalidInputError(
                     f"{where} repeats id {id_!r} from line {seen[id_]}; ids must be unique"

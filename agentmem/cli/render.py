@@ -73,7 +73,18 @@ def emit_json(obj: Any) -> None:
 
 
 def ns_str(namespace: Iterable[str]) -> str:
-    return "/".join(namespace)
+    """A namespace as the command line writes it: `user-42/notes`, or a JSON list when a segment holds
+    a "/" (`["a/b", "notes"]`), so it reads back as the same namespace."""
+    segments = list(namespace)
+    if any("/" in s for s in segments):
+        return json.dumps(segments, ensure_ascii=False)
+    return "/".join(segments)
+
+
+def stats_json(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """`Memory.stats()` as JSON: the per-namespace counts as a list of {"namespace", "memories"}."""
+    counts = [{"namespace": list(ns), "memories": n} for ns, n in sorted(stats["namespaces"].items())]
+    return {**stats, "namespaces": counts}
 
 
 def preview(text: str, width: int = 70) -> str:
@@ -217,5 +228,5 @@ def stats_tables(stats: Mapping[str, Any]) -> list[Table]:
     per_ns.add_column("namespace")
     per_ns.add_column("memories", justify="right")
     for ns, n in sorted(stats.get("namespaces", {}).items()):
-        per_ns.add_row(Text(ns), str(n))
+        per_ns.add_row(Text(ns_str(ns)), str(n))
     return [summary, per_ns]

@@ -30,7 +30,10 @@ json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document (shapes: docs/cli-json.md), no table."
 )
 namespace_option = click.option(
-    "-n", "--namespace", help="Namespace prefix, segments separated by '/', e.g. user-42 or user-42/notes."
+    "-n",
+    "--namespace",
+    help="Namespace prefix, segments separated by '/', e.g. user-42 or user-42/notes; a JSON list for "
+    "segments holding a '/', e.g. '[\"a/b\", \"notes\"]'.",
 )
 filter_option = click.option(
     "--filter",
@@ -58,18 +61,15 @@ def open_memory(
     path: Path, *, create: bool = False, missing_hint: str | None = None, **kwargs: Any
 ) -> Iterator[Memory]:
     """Open the store at `path`; read commands (`create=False`) refuse to conjure an empty one."""
-    if not create:
-        from agentmem.storage.local.sqlite import DB_NAME
-
-        if not path.exists() or (path.is_dir() and not (path / DB_NAME).exists()):
-            hint = (
-                missing_hint
-                or f"create it with `agentmem --store {path} init` or pass --store with an existing store"
-            )
-            raise StorePathError(f"no store at {path}; {hint}")
     from agentmem.memory import Memory
 
-    with Memory(path, **kwargs) as mem:
+    try:
+        mem = Memory(path, create=create, **kwargs)
+    except StorePathError as e:
+        if missing_hint is None or "no store at" not in str(e):
+            raise
+        raise StorePathError(f"no store at {path}; {missing_hint}") from None
+    with mem:
         yield mem
 
 
@@ -112,7 +112,7 @@ def init(ctx: click.Context, encoder: str | None, index_kind: str | None, as_jso
     with open_memory(store_path(ctx), create=True, encoder=encoder, index=index_kind) as mem:
         stats = mem.stats()
     if as_json:
-        render.emit_json(stats)
+        render.emit_json(render.stats_json(stats))
     else:
         click.echo(
             f"store ready at {stats['path']} ({stats['memories']} memories, encoder {stats['encoder']}, "
@@ -365,6 +365,7 @@ def show(ctx: click.Context, id_: str, query: str | None, as_json: bool) -> None
       agentmem show note-1 --json | jq '.history | length'
       agentmem show note-1 --query "Where does Alice live?"
     """
+    id_ = inputs.check_id(id_)
     with open_memory(store_path(ctx)) as mem:
         record = mem.get(id_)
         if record is None:
@@ -418,7 +419,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     with open_memory(store_path(ctx)) as mem:
         info = mem.stats()
     if as_json:
-        render.emit_json(info)
+        render.emit_json(render.stats_json(info))
         return
     out = render.console()
     for table in render.stats_tables(info):
@@ -445,9 +446,11 @@ def forget(
     yes: bool,
     as_json: bool,
 ) -> None:
-    """Forget memories by ID, by namespace prefix and/or metadata filter, or --all.
+    """Forget memories by ID, by namespace prefix and/or metadata filter, or --all of them.
 
-    Deleting by namespace, filter or --all asks first unless --yes. Prints how many were forgotten.
+    Deleting by namespace, filter or --all asks first unless --yes (--all without --yes is refused when
+    no one can answer the question). The texts forgotten are overwritten in the database and its log,
+    and the saved indexes are rewritten without them. Prints how many were forgotten.
 
     \b
     Examples:
@@ -456,12 +459,15 @@ def forget(
       agentmem forget --filter '{"source": "test"}'
       agentmem forget --all --yes --json
     """
-    by_query = namespace is not None or filter_ is not None
+    ns, flt = _namespace(namespace), _filter(filter_)
+    by_query = ns is not None or bool(flt)
     if sum([bool(ids), by_query, all_]) != 1:
         raise InvalidInputError(
-            "say what to forget: IDs, or --namespace and/or --filter, or --all (one of these)"
+            "say what to forget: IDs, or --namespace and/or a non-empty --filter, or --all (one of these)"
         )
-    ns, flt = _namespace(namespace), _filter(filter_)
+    if all_ and not yes and not sys.stdin.isatty():
+        raise InvalidInputError("forgetting every memory of the store takes `agentmem forget --all --yes`")
+    ids = tuple(inputs.check_id(i) for i in ids)
     not_found: list[str] = []
     with open_memory(store_path(ctx)) as mem:
         if ids:
@@ -472,7 +478,9 @@ def forget(
             what = "in the store" if all_ else f"matching {_describe(ns, flt)}"
             if matching and not yes:
                 click.confirm(f"forget {matching} memories {what}?", abort=True, err=True)
-            n = mem.forget(namespace=ns or (), filter=flt) if matching else 0
+            n = 0
+            if matching:
+                n = mem.forget(everything=True) if all_ else mem.forget(namespace=ns, filter=flt)
     if as_json:
         render.emit_json({"forgotten": n, "not_found": not_found})
         return
@@ -508,27 +516,44 @@ def export(ctx: click.Context, file: str) -> None:
     """
     from agentmem.cli import export_format
 
-    with open_memory(store_path(ctx)) as mem:
-        info = mem.stats()
-        records = list(mem)
-        lines = [export_format.line(r, mem.history(r.id)) for r in records]
-    head = export_format.header(encoder=info["encoder"], dim=info["dim"], count=len(records))
-    body = "\n".join([json.dumps(head, ensure_ascii=False), *lines]) + "\n"
+    with open_memory(store_path(ctx)) as mem, _output(file) as out:
+        # Streamed a page at a time: an export of any size holds one page of memories in RAM.
+        count = mem.count()
+        out.write(json.dumps(export_format.header(encoder=mem.encoder.name, dim=mem.encoder.dim, count=count)) + "\n")
+        written = 0
+        for record in mem:
+            out.write(export_format.line(record, mem.history(record.id)) + "\n")
+            written += 1
+    if file != "-":
+        render.note(f"exported {written} memories to {file}")
+
+
+class _Stdout:
+    """stdout as a file to write lines to (through click, which test runners capture)."""
+
+    def write(self, text: str) -> None:
+        click.echo(text, nl=False)
+
+
+@contextmanager
+def _output(file: str) -> Iterator[Any]:
+    """stdout for "-"; else a temporary file beside FILE, renamed over it once complete, so FILE is never
+    left half-written."""
     if file == "-":
-        click.echo(body, nl=False)
-    else:
-        _write_atomic(Path(file), body)
-        render.note(f"exported {len(records)} memories to {file}")
-
-
-def _write_atomic(path: Path, body: str) -> None:
+        yield _Stdout()
+        return
+    path = Path(file)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(body)
-        os.replace(tmp, path)
     except OSError as e:
         raise InvalidInputError(f"cannot write {path}: {e.strerror}; choose a writable path") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @click.command(name="import")
@@ -574,3 +599,85 @@ def import_(ctx: click.Context, file: str, batch_size: int, as_json: bool) -> No
         render.emit_json({"imported": len(entries)})
     else:
         click.echo(f"imported {len(entries)} memories")
+
+
+# -- upkeep: purge, compact, check ---------------------------------------------------------------
+
+
+@click.command()
+@click.argument("ids", nargs=-1)
+@namespace_option
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@click.pass_context
+def purge(ctx: click.Context, ids: tuple[str, ...], namespace: str | None, yes: bool, as_json: bool) -> None:
+    """Delete the past versions of memories, keeping their current ones.
+
+    `agentmem update` and the write gate keep each replaced version in a memory's history; purge erases
+    them (by ID, under a namespace, or in the whole store), overwriting their texts as `forget` does.
+
+    \b
+    Examples:
+      agentmem purge 3f2a9c...
+      agentmem purge -n user-42 --yes
+    """
+    ns = _namespace(namespace)
+    ids = tuple(inputs.check_id(i) for i in ids)
+    if ids and ns is not None:
+        raise InvalidInputError("give IDs or --namespace, not both")
+    with open_memory(store_path(ctx)) as mem:
+        if not ids and not yes:
+            where = f"under {render.ns_str(ns)}" if ns else "in the whole store"
+            click.confirm(f"erase the past versions of every memory {where}?", abort=True, err=True)
+        n = mem.purge(list(ids)) if ids else mem.purge(namespace=ns)
+    if as_json:
+        render.emit_json({"purged_versions": n})
+    else:
+        click.echo(f"purged {n} past version{'' if n == 1 else 's'}")
+
+
+@click.command()
+@click.pass_context
+def compact(ctx: click.Context) -> None:
+    """Reclaim the space of forgotten memories: rewrite the database and its indexes without it.
+
+    Needs free disk space about the size of the database while it runs.
+
+    \b
+    Examples:
+      agentmem compact
+      agentmem --store ./mem forget -n scratch --yes && agentmem --store ./mem compact
+    """
+    with open_memory(store_path(ctx)) as mem:
+        before = mem.stats()["bytes_on_disk"]
+        mem.compact()
+        after = mem.stats()["bytes_on_disk"]
+    click.echo(f"compacted {store_path(ctx)}: {before:,} -> {after:,} bytes")
+
+
+@click.command()
+@click.option("--repair", is_flag=True, help="Rebuild the indexes from the database where they cannot be trusted.")
+@json_option
+@click.pass_context
+def check(ctx: click.Context, repair: bool, as_json: bool) -> None:
+    """Check the store: the database's integrity, and each index against the database.
+
+    Exits 1 when a problem is found. With --repair, indexes that disagree with the database (or have
+    seen commits it lost) are rebuilt from it; a damaged database itself is restored from a backup.
+
+    \b
+    Examples:
+      agentmem check
+      agentmem check --repair
+    """
+    with open_memory(store_path(ctx)) as mem:
+        problems = mem.check(repair=repair)
+    if as_json:
+        render.emit_json({"ok": not problems, "problems": problems, "repaired": repair})
+    elif problems:
+        for p in problems:
+            render.note(f"problem: {p}")
+    else:
+        click.echo(f"{store_path(ctx)}: ok" + (" (indexes rebuilt and saved)" if repair else ""))
+    if problems:
+        ctx.exit(1)

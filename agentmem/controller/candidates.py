@@ -218,7 +218,9 @@ def gather(
     key = query.vector / max(float(np.linalg.norm(query.vector)), 1e-12)  # the read key: the unit query
     lexical_done = in_background(lexical_part)
     try:
-        dense = [s for s, _ in memory.search(key, c.dense_k, namespace=query.namespace, filter=query.filter)]
+        # At least k dense candidates, so a read of k hits returns k where the scope holds them.
+        dense_k = max(c.dense_k, query.k)
+        dense = [s for s, _ in memory.search(key, dense_k, namespace=query.namespace, filter=query.filter)]
     except BaseException:
         wait([lexical_done])  # never leave the worker reading a memory the caller may change or close
         raise

@@ -192,6 +192,11 @@ class Backend(ABC):
     def location(self) -> str:
         """Where the store lives (a directory, a database URL), for messages."""
 
+    @abstractmethod
+    def errors(self) -> AbstractContextManager[None]:
+        """A block in which the backend's own failures (a damaged or vanished store, a lock held too
+        long, a closed connection) are raised as the library's errors, each naming its fix."""
+
     # -- the store's own facts --------------------------------------------------------------------
 
     @abstractmethod
@@ -235,7 +240,13 @@ class Backend(ABC):
 
     @abstractmethod
     def delete(self, slots: Sequence[int]) -> int:
-        """Delete slots and their history, linking each one's neighbours to each other; how many."""
+        """Delete slots and their history, linking each one's neighbours to each other; how many. What
+        was deleted is recoverable from no file of the store once the transaction is done."""
+
+    @abstractmethod
+    def purge_history(self, slots: Sequence[int]) -> int:
+        """Delete the past versions of `slots`, keeping the current ones; how many versions went. Erased
+        as `delete` erases."""
 
     @abstractmethod
     def restore_history(self, slot: int, versions: Sequence[Mapping[str, Any]]) -> None:
@@ -276,9 +287,14 @@ class Backend(ABC):
 
     @abstractmethod
     def select_slots(
-        self, *, namespace: Namespace | None = None, filter: Filter = (), now: float | None = None
+        self,
+        *,
+        namespace: Namespace | None = None,
+        filter: Filter = (),
+        now: float | None = None,
+        slots: Sequence[int] | None = None,
     ) -> list[int]:
-        """The slots `select` would return."""
+        """The slots `select` would return (of `slots` only, when given)."""
 
     @abstractmethod
     def count(
@@ -307,6 +323,15 @@ class Backend(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """What `Memory.stats` reports of the storage: index kind, indexed memories, bytes on disk."""
+
+    @abstractmethod
+    def compact(self) -> None:
+        """Reclaim the space of what was deleted."""
+
+    @abstractmethod
+    def check(self, *, repair: bool = False) -> list[str]:
+        """The store's integrity and its caches against it: the problems found (empty: none); with
+        `repair`, caches that cannot be trusted are rebuilt."""
 
     @abstractmethod
     def close(self, *, save: bool = True) -> None:

@@ -1,23 +1,32 @@
 """LocalBackend: a store in one directory on one machine.
 
     memory.db         SQLite (WAL): the truth (sqlite.py)
-    index.faiss.npz   the dense index over the keys (dense.py), a cache
+    index.faiss.npz   the dense index over the keys (dense.py), a cache, loaded by the first read
     lexical.npz       the BM25 index over the texts (lexical.py), a cache, built on the first lexical read
     (in memory)       the read columns of every slot (columns.py), a cache
 
 Every cache remembers the position in the store's change log it reflects and catches up by replaying
-it: after this process's commits (`transaction`), and before a read (`reader`) when another process
-committed (SQLite's `data_version` tells, without I/O). Caches are saved on `close`; a crash costs a
+it: after this process's commits (`transaction`), and when a read starts (`reader`) if another process
+committed (SQLite's `data_version` tells, without I/O). A read's caches are caught up together, in one
+snapshot of the database, so they agree on what exists. Caches are saved on `close`; a crash costs a
 replay at the next open, never a memory.
 
+Erasure: SQLite overwrites deleted content (`secure_delete`). After a transaction that erases text (a
+forget, a sweep of expired memories, a purge of past versions), the write-ahead log is checkpointed
+and truncated, and the saved cache files are deleted: they are written again, without what was
+erased, on `close`. HNSW keys of removed memories are zeroed in the graph (dense.py); the lexical
+index drops a removed memory's terms when it is saved.
+
 Locking: one SQLite connection per backend, guarded by the store's lock, held per statement (or per
-transaction); `Memory` serialises its own calls above that. The lexical index has a lock of its own
-for its first load, because a learned read searches it from a worker thread while the reading thread
-scans the dense index (controller/candidates.py).
+transaction); `Memory` serialises its own calls above that. The dense and lexical indexes have a lock
+of their own for their first load, because a learned read searches the lexical index from a worker
+thread while the reading thread scans the dense index (controller/candidates.py).
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,13 +37,22 @@ from typing import Any
 
 import numpy as np
 
-from agentmem.errors import InvalidInputError
+from agentmem.errors import (
+    AgentMemError,
+    ClosedError,
+    CorruptStoreError,
+    InvalidInputError,
+    StoreBusyError,
+    StorePathError,
+)
 from agentmem.filters import Filter
 from agentmem.storage.base import Backend, Namespace, NewSlot, ReadBatch, SlotReader, SlotRow, ns_prefix_range
 from agentmem.storage.local.columns import ReadColumns, batch_from_rows
 from agentmem.storage.local.dense import INDEX_FILE, IndexConfig, SlotIndex
 from agentmem.storage.local.lexical import LEXICAL_FILE, LexicalConfig, LexicalIndex
 from agentmem.storage.local.sqlite import SlotStore, StoreConfig
+
+log = logging.getLogger("agentmem")
 
 # Lexical hits checked for visibility before a read scores only the memories its scope allows.
 _LEXICAL_OVERFETCH_CAP = 4096
@@ -57,14 +75,15 @@ class LocalConfig:
 class LocalBackend(Backend):
     """A store directory: SQLite truth, FAISS and BM25 indexes, read columns (module docstring)."""
 
-    def __init__(
-        self, directory: str | Path, config: LocalConfig | None = None, *, create: bool = True
-    ) -> None:
+    def __init__(self, directory: str | Path, config: LocalConfig | None = None, *, create: bool = True) -> None:
         self.config = config or LocalConfig()
         self.directory = Path(directory)
-        self.store = SlotStore(self.directory, config=self.config.sqlite, create=create)
-        self.index: SlotIndex | None = None  # open_index
-        self._index_saved_seq = -1
+        with self.errors():
+            self.store = SlotStore(self.directory, config=self.config.sqlite, create=create)
+        self._dim: int | None = None  # open_index
+        self._dense: SlotIndex | None = None  # loaded by the first read (`dense`)
+        self._dense_lock = threading.Lock()
+        self._dense_saved_seq = -1
         self._lexical: LexicalIndex | None = None  # loaded by the first lexical read (`lexical`)
         self._lexical_lock = threading.Lock()
         self._lexical_saved_seq = -1
@@ -73,9 +92,43 @@ class LocalBackend(Backend):
         # a read needs no expiry probe. None: not read since the last change.
         self._earliest_expiry: float | None = None
         self._data_version = self.store.data_version()
+        self._erased = False  # the open transaction deleted text
 
     def location(self) -> str:
         return str(self.directory)
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """SQLite's and the file system's failures as the library's errors, each naming the fix."""
+        d = self.directory
+        try:
+            yield
+        except AgentMemError:
+            raise
+        except sqlite3.ProgrammingError as e:
+            raise ClosedError(f"the store at {d} is closed ({e}); open a new Memory({str(d)!r})") from e
+        except sqlite3.OperationalError as e:
+            text = str(e)
+            if "locked" in text or "busy" in text:
+                raise StoreBusyError(
+                    f"another process held the store at {d} locked for over "
+                    f"{self.config.sqlite.busy_timeout_s:g} s; retry, or raise StoreConfig.busy_timeout_s"
+                ) from e
+            if "unable to open" in text or "readonly" in text or "disk I/O" in text:
+                raise StorePathError(
+                    f"cannot read or write the store at {d} ({text}); check that it exists and is writable"
+                ) from e
+            raise CorruptStoreError(
+                f"the store's database at {d} is damaged ({text}); run `agentmem --store {d} check`, or "
+                "restore it from a backup"
+            ) from e
+        except sqlite3.DatabaseError as e:
+            raise CorruptStoreError(
+                f"the store's database at {d} is damaged ({e}); run `agentmem --store {d} check`, or restore "
+                "it from a backup"
+            ) from e
+        except OSError as e:
+            raise StorePathError(f"cannot use the store at {d} ({e.strerror or e}); check the path") from e
 
     # -- the store's own facts --------------------------------------------------------------------
 
@@ -90,10 +143,20 @@ class LocalBackend(Backend):
         if kind not in ("flat", "hnsw"):
             raise InvalidInputError(f"unknown index kind {kind!r}; use 'flat' or 'hnsw'")
         self.config.index.kind = kind  # type: ignore[assignment]
-        self.index = SlotIndex.open(self.directory, self.store, dim, self.config.index)
-        self._index_saved_seq = self.index.seq if (self.directory / INDEX_FILE).exists() else -1
+        self._dim = dim
         if self.store.get_meta("index_kind") != kind:
             self.store.set_meta("index_kind", kind)
+
+    @property
+    def dense(self) -> SlotIndex:
+        """The dense index, loaded (or built) on first use: listing, counting or exporting a store
+        never pays for it."""
+        with self._dense_lock:
+            if self._dense is None:
+                assert self._dim is not None, "open_index first"
+                self._dense = SlotIndex.open(self.directory, self.store, self._dim, self.config.index)
+                self._dense_saved_seq = self._dense.seq if (self.directory / INDEX_FILE).exists() else -1
+            return self._dense
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -102,35 +165,46 @@ class LocalBackend(Backend):
         with self._lexical_lock:
             if self._lexical is None:
                 self._lexical = LexicalIndex.open(self.directory, self.store, self.config.lexical)
-                self._lexical_saved_seq = (
-                    self._lexical.seq if (self.directory / LEXICAL_FILE).exists() else -1
-                )
+                self._lexical_saved_seq = self._lexical.seq if (self.directory / LEXICAL_FILE).exists() else -1
             return self._lexical
 
     # -- keeping the caches in step ---------------------------------------------------------------
 
-    def catch_up(self) -> None:
-        """Replay into the caches what other processes committed since they were last caught up."""
-        version = self.store.data_version()
-        if version != self._data_version:
-            self._replay()
-            self._data_version = version
-
     def _replay(self) -> None:
+        """Catch every loaded cache up with the database, in one snapshot of it."""
         self._earliest_expiry = None  # every commit that can change an expiry time passes here
-        if self.index is not None:  # None only while a Memory opens: before its encoder is known
-            self.index.sync(self.store)
-        if self._lexical is not None:
-            self._lexical.sync(self.store)
+        with self.store.read_snapshot():
+            if self._dense is not None:
+                self._dense.sync(self.store)
+            if self._lexical is not None:
+                self._lexical.sync(self.store)
+            if self.columns.seq >= 0:
+                self.columns.sync(self.store)
+        self._data_version = self.store.data_version()
 
     # -- writes ---------------------------------------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        self._erased = False
         with self.store.transaction():
             yield
         self._replay()
-        self._data_version = self.store.data_version()
+        if self._erased:
+            self._erase_leftovers()
+
+    def _erase_leftovers(self) -> None:
+        """After text was deleted: truncate the write-ahead log, and delete the saved caches (written
+        again, without it, on close)."""
+        if not self.store.checkpoint():
+            log.warning(
+                "another connection is reading %s: the write-ahead log could not be truncated, so forgotten "
+                "text stays in it until the next checkpoint",
+                self.directory,
+            )
+        for name in (INDEX_FILE, LEXICAL_FILE):
+            (self.directory / name).unlink(missing_ok=True)
+        self._dense_saved_seq = self._lexical_saved_seq = -1
 
     def insert(self, rows: Sequence[NewSlot], now: float) -> list[int]:
         return self.store.insert(rows, now)
@@ -141,6 +215,13 @@ class LocalBackend(Backend):
     def delete(self, slots: Sequence[int]) -> int:
         n = self.store.delete(slots)
         self.store.prune_changes()
+        self._erased = self._erased or n > 0
+        return n
+
+    def purge_history(self, slots: Sequence[int]) -> int:
+        """Delete the past versions of `slots`, keeping their current ones."""
+        n = self.store.purge_history(slots)
+        self._erased = self._erased or n > 0
         return n
 
     def restore_history(self, slot: int, versions: Sequence[Mapping[str, Any]]) -> None:
@@ -154,7 +235,6 @@ class LocalBackend(Backend):
 
     def refresh_ttl(self, slots: Sequence[int], now: float) -> None:
         self.store.refresh_ttl(slots, now)
-        self._earliest_expiry = None
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -176,14 +256,17 @@ class LocalBackend(Backend):
         return self.store.select(namespace=namespace, filter=filter, now=now, limit=limit, offset=offset)
 
     def select_slots(
-        self, *, namespace: Namespace | None = None, filter: Filter = (), now: float | None = None
+        self,
+        *,
+        namespace: Namespace | None = None,
+        filter: Filter = (),
+        now: float | None = None,
+        slots: Sequence[int] | None = None,
     ) -> list[int]:
-        rows = self.store.select(namespace=namespace, filter=filter, now=now, columns="slot")
+        rows = self.store.select(namespace=namespace, filter=filter, now=now, slots=slots, columns="slot")
         return [r[0] for r in rows]
 
-    def count(
-        self, *, namespace: Namespace | None = None, filter: Filter = (), now: float | None = None
-    ) -> int:
+    def count(self, *, namespace: Namespace | None = None, filter: Filter = (), now: float | None = None) -> int:
         return self.store.count(namespace=namespace, filter=filter, now=now)
 
     def namespace_counts(self, now: float | None = None) -> dict[Namespace, int]:
@@ -193,21 +276,25 @@ class LocalBackend(Backend):
         return self.store.history(slot)
 
     def vectors(self, slots: Sequence[int]) -> np.ndarray:
-        assert self.index is not None, "open_index first"
-        return self.store.vectors(slots, self.index.dim)
+        assert self._dim is not None, "open_index first"
+        return self.store.vectors(slots, self._dim)
 
     def expired_slots(self, now: float) -> list[int]:
         return self.store.expired_slots(now)
 
     def reader(self) -> LocalReader:
-        self.catch_up()
-        return LocalReader(self)
+        dense = self.dense
+        if self.store.data_version() != self._data_version or self.columns.seq < 0:
+            if self.columns.seq < 0:
+                with self.store.lock:
+                    self.columns.sync(self.store)
+            self._replay()
+        return LocalReader(self, dense)
 
     def describe(self) -> dict[str, Any]:
-        assert self.index is not None, "open_index first"
         return {
-            "index": self.index.config.kind,
-            "indexed": self.index.size,
+            "index": self.config.index.kind,
+            "indexed": self.store.count(indexed_only=True),
             "schema_version": int(self.store.get_meta("schema_version") or 0),
             "bytes_on_disk": self.store.bytes_on_disk(),
         }
@@ -218,13 +305,67 @@ class LocalBackend(Backend):
             self._earliest_expiry = self.store.earliest_expiry()
         return now < self._earliest_expiry
 
+    # -- upkeep -----------------------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Rewrite the database without its free pages, and the caches without what was removed."""
+        self.store.vacuum()
+        self._save(force=True)
+
+    def check(self, *, repair: bool = False) -> list[str]:
+        """Problems of the database and of the caches against it (empty: none). With `repair`, a cache
+        that cannot be trusted is rebuilt from the database; every cache is then saved."""
+        problems = [f"database: {p}" for p in self.store.integrity_problems()]
+        if problems:
+            return problems
+        indexed = {r[0] for r in self.store.select(columns="slot", indexed_only=True)}
+        for name, file, load in (
+            ("dense index", INDEX_FILE, self._load_dense),
+            ("lexical index", LEXICAL_FILE, self._load_lexical),
+        ):
+            try:
+                held = load()
+            except CorruptStoreError as e:
+                if not repair:
+                    problems.append(f"{name}: {e}")
+                    continue
+                (self.directory / file).unlink(missing_ok=True)
+                held = load()
+            if held != indexed:
+                problems.append(
+                    f"{name}: holds {len(held - indexed)} memories the database does not and lacks "
+                    f"{len(indexed - held)} it does"
+                )
+        if repair:
+            self._save(force=True)
+        return problems
+
+    def _load_dense(self) -> set[int]:
+        """Load the dense index afresh from its file (or the database); the slots it holds."""
+        with self._dense_lock:
+            self._dense = None
+        return self.dense.slots()
+
+    def _load_lexical(self) -> set[int]:
+        with self._lexical_lock:
+            self._lexical = None
+        return set(self.lexical.slot_doc)
+
+    def _save(self, *, force: bool = False) -> None:
+        store_id = self.store.get_meta("store_id") or ""
+        if self._dense is not None and (force or self._dense.seq != self._dense_saved_seq):
+            self._dense.save(self.directory, store_id)
+            self._dense_saved_seq = self._dense.seq
+        if self._lexical is not None and (force or self._lexical.seq != self._lexical_saved_seq):
+            self._lexical.save(self.directory, store_id)
+            self._lexical_saved_seq = self._lexical.seq
+
     def close(self, *, save: bool = True) -> None:
         try:
-            store_id = self.store.get_meta("store_id") or ""
-            if save and self.index is not None and self.index.seq != self._index_saved_seq:
-                self.index.save(self.directory, store_id)
-            if save and self._lexical is not None and self._lexical.seq != self._lexical_saved_seq:
-                self._lexical.save(self.directory, store_id)
+            if save:
+                self._save()
+        except OSError as e:  # the caches are rebuilt at the next open; the memories are committed
+            log.warning("could not save the caches of %s (%s): the next open rebuilds them", self.directory, e)
         finally:
             self.store.close()
 
@@ -232,12 +373,10 @@ class LocalBackend(Backend):
 class LocalReader(SlotReader):
     """The local backend's answers to a read's candidate questions (storage.base.SlotReader)."""
 
-    def __init__(self, backend: LocalBackend) -> None:
-        assert backend.index is not None, "open_index first"
+    def __init__(self, backend: LocalBackend, dense: SlotIndex) -> None:
         self.backend = backend
-        self.index = backend.index
-        self.dim = backend.index.dim
-        self._columns_synced = False  # the first neighbourhood lookup catches the read columns up
+        self.index = dense
+        self.dim = dense.dim
         self._rows: dict[int, SlotRow] = {}  # every row `rows` fetched, for the call's later asks
 
     def search_many(
@@ -319,9 +458,8 @@ class LocalReader(SlotReader):
         filter: Filter = (),
         visible: bool = True,
     ) -> ReadBatch:
-        """From the read columns held in memory when it can, in one query otherwise (a metadata filter,
-        or a read inside a write transaction). The columns are caught up once per call: a call's later
-        lookups see what its first one saw."""
+        """From the read columns held in memory (caught up when the read began) when it can, in one query
+        otherwise (a metadata filter, or a read inside a write transaction)."""
         store, columns = self.backend.store, self.backend.columns
         now = time.time() if visible else None
         if not visible:  # training's gold slots, wherever they are
@@ -333,9 +471,6 @@ class LocalReader(SlotReader):
                         slots, strong, namespace=namespace, filter=filter, now=now, indexed_only=visible
                     )
                 )
-            if not self._columns_synced or columns.seq < 0:
-                columns.sync(store)
-                self._columns_synced = True
             lo, hi = ns_prefix_range(namespace) if namespace else (None, None)
             return columns.neighbourhood(
                 slots,
@@ -354,7 +489,12 @@ class LocalReader(SlotReader):
     def vectors(self, slots: Sequence[int]) -> np.ndarray:
         if len(slots) == 0:
             return np.zeros((0, self.dim), np.float32)
-        return self.index.vectors(np.asarray(slots))
+        try:
+            return self.index.vectors(np.asarray(slots))
+        except (RuntimeError, KeyError):
+            # A slot the lexical index found before this read's dense index held it (its first load
+            # happens during the read): the store has every key.
+            return self.backend.store.vectors(list(slots), self.dim)
 
 
 def _hit_lists(scores: np.ndarray, slots: np.ndarray) -> list[list[tuple[int, float]]]:

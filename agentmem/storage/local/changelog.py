@@ -1,19 +1,30 @@
-"""ChangeLogCache: what the FAISS index (index.py) and the BM25 index (lexical.py) share as caches of
+"""ChangeLogCache: what the dense index (dense.py) and the BM25 index (lexical.py) share as caches of
 the store that can always be rebuilt.
 
-Each remembers the position in the store's change log it reflects (`seq`). `sync` replays the changes
-after it: this process's writes, another process's, or everything since the cache was last saved.
-Only when the log no longer reaches back that far (or belongs to another store) is the cache rebuilt
-from the slots, with a warning. A subclass says what it holds per slot (a key, a text) through
-`_present` and `_all`, and how to take it in through `add`, `remove` and `_reset`.
+Each remembers the position in the store's change log it reflects (`seq`) and the token of the
+transaction that logged that change (`tx`). `sync` replays the changes after it: this process's
+writes, another process's, or everything since the cache was last saved. When the log no longer
+reaches back that far, or its entry at `seq` has another token (the cache belongs to another copy of
+the store, whose contents diverged), the cache is rebuilt from the slots, with a warning. A cache
+ahead of the log means the database lost commits the cache saw: that is refused, never papered over.
+
+A subclass says what it holds per slot (a key, a text) through `_present` and `_all`, and how to take
+it in through `add`, `remove` and `_reset`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator, Sequence
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from agentmem.errors import CorruptStoreError
 from agentmem.storage.local.sqlite import SlotStore
 
 log = logging.getLogger("agentmem")
@@ -24,6 +35,7 @@ class ChangeLogCache:
 
     what = "cache"  # named in the rebuild warning
     seq: int
+    tx: str | None = None
 
     def _reset(self) -> None:
         raise NotImplementedError
@@ -46,9 +58,19 @@ class ChangeLogCache:
         """Replay the store's changes since `seq`; rebuild when they cannot be replayed."""
         with store.read_snapshot():
             hi, changes, replayable = store.changes_since(self.seq)
+            if self.seq > hi:
+                raise CorruptStoreError(
+                    f"the {self.what} of {store.directory} has seen changes up to {self.seq} but the database's "
+                    f"log ends at {hi}: the database lost commits (a deleted or damaged write-ahead log, or an "
+                    f"older copy restored); run `agentmem --store {store.directory} check --repair` to keep what "
+                    "the database holds, or restore a backup"
+                )
+            if replayable and self.seq > 0 and store.change_tx(self.seq) != self.tx:
+                replayable = False  # the same position in another copy's log: other contents
             if not replayable:
                 log.warning(
-                    "%s is behind what the change log keeps (or from another store): rebuilding it", self.what
+                    "%s is behind what the change log keeps (or from another copy of the store): rebuilding it",
+                    self.what,
                 )
                 self._rebuild_locked(store)
                 return
@@ -56,7 +78,7 @@ class ChangeLogCache:
                 return
             self.remove(sorted({s for s, op in changes if op == "remove"}))
             self.add(*self._present(store, list(dict.fromkeys(s for s, op in changes if op == "add"))))
-            self.seq = hi
+            self.seq, self.tx = hi, store.change_tx(hi)
 
     def rebuild(self, store: SlotStore) -> None:
         """Rebuild from the store's slots (one consistent snapshot)."""
@@ -66,5 +88,27 @@ class ChangeLogCache:
     def _rebuild_locked(self, store: SlotStore) -> None:
         self._reset()
         self.seq = store.latest_seq()
+        self.tx = store.change_tx(self.seq)
         for slots, items in self._all(store):
             self.add(slots, items)
+
+
+def save_npz(path: Path, stamp: Mapping[str, Any], **arrays: Any) -> None:
+    """Write a cache file (its arrays and its stamp) atomically: into a temporary file of its own in the
+    same directory (several processes may save at once), synced, then renamed over the old one. A crash
+    leaves the old file or the new one, never half of either."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, stamp=np.frombuffer(json.dumps(dict(stamp)).encode(), dtype=np.uint8), **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_stamp(z: Any) -> dict[str, Any]:
+    """The stamp of a cache file opened with np.load."""
+    return json.loads(z["stamp"].tobytes())

@@ -13,9 +13,7 @@ Kinds:
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ import faiss
 import numpy as np
 
 from agentmem.errors import InvalidInputError
-from agentmem.storage.local.changelog import ChangeLogCache
+from agentmem.storage.local.changelog import ChangeLogCache, read_stamp, save_npz
 from agentmem.storage.local.sqlite import SlotStore
 
 # Small query batches go through FAISS's non-BLAS path below this size; the default (20) already
@@ -109,13 +107,23 @@ class SlotIndex(ChangeLogCache):
         if self.config.kind == "flat":
             self.index.remove_ids(faiss.IDSelectorBatch(slots))
             return
-        for s in slots.tolist():
-            pos = self.position.pop(s, None)
-            if pos is not None:
-                self.labels[pos] = -1
+        dead = [pos for s in slots.tolist() if (pos := self.position.pop(s, None)) is not None]
+        self.labels[dead] = -1
+        # HNSW keeps a removed key in its graph: zero it, so an erased memory's key is in no saved file.
+        stored = faiss.downcast_index(self.index.storage)
+        faiss.rev_swig_ptr(stored.get_xb(), self.index.ntotal * self.dim).reshape(-1, self.dim)[dead] = 0.0
+
+    def slots(self) -> set[int]:
+        """The slots live in the index."""
+        if self.config.kind == "hnsw":
+            return set(self.position)
+        if self.index.ntotal == 0:
+            return set()
+        return set(faiss.vector_to_array(faiss.downcast_index(self.index).id_map).tolist())
 
     def vectors(self, slots: np.ndarray) -> np.ndarray:
-        """The live keys of `slots (n,)` as `(n, d)`: a copy out of the index, no database read."""
+        """The live keys of `slots (n,)` as `(n, d)`: a copy out of the index, no database read. A slot
+        the index does not hold raises (RuntimeError for flat, KeyError for HNSW)."""
         slots = np.asarray(slots, dtype=np.int64)
         if self.config.kind == "flat":
             return self.index.reconstruct_batch(slots)
@@ -188,20 +196,9 @@ class SlotIndex(ChangeLogCache):
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, directory: Path, store_id: str) -> None:
-        """Write index, labels and stamp as one file, atomically (a crash leaves the old file)."""
-        path = Path(directory) / INDEX_FILE
-        tmp = path.with_suffix(".tmp.npz")
-        stamp = {"store_id": store_id, "seq": self.seq, "kind": self.config.kind, "dim": self.dim}
-        with open(tmp, "wb") as f:
-            np.savez(
-                f,
-                index=faiss.serialize_index(self.index),
-                labels=self.labels,
-                stamp=np.frombuffer(json.dumps(stamp).encode(), dtype=np.uint8),
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        """Write index, labels and stamp as one file, atomically (changelog.save_npz)."""
+        stamp = {"store_id": store_id, "seq": self.seq, "tx": self.tx, "kind": self.config.kind, "dim": self.dim}
+        save_npz(Path(directory) / INDEX_FILE, stamp, index=faiss.serialize_index(self.index), labels=self.labels)
 
     @classmethod
     def open(
@@ -219,12 +216,12 @@ class SlotIndex(ChangeLogCache):
             return index
         try:
             with np.load(path) as z:
-                stamp = json.loads(z["stamp"].tobytes())
+                stamp = read_stamp(z)
                 if stamp != {**stamp, "store_id": store_id, "kind": config.kind, "dim": dim}:
                     raise ValueError(f"built for another store or index ({stamp})")
                 index.index = faiss.deserialize_index(z["index"])
                 index.labels = z["labels"]
-                index.seq = int(stamp["seq"])
+                index.seq, index.tx = int(stamp["seq"]), stamp.get("tx")
             if config.kind == "hnsw":
                 index.index.hnsw.efSearch = config.hnsw_ef_search
                 live = np.nonzero(index.labels >= 0)[0]

@@ -32,10 +32,8 @@ and caught up by replaying the log; a missing, stale or unreadable file is rebui
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import Stemmer
 
-from agentmem.storage.local.changelog import ChangeLogCache
+from agentmem.storage.local.changelog import ChangeLogCache, read_stamp, save_npz
 from agentmem.storage.local.sqlite import SlotStore
 from agentmem.text import STOPWORDS, WORD, fold, name_phrases
 
@@ -297,25 +295,26 @@ class LexicalIndex(ChangeLogCache):
     # -- persistence ---------------------------------------------------------------------------
 
     def save(self, directory: Path, store_id: str) -> None:
-        """Merge, then write the base and the stamp as one file, atomically (a crash leaves the old one)."""
+        """Merge (dropping dead docs and the terms only they used), then write the base and the stamp as
+        one file, atomically (changelog.save_npz)."""
         self.merge()
-        path = Path(directory) / LEXICAL_FILE
-        tmp = path.with_suffix(".tmp.npz")
-        stamp = {**self._stamp(), "store_id": store_id, "seq": self.seq, "total_len": self.total_len}
-        with open(tmp, "wb") as f:
-            np.savez(
-                f,
-                vocab=np.frombuffer("\n".join(self.vocab).encode(), dtype=np.uint8),
-                offsets=self.offsets,
-                post_doc=self.post_doc,
-                post_tf=self.post_tf,
-                doc_slot=self.doc_slot,
-                doc_len=self.doc_len,
-                stamp=np.frombuffer(json.dumps(stamp).encode(), dtype=np.uint8),
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        stamp = {
+            **self._stamp(),
+            "store_id": store_id,
+            "seq": self.seq,
+            "tx": self.tx,
+            "total_len": self.total_len,
+        }
+        save_npz(
+            Path(directory) / LEXICAL_FILE,
+            stamp,
+            vocab=np.frombuffer("\n".join(self.vocab).encode(), dtype=np.uint8),
+            offsets=self.offsets,
+            post_doc=self.post_doc,
+            post_tf=self.post_tf,
+            doc_slot=self.doc_slot,
+            doc_len=self.doc_len,
+        )
 
     @classmethod
     def open(cls, directory: Path, store: SlotStore, config: LexicalConfig | None = None) -> LexicalIndex:
@@ -327,7 +326,7 @@ class LexicalIndex(ChangeLogCache):
             return index
         try:
             with np.load(path) as z:
-                stamp = json.loads(z["stamp"].tobytes())
+                stamp = read_stamp(z)
                 expected = {**index._stamp(), "store_id": store.get_meta("store_id") or ""}
                 if stamp != {**stamp, **expected}:
                     raise ValueError(f"built for another store or format ({stamp})")
@@ -339,7 +338,7 @@ class LexicalIndex(ChangeLogCache):
             index.alive = np.ones(index.n_docs, dtype=bool)
             index.slot_doc = dict(zip(index.doc_slot.tolist(), range(index.n_docs), strict=True))
             index.total_len = float(stamp["total_len"])
-            index.seq = int(stamp["seq"])
+            index.seq, index.tx = int(stamp["seq"]), stamp.get("tx")
         except Exception as e:  # noqa: BLE001 - any unreadable cache is rebuilt, never fatal
             log.warning("lexical index file %s is unreadable (%s): rebuilding it from the store", path, e)
             index = cls(config)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -34,8 +35,11 @@ from agentmem.filters import Condition, Filter
 from agentmem.storage.base import Namespace, NewSlot, SlotRow, ns_key, ns_prefix_range, ns_tuple
 from agentmem.text import speaker_name
 
-SCHEMA_VERSION = 3  # 2: no FTS5 table (lexical.py replaces it); 3: the `speaker` column
+SCHEMA_VERSION = 4  # 2: no FTS5 table (lexical.py replaces it); 3: the `speaker` column; 4: `changes.tx`
 DB_NAME = "memory.db"
+# Files beside the database that only an agentmem store has: their presence without a database means
+# the database was lost, not that the directory is new.
+CACHE_FILES = ("index.faiss.npz", "lexical.npz")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,10 +78,14 @@ CREATE TABLE IF NOT EXISTS history (
     updated_at REAL NOT NULL,
     PRIMARY KEY (slot, version)
 );
+-- tx: a random token of the transaction that logged the change. A cache records the token at the
+-- position it reflects, so a cache of another copy of the store, at the same position but with other
+-- contents, is told apart from this store's own.
 CREATE TABLE IF NOT EXISTS changes (
     seq  INTEGER PRIMARY KEY AUTOINCREMENT,
     slot INTEGER NOT NULL,
-    op   TEXT NOT NULL CHECK (op IN ('add', 'remove'))
+    op   TEXT NOT NULL CHECK (op IN ('add', 'remove')),
+    tx   TEXT
 );
 -- Slots whose read columns (read_columns.py) a write changed, logged by the database itself so no write
 -- path, in this process or another, can forget one.
@@ -207,12 +215,17 @@ class SlotStore:
         self.path = self.directory / DB_NAME
         self._check_directory(create)
         self.lock = threading.RLock()
+        self._tx: str | None = None  # the open write transaction's token (`changes.tx`)
         try:
             self.conn = sqlite3.connect(
                 self.path, timeout=self.config.busy_timeout_s, isolation_level=None, check_same_thread=False
             )
+            self._check_is_agentmem_store()
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute(f"PRAGMA synchronous={self.config.synchronous}")
+            # Deleted content is overwritten with zeros, whatever the SQLite build's default: a forgotten
+            # memory's text must not stay readable in free pages.
+            self.conn.execute("PRAGMA secure_delete=ON")
             self.conn.execute("PRAGMA foreign_keys=OFF")
             self.conn.execute(f"PRAGMA mmap_size={int(self.config.mmap_bytes)}")
             # executescript commits any open transaction, so the schema script carries its own.
@@ -230,10 +243,23 @@ class SlotStore:
                         f"store {self.directory} has schema {version}, newer than this agentmem's {SCHEMA_VERSION}; "
                         "upgrade agentmem"
                     )
+            self._file = _identity(self.path)
         except sqlite3.DatabaseError as e:
             raise CorruptStoreError(
-                f"{self.path} is not a readable agentmem database ({e}); move it aside or pass another --store"
+                f"{self.path} is not a readable agentmem database ({e}); check it with "
+                f"`agentmem --store {self.directory} check`, or restore it from a backup"
             ) from e
+
+    def _check_is_agentmem_store(self) -> None:
+        """Refuse another application's SQLite database before a single table is added to it."""
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return
+        if "meta" not in tables or "slots" not in tables or self.get_meta("store_id") is None:
+            raise StorePathError(
+                f"{self.path} is another application's SQLite database, not an agentmem store; "
+                "pass a directory of its own to --store"
+            )
 
     def _migrate(self, version: int) -> None:
         """Bring an older store's schema to SCHEMA_VERSION, inside the opening transaction."""
@@ -253,23 +279,33 @@ class SlotStore:
             said = [(speaker_name(value, text), slot) for slot, value, text in rows]
             c.executemany("UPDATE slots SET speaker = ? WHERE slot = ?", [(w, s) for w, s in said if w])
             c.execute(_TOUCHED_UPDATE_TRIGGER)
+        if version < 4 and "tx" not in {r[1] for r in c.execute("PRAGMA table_info(changes)")}:
+            c.execute("ALTER TABLE changes ADD COLUMN tx TEXT")
         self.set_meta("schema_version", str(SCHEMA_VERSION))
 
     def _check_directory(self, create: bool) -> None:
+        """The directory exists (or is made, when `create`), is writable, and holds a database if it
+        holds anything of a store."""
         d = self.directory
         if d.exists() and not d.is_dir():
             raise StorePathError(
                 f"store path {d} is a file, not a directory; pass a directory path (e.g. {d}.d)"
             )
+        has_db = self.path.is_file() and self.path.stat().st_size > 0
+        if not has_db and not create:
+            raise StorePathError(f"no store at {d}; create one with `agentmem --store {d} init`")
         if not d.exists():
-            if not create:
-                raise StorePathError(f"no store at {d}; create one with `agentmem init --store {d}`")
             try:
-                d.mkdir(parents=True)
+                d.mkdir(parents=True, exist_ok=True)  # another process may be creating it too
             except OSError as e:
                 raise StorePathError(
                     f"cannot create store directory {d}: {e.strerror}; choose a writable path"
                 ) from e
+        if not has_db and any((d / name).exists() for name in CACHE_FILES):
+            raise StorePathError(
+                f"the store at {d} has lost its database file {DB_NAME} (its index files remain); restore "
+                f"{DB_NAME} from a backup, or delete the directory to start an empty store"
+            )
         if not _writable(d):
             raise StorePathError(
                 f"store directory {d} is not writable; fix its permissions or choose another path"
@@ -279,14 +315,24 @@ class SlotStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT under the lock; rolled back whole on any error."""
+        """BEGIN IMMEDIATE ... COMMIT under the lock; rolled back whole on any error. Before committing,
+        the database file must still be the one opened: a store deleted (or replaced) while open
+        would otherwise take writes that no later open can see."""
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
+            self._tx = uuid.uuid4().hex[:16]
             try:
                 yield self.conn
+                if getattr(self, "_file", None) is not None and _identity(self.path) != self._file:
+                    raise StorePathError(
+                        f"the store's database {self.path} was deleted or replaced while open; nothing was "
+                        "written: open the store again"
+                    )
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._tx = None
             self.conn.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:
@@ -350,7 +396,7 @@ class SlotStore:
             if prev is not None:
                 c.execute("UPDATE slots SET next_slot = ? WHERE slot = ?", (slot, prev))
             if r.vector is not None:
-                c.execute("INSERT INTO changes (slot, op) VALUES (?, 'add')", (slot,))
+                self._log(slot, "add")
             tails[key] = slot
             slots.append(slot)
         return slots
@@ -417,7 +463,8 @@ class SlotStore:
             ),
         )
         if old != (text, blob):  # only the key and the text are indexed: a metadata edit re-indexes nothing
-            c.executemany("INSERT INTO changes (slot, op) VALUES (?, ?)", [(slot, "remove"), (slot, "add")])
+            self._log(slot, "remove")
+            self._log(slot, "add")
 
     def delete(self, slots: Sequence[int]) -> int:
         """Delete slots and their history; relink each one's neighbours to each other."""
@@ -429,8 +476,25 @@ class SlotStore:
             self._unlink(slot)
             c.execute("DELETE FROM slots WHERE slot = ?", (slot,))
             c.execute("DELETE FROM history WHERE slot = ?", (slot,))
-            c.execute("INSERT INTO changes (slot, op) VALUES (?, 'remove')", (slot,))
+            self._log(slot, "remove")
             n += 1
+        return n
+
+    def _log(self, slot: int, op: str) -> None:
+        """Append an index-affecting change to the log, stamped with this transaction's token."""
+        self.conn.execute("INSERT INTO changes (slot, op, tx) VALUES (?, ?, ?)", (slot, op, self._tx))
+
+    def purge_history(self, slots: Sequence[int]) -> int:
+        """Delete the past versions of `slots` (their current ones stay); how many versions went. A
+        memory's lexical document holds the texts it superseded, so its index entry is redone."""
+        c = self.conn
+        n = 0
+        for slot in slots:
+            gone = c.execute("DELETE FROM history WHERE slot = ?", (slot,)).rowcount
+            if gone and c.execute("SELECT 1 FROM slots WHERE slot = ? AND vector IS NOT NULL", (slot,)).fetchone():
+                self._log(slot, "remove")
+                self._log(slot, "add")
+            n += gone
         return n
 
     def restore_history(self, slot: int, versions: Sequence[Mapping[str, Any]]) -> None:
@@ -692,6 +756,32 @@ class SlotStore:
             ).fetchall()
         return hi, rows, True
 
+    def change_tx(self, seq: int) -> str | None:
+        """The token of the transaction that logged change `seq` (None: before tokens, or no such change)."""
+        with self.lock:
+            row = self.conn.execute("SELECT tx FROM changes WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else row[0]
+
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database and truncate it, so what was deleted survives in
+        no file; False when a reader of another connection kept part of the log in use."""
+        with self.lock:
+            busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
+
+    def vacuum(self) -> None:
+        """Rewrite the database without its free pages (`agentmem compact`)."""
+        with self.lock:
+            self.conn.execute("VACUUM")
+        self.checkpoint()
+        self._file = _identity(self.path)
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's integrity check finds wrong with the database file (empty: nothing)."""
+        with self.lock:
+            rows = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
+
     def latest_seq(self) -> int:
         with self.lock:
             return self.conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
@@ -742,7 +832,14 @@ def _chunks(xs: list[Any], n: int) -> Iterator[list[Any]]:
         yield xs[i : i + n]
 
 
-def _writable(d: Path) -> bool:
-    import os
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a file, None when it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
+
+def _writable(d: Path) -> bool:
     return os.access(d, os.W_OK | os.X_OK)
