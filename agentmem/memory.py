@@ -102,11 +102,11 @@ class Memory:
         self._owns_dir = path is None
         try:
             self.path = Path(tempfile.mkdtemp(prefix="agentmem-")) if path is None else Path(path).expanduser()
-        except (OSError, ValueError) as e:  # a NUL byte, a name the file system refuses
-            raise StorePathError(f"cannot use {path!r} as a store path ({e}); choose another path") from e
+            fresh = not self.path.exists()
+        except (OSError, ValueError) as e:  # a NUL byte, a name too long, a path the system refuses
+            raise StorePathError(f"cannot use {str(path)[:80]!r} as a store path ({e}); choose another path") from e
         self._lock = threading.RLock()
         self._closed = False
-        fresh = not self.path.exists()
         self.backend = LocalBackend(self.path, self.config.storage, create=create)
         try:
             with self.backend.errors():
@@ -155,6 +155,19 @@ class Memory:
                 yield
 
     # -- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Memory]:
+        """Group writes (`remember`, `update`, `forget`, `purge`, `restore`) into one atomic transaction:
+        all of them are committed when the block ends, or none if it raises. The memory's lock is held
+        throughout, so encode outside the block (pass `embeddings=`) to keep other threads waiting less.
+
+        >>> with mem.transaction():                                              # doctest: +SKIP
+        ...     mem.forget(["old-note"])
+        ...     mem.remember("the new note", ids=["new-note"])
+        """
+        with self._call(), self.backend.transaction():
+            yield self
 
     def remember(
         self,

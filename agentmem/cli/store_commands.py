@@ -543,14 +543,19 @@ def _output(file: str) -> Iterator[Any]:
         yield _Stdout()
         return
     path = Path(file)
+    if not file.strip() or os.path.isdir(file):
+        raise InvalidInputError(f"cannot write to {file!r}: give a file name, or - for stdout")
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise InvalidInputError(f"cannot write {path}: {e.strerror}; choose a writable path") from None
+    except (OSError, ValueError) as e:
+        raise InvalidInputError(f"cannot write {file!r} ({e}); choose a writable path") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             yield f
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise InvalidInputError(f"cannot write {file!r} ({e.strerror or e}); choose a writable path") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -215,7 +215,8 @@ class Backend(ABC):
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """One atomic write: committed as a whole on leaving the block (durable once it returns),
-        rolled back on any error; the caches catch up with it before the block is left."""
+        rolled back on any error; the caches catch up with it before the block is left. A transaction
+        opened inside another joins it."""
 
     @abstractmethod
     def insert(self, rows: Sequence[NewSlot], now: float) -> list[int]:

@@ -186,12 +186,15 @@ class LocalBackend(Backend):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._erased = False
+        outermost = not self.store.conn.in_transaction
+        if outermost:
+            self._erased = False
         with self.store.transaction():
             yield
-        self._replay()
-        if self._erased:
-            self._erase_leftovers()
+        if outermost:
+            self._replay()
+            if self._erased:
+                self._erase_leftovers()
 
     def _erase_leftovers(self) -> None:
         """After text was deleted: truncate the write-ahead log, and delete the saved caches (written
@@ -284,6 +287,10 @@ class LocalBackend(Backend):
 
     def reader(self) -> LocalReader:
         dense = self.dense
+        if self.store.conn.in_transaction:
+            # Inside a write transaction the caches stay as committed: what the log shows now, a
+            # rollback may yet take back. Such a read sees the store as the transaction began.
+            return LocalReader(self, dense)
         if self.store.data_version() != self._data_version or self.columns.seq < 0:
             if self.columns.seq < 0:
                 with self.store.lock:

@@ -36,6 +36,9 @@ class ChangeLogCache:
     what = "cache"  # named in the rebuild warning
     seq: int
     tx: str | None = None
+    # Loaded from a file and not synced since: a position ahead of the log then means lost commits.
+    # (A cache kept in memory can be ahead only of a transaction that rolled back: it is rebuilt.)
+    from_file = False
 
     def _reset(self) -> None:
         raise NotImplementedError
@@ -58,7 +61,7 @@ class ChangeLogCache:
         """Replay the store's changes since `seq`; rebuild when they cannot be replayed."""
         with store.read_snapshot():
             hi, changes, replayable = store.changes_since(self.seq)
-            if self.seq > hi:
+            if self.seq > hi and self.from_file:
                 raise CorruptStoreError(
                     f"the {self.what} of {store.directory} has seen changes up to {self.seq} but the database's "
                     f"log ends at {hi}: the database lost commits (a deleted or damaged write-ahead log, or an "
@@ -67,6 +70,7 @@ class ChangeLogCache:
                 )
             if replayable and self.seq > 0 and store.change_tx(self.seq) != self.tx:
                 replayable = False  # the same position in another copy's log: other contents
+            self.from_file = False
             if not replayable:
                 log.warning(
                     "%s is behind what the change log keeps (or from another copy of the store): rebuilding it",

@@ -221,7 +221,7 @@ class SlotIndex(ChangeLogCache):
                     raise ValueError(f"built for another store or index ({stamp})")
                 index.index = faiss.deserialize_index(z["index"])
                 index.labels = z["labels"]
-                index.seq, index.tx = int(stamp["seq"]), stamp.get("tx")
+                index.seq, index.tx, index.from_file = int(stamp["seq"]), stamp.get("tx"), True
             if config.kind == "hnsw":
                 index.index.hnsw.efSearch = config.hnsw_ef_search
                 live = np.nonzero(index.labels >= 0)[0]

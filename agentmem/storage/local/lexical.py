@@ -338,7 +338,7 @@ class LexicalIndex(ChangeLogCache):
             index.alive = np.ones(index.n_docs, dtype=bool)
             index.slot_doc = dict(zip(index.doc_slot.tolist(), range(index.n_docs), strict=True))
             index.total_len = float(stamp["total_len"])
-            index.seq, index.tx = int(stamp["seq"]), stamp.get("tx")
+            index.seq, index.tx, index.from_file = int(stamp["seq"]), stamp.get("tx"), True
         except Exception as e:  # noqa: BLE001 - any unreadable cache is rebuilt, never fatal
             log.warning("lexical index file %s is unreadable (%s): rebuilding it from the store", path, e)
             index = cls(config)

@@ -216,6 +216,7 @@ class SlotStore:
         self._check_directory(create)
         self.lock = threading.RLock()
         self._tx: str | None = None  # the open write transaction's token (`changes.tx`)
+        self._depth = 0  # transactions open on this connection: inner ones join the outermost
         try:
             self.conn = sqlite3.connect(
                 self.path, timeout=self.config.busy_timeout_s, isolation_level=None, check_same_thread=False
@@ -228,15 +229,17 @@ class SlotStore:
             self.conn.execute("PRAGMA secure_delete=ON")
             self.conn.execute("PRAGMA foreign_keys=OFF")
             self.conn.execute(f"PRAGMA mmap_size={int(self.config.mmap_bytes)}")
-            # executescript commits any open transaction, so the schema script carries its own.
-            self.conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            # executescript commits any open transaction, so the schema script carries its own. A new
+            # store's tables and its identity appear in one commit: a process opening it meanwhile
+            # sees either nothing or an agentmem store, never tables without an identity.
+            identity = (
+                f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}'), "
+                f"('created_at', '{time.time()!r}'), ('store_id', '{uuid.uuid4().hex}');"
+            )
+            self.conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}{identity}COMMIT;")
             with self.transaction():
                 version = self.get_meta("schema_version")
-                if version is None:
-                    self.set_meta("schema_version", str(SCHEMA_VERSION))
-                    self.set_meta("created_at", str(time.time()))
-                    self.set_meta("store_id", uuid.uuid4().hex)
-                elif int(version) < SCHEMA_VERSION:
+                if int(version) < SCHEMA_VERSION:
                     self._migrate(int(version))
                 elif int(version) > SCHEMA_VERSION:
                     raise SchemaVersionError(
@@ -315,12 +318,21 @@ class SlotStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT under the lock; rolled back whole on any error. Before committing,
+        """BEGIN IMMEDIATE ... COMMIT under the lock; rolled back whole on any error. A transaction opened
+        inside another joins it. Before committing,
         the database file must still be the one opened: a store deleted (or replaced) while open
         would otherwise take writes that no later open can see."""
         with self.lock:
+            if self._depth:  # a transaction inside one: part of it, committed (or not) with it
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
             self.conn.execute("BEGIN IMMEDIATE")
             self._tx = uuid.uuid4().hex[:16]
+            self._depth = 1
             try:
                 yield self.conn
                 if getattr(self, "_file", None) is not None and _identity(self.path) != self._file:
@@ -332,7 +344,7 @@ class SlotStore:
                 self.conn.execute("ROLLBACK")
                 raise
             finally:
-                self._tx = None
+                self._tx, self._depth = None, 0
             self.conn.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:

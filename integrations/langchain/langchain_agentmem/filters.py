@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agentmem.errors import InvalidInputError
+from agentmem.validate import json_value
+
 _COMPARISONS = {
     "$gt": lambda a, b: a > b,
     "$gte": lambda a, b: a >= b,
@@ -58,7 +61,16 @@ def _apply(actual: Any, op: str, operand: Any) -> bool:
 
 
 def _is_scalar(v: Any) -> bool:
-    return isinstance(v, (str, int, float)) and not isinstance(v, bool)
+    return isinstance(v, (str, int, float)) and not isinstance(v, bool) and _storable(v)
+
+
+def _storable(v: Any) -> bool:
+    """Whether agentmem stores and compares `v` as given (see agentmem.validate.json_value)."""
+    try:
+        json_value(v, "a filter value")
+    except InvalidInputError:
+        return False
+    return True
 
 
 def pushdown(filter: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
@@ -67,13 +79,14 @@ def pushdown(filter: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
     Only conditions SQL can never make stricter than LangGraph are pushed: equality with a string
     or a number (exact), and `$gt`/`$gte` with a number (looser: SQLite ranks text above every
     number, so a numeric string passes them and is re-checked; `$lt`/`$lte` would wrongly drop it).
-    Keys with a dot are not pushed, because agentmem reads a dot as a nested path. When the pushed
-    part is not exact, callers re-check every candidate with `matches`.
+    Keys with a dot are not pushed, because agentmem reads a dot as a nested path, nor keys and values
+    agentmem's filters refuse (an empty key, integers past 64 bits, NaN). When the pushed part is not
+    exact, callers re-check every candidate with `matches`.
     """
     pushed: dict[str, Any] = {}
     complete = True
     for key, cond in (filter or {}).items():
-        if "." in key:
+        if not isinstance(key, str) or not key or "." in key or not _storable(key):
             complete = False
         elif _is_scalar(cond):
             pushed[key] = cond
@@ -92,4 +105,4 @@ def pushdown(filter: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and _storable(v)

@@ -15,6 +15,8 @@ with nothing to embed keeps its value as JSON text and is stored with `index=Fal
 from __future__ import annotations
 
 import json
+import math
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from typing import Any
 from langgraph.store.base import Item, SearchItem, get_text_at_path, tokenize_path
 
 from agentmem.records import MemoryRecord
+from agentmem.validate import MAX_TEXT_CHARS
 
 # Fixed, so ids are the same in every process and every version of this package.
 _ID_SPACE = uuid.UUID("6f1c2f55-0a43-4a53-9a8e-2d6c1c1e7a11")
@@ -35,6 +38,31 @@ RESERVED = frozenset({KEY, ROLE, FACETS})
 ITEM, FACET = "item", "facet"
 ITEMS_ONLY = {ROLE: ITEM}  # metadata filter: one record per item (listing, counting)
 STORE_RECORDS = {ROLE: {"$in": [ITEM, FACET]}}  # metadata filter: what this store wrote
+
+
+# Characters an agentmem namespace segment cannot hold (controls, lone surrogates), and "%", the
+# escape itself: each is written "%XX" (or "%uXXXX" for a surrogate), so every LangGraph label has a
+# segment that reads back as the same label.
+_UNSTORABLE = re.compile(r"[%\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_ESCAPED = re.compile(r"%u([0-9A-F]{4})|%([0-9A-F]{2})")
+
+
+def to_segment(label: str) -> str:
+    """A LangGraph namespace label (or item key) as agentmem stores it."""
+    return _UNSTORABLE.sub(lambda m: f"%{ord(m.group()):02X}" if ord(m.group()) < 0x100 else f"%u{ord(m.group()):04X}", label)
+
+
+def from_segment(segment: str) -> str:
+    """`to_segment` undone."""
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), segment)
+
+
+def to_namespace(namespace: Sequence[str]) -> tuple[str, ...]:
+    return tuple(to_segment(label) for label in namespace)
+
+
+def from_namespace(namespace: Sequence[str]) -> tuple[str, ...]:
+    return tuple(from_segment(segment) for segment in namespace)
 
 
 def item_id(namespace: Sequence[str], key: str) -> str:
@@ -83,16 +111,58 @@ def plan_item(
     if clash:
         raise ValueError(f"item value uses reserved key(s) {sorted(clash)}; rename them")
     parent = item_id(namespace, key)
+    # A memory's text is what is searched; the whole value is its metadata. Past agentmem's limit on
+    # one text, only the start of a long text is searched (an encoder reads only its start anyway).
+    stored_key = to_segment(key)
     facets = [
-        PlannedMemory(facet_id(parent, path), text, {**value, KEY: key, ROLE: FACET}, True)
+        PlannedMemory(
+            facet_id(parent, path), text[:MAX_TEXT_CHARS], {**value, KEY: stored_key, ROLE: FACET}, True
+        )
         for path, text in texts[1:]
     ]
-    meta = {**value, KEY: key, ROLE: ITEM, FACETS: [f.id for f in facets]}
+    meta = {**value, KEY: stored_key, ROLE: ITEM, FACETS: [f.id for f in facets]}
     if texts:
-        head = PlannedMemory(parent, texts[0][1], meta, True)
+        head = PlannedMemory(parent, texts[0][1][:MAX_TEXT_CHARS], meta, True)
     else:
-        head = PlannedMemory(parent, json.dumps(value, sort_keys=True, ensure_ascii=False), meta, False)
+        dumped = json.dumps(value, sort_keys=True, ensure_ascii=False)[:MAX_TEXT_CHARS]
+        head = PlannedMemory(parent, dumped, meta, False)
     return [head, *facets]
+
+
+_INT64 = 2**63
+
+
+def storable(value: Any) -> Any:
+    """A put value as the store keeps it: JSON that reads back the same. As LangGraph's persistent
+    stores (SqliteStore, PostgresStore) keep values, tuples and sets become lists and non-string keys
+    strings; what JSON cannot hold (NaN and infinity, integers past 64 bits, bytes, dates, any other
+    object) is kept as its string form, and a lone surrogate in a string as U+FFFD."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -_INT64 <= value < _INT64 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
+    if isinstance(value, Mapping):
+        return {storable(k if isinstance(k, str) else str(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [storable(v) for v in items]
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return storable(str(value))
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def value_of(record: MemoryRecord) -> dict[str, Any]:
@@ -107,15 +177,15 @@ def facets_of(record: MemoryRecord) -> list[str]:
 def parent_of(record: MemoryRecord) -> str:
     """The item record id a record belongs to (itself for an item record)."""
     if record.metadata.get(ROLE) == FACET:
-        return item_id(record.namespace, record.metadata[KEY])
+        return item_id(from_namespace(record.namespace), from_segment(record.metadata[KEY]))
     return record.id
 
 
 def to_item(record: MemoryRecord) -> Item:
     return Item(
         value=value_of(record),
-        key=record.metadata[KEY],
-        namespace=record.namespace,
+        key=from_segment(record.metadata[KEY]),
+        namespace=from_namespace(record.namespace),
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
@@ -123,8 +193,8 @@ def to_item(record: MemoryRecord) -> Item:
 
 def to_search_item(record: MemoryRecord, score: float | None) -> SearchItem:
     return SearchItem(
-        namespace=record.namespace,
-        key=record.metadata[KEY],
+        namespace=from_namespace(record.namespace),
+        key=from_segment(record.metadata[KEY]),
         value=value_of(record),
         created_at=record.created_at,
         updated_at=record.updated_at,

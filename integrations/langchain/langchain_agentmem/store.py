@@ -41,6 +41,7 @@ from langgraph.store.base import (
 from agentmem import Memory
 from agentmem.encoder import EmbeddingsEncoder
 from agentmem.records import MemoryRecord
+from agentmem.validate import MAX_K, MAX_TEXT_CHARS
 from langchain_agentmem import items
 from langchain_agentmem.embedding import Embedder
 from langchain_agentmem.filters import matches, pushdown
@@ -187,9 +188,10 @@ class AgentMemStore(BaseStore):
         for (namespace, key), op in plan.puts.items():
             if op.value is None:
                 continue
+            value = items.storable(op.value)
             paths = self._paths if op.index is None else items.tokenized(op.index or [])
-            texts = items.texts_to_embed(op.value, paths) if op.index is not False else []
-            planned = items.plan_item(namespace, key, op.value, texts)
+            texts = items.texts_to_embed(value, paths) if op.index is not False else []
+            planned = items.plan_item(namespace, key, value, texts)
             plan.writes[(namespace, key)] = planned
             plan.texts += [m.text for m in planned if m.indexed]
         return plan
@@ -220,6 +222,12 @@ class AgentMemStore(BaseStore):
         return items.to_item(record)
 
     def _search(self, op: SearchOp, query_vector: np.ndarray | None) -> list[SearchItem]:
+        if op.offset < 0 or op.limit < 0:
+            # A negative bound counts from the end, as a Python slice (and InMemoryStore) does: the
+            # window is cut from every match.
+            every = self.memory.count(namespace=items.to_namespace(op.namespace_prefix) or None)
+            found = self._search(op._replace(offset=0, limit=max(every, 1)), query_vector)
+            return found[op.offset : op.offset + op.limit]
         if query_vector is None:
             found = [(record, None) for record in self._scan(op, op.offset, op.limit)]
         else:
@@ -239,7 +247,7 @@ class AgentMemStore(BaseStore):
         """Items under the prefix that pass the filter, in write order, a page at a time."""
         pushed, complete = pushdown(op.filter)
         where = {**pushed, **items.ITEMS_ONLY}
-        namespace = op.namespace_prefix or None
+        namespace = items.to_namespace(op.namespace_prefix) or None
         if complete and not unindexed_only:
             return self.memory.list(namespace=namespace, filter=where, limit=limit, offset=offset)
         wanted = None if limit is None else offset + limit
@@ -268,7 +276,13 @@ class AgentMemStore(BaseStore):
         k = wanted
         while True:
             hits = self.memory.recall(
-                op.query, k=k, namespace=op.namespace_prefix or None, filter=where, embedding=query_vector
+                # the query's vector is the embedder's; its text serves the lexical match, which needs
+                # it storable (no lone surrogate) and within agentmem's text limit
+                items.storable(op.query)[:MAX_TEXT_CHARS],
+                k=min(k, MAX_K),
+                namespace=items.to_namespace(op.namespace_prefix) or None,
+                filter=where,
+                embedding=query_vector,
             )
             best: dict[str, tuple[MemoryRecord, float]] = {}
             for hit in hits:
@@ -277,7 +291,7 @@ class AgentMemStore(BaseStore):
                     best[parent] = (hit.record, hit.score)
             # Facets and filtered-out hits can leave fewer items than asked for: widen and retry
             # while the memory may hold more.
-            if len(best) >= wanted or len(hits) < k:
+            if len(best) >= wanted or len(hits) < k or k >= MAX_K:
                 break
             k *= 4
         page = list(best.items())[op.offset : wanted]
@@ -297,18 +311,27 @@ class AgentMemStore(BaseStore):
         for condition in op.match_conditions or ():
             if condition.match_type not in paths:
                 raise ValueError(f"unsupported match type {condition.match_type!r}")
-            paths[condition.match_type].append(tuple(condition.path))
+            paths[condition.match_type].append(tuple(p if p == "*" else items.to_segment(p) for p in condition.path))
         if len(paths["prefix"]) > 1 or len(paths["suffix"]) > 1:
             raise ValueError("list_namespaces takes at most one prefix and one suffix condition")
-        return self.memory.namespaces(
+        window = op.offset >= 0 and op.limit >= 0  # else cut as a Python slice, from every namespace
+        found = self.memory.namespaces(
             prefix=next(iter(paths["prefix"]), None) or None,
             suffix=next(iter(paths["suffix"]), None) or None,
             max_depth=op.max_depth,
-            limit=op.limit,
-            offset=op.offset,
+            limit=op.limit if window else None,
+            offset=op.offset if window else 0,
         )
+        namespaces = [items.from_namespace(ns) for ns in found]
+        return namespaces if window else namespaces[op.offset : op.offset + op.limit]
 
     def _apply_puts(self, plan: _Plan, vectors: np.ndarray) -> None:
+        """Every put of the batch, in one transaction of the memory: all of them, or none."""
+        if plan.puts:
+            with self.memory.transaction():
+                self._write_puts(plan, vectors)
+
+    def _write_puts(self, plan: _Plan, vectors: np.ndarray) -> None:
         next_vector = 0
         for (namespace, key), op in plan.puts.items():
             parent = items.item_id(namespace, key)
@@ -331,7 +354,7 @@ class AgentMemStore(BaseStore):
                     next_vector += len(group)
                 self.memory.remember(
                     [m.text for m in group],
-                    namespace=namespace,
+                    namespace=items.to_namespace(namespace),
                     metadata=[m.metadata for m in group],
                     ids=[m.id for m in group],
                     ttl=ttl,
