@@ -53,9 +53,16 @@ def parse_filter(filter: Mapping[str, Any] | None) -> Filter:
         )
     out: list[Condition] = []
     for key, cond in filter.items():
-        if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
+        if (
+            not isinstance(key, str)
+            or not key
+            or any(not part for part in key.split("."))
+            or '"' in key
+            or any(c < " " or "\x7f" <= c <= "\x9f" for c in key)
+        ):
             raise InvalidInputError(
-                f"filter key {key!r} is not a field name; use a non-empty string, dots between nested fields"
+                f"filter key {key!r} is not a field name a filter can address; use a non-empty string "
+                'without quotes or control characters, dots between nested fields'
             )
         json_value(key, "a filter key")
         path = tuple(key.split("."))

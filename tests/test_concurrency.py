@@ -3,64 +3,16 @@ fail, no acknowledged write may be lost, and a read sees one consistent state of
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+import importlib.util
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 
 from agentmem import ClosedError, Memory
 from agentmem.encoder import FunctionEncoder
-
-# A worker process: writes (remember, update, forget) or reads (recall, list, explain) for `seconds`,
-# printing every id it wrote as it is acknowledged and, at the end, the errors it met.
-_WORKER = """
-import json, random, sys, time, zlib
-import numpy as np
-from agentmem import Memory
-from agentmem.encoder import FunctionEncoder
-
-def enc(texts):
-    out = np.zeros((len(texts), 16), np.float32)
-    for i, t in enumerate(texts):
-        for w in t.split():
-            out[i, zlib.crc32(w.encode()) % 16] += 1
-    return out
-
-store, role, seconds, seed = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-rng = random.Random(seed)
-errors = []
-words = "alpha beta gamma delta kayak river lake city hike swim walk".split()
-with Memory(store, encoder=FunctionEncoder(enc, name="test-bag", dim=16)) as mem:
-    end = time.time() + seconds
-    mine = []
-    while time.time() < end:
-        try:
-            if role == "writer":
-                texts = [" ".join(rng.choices(words, k=5)) + f" {seed}-{len(mine)}-{j}" for j in range(rng.randint(1, 8))]
-                ids = mem.remember(texts, namespace=("w", str(seed)))
-                print("ID " + json.dumps(ids), flush=True)
-                mine += ids
-                if mine and rng.random() < 0.2:
-                    mem.update(rng.choice(mine), text="updated " + " ".join(rng.choices(words, k=4)))
-                if len(mine) > 5 and rng.random() < 0.1:
-                    victim = mine.pop(rng.randrange(len(mine)))
-                    mem.forget(victim)
-                    print("GONE " + victim, flush=True)
-            else:
-                q = " ".join(rng.choices(words, k=3))
-                hits = mem.recall(q, k=5, track_usage=rng.random() < 0.5)
-                mem.list(namespace=("w",), limit=20)
-                if hits:
-                    mem.explain(q, [hits[0].id])
-        except Exception as e:
-            errors.append(f"{type(e).__name__}: {e}")
-print("ERRORS " + json.dumps(errors), flush=True)
-"""
 
 
 def _enc(texts):
@@ -71,43 +23,34 @@ def _enc(texts):
     return out
 
 
+def _stress():
+    """benchmarks/stress.py, which runs writer and reader processes on one store and checks it."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stress.py"
+    spec = importlib.util.spec_from_file_location("stress", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_writer_and_reader_processes_on_one_store(tmp_path):
     """Two writer and two reader processes for a few seconds: no call fails, no acknowledged write is
-    lost (what was forgotten aside)."""
-    store = tmp_path / "s"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0"}
-    with Memory(store, encoder=FunctionEncoder(_enc, name="test-bag", dim=16)) as mem:
-        mem.remember("seed memory alpha beta", namespace=("w", "0"))
-    roles = ["writer", "writer", "reader", "reader"]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(store), role, "8", str(i + 1)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for i, role in enumerate(roles)
-    ]
-    written, gone, errors = set(), set(), []
-    for p in procs:
-        out, err = p.communicate(timeout=180)
-        assert p.returncode == 0, err
-        for line in out.splitlines():
-            kind, _, rest = line.partition(" ")
-            if kind == "ID":
-                written |= set(json.loads(rest))
-            elif kind == "GONE":
-                gone.add(rest)
-            elif kind == "ERRORS":
-                errors += json.loads(rest)
-    assert errors == []
-    assert written, "the writers wrote nothing"
-    with Memory(store, encoder=FunctionEncoder(_enc, name="test-bag", dim=16)) as mem:
-        held = {r.id for r in mem}
-        assert written - gone <= held
-        assert not (gone & held)
-        assert mem.check() == []
+    lost (what was forgotten aside), the store checks clean."""
+    report = _stress().run(tmp_path / "s", writers=2, readers=2, seconds=8)
+    assert report["acknowledged"] > 0, "the writers wrote nothing"
+    assert (report["lost"], report["forgotten_but_present"], report["errors"], report["crashed_processes"]) == (
+        0,
+        0,
+        0,
+        0,
+    ), report
+    assert report["check_problems"] == []
+
+
+def test_writers_killed_at_random_moments_lose_nothing_acknowledged(tmp_path):
+    report = _stress().run(tmp_path / "s", writers=2, readers=1, seconds=10, kills=6, seed=3)
+    assert report["kills"] >= 3
+    assert (report["lost"], report["forgotten_but_present"], report["errors"]) == (0, 0, 0), report
+    assert report["check_problems"] == []
 
 
 def test_threads_sharing_one_memory_and_a_racing_close(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentmem import AgentMemError, Memory
+from agentmem import InvalidInputError, Memory, NotFoundError
 
 EXAMPLES = int(os.environ.get("AGENTMEM_FUZZ_EXAMPLES", "150"))
 fuzz = settings(
@@ -80,10 +80,11 @@ def mem(tmp_path_factory, fake_encoder):
 
 
 def _call(fn, *args, **kwargs):
-    """The call's result, or None when it refused with the library's error; anything else fails."""
+    """The call's result, or None when it refused the input with the library's error; anything else
+    (another exception, or an error about the store, which bad input must never cause) fails."""
     try:
         return fn(*args, **kwargs)
-    except AgentMemError:
+    except (InvalidInputError, NotFoundError):
         return None
 
 

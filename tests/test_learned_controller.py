@@ -285,3 +285,14 @@ def test_explanations_are_json_safe_where_nothing_was_computed(encoder):
         assert explained[a].rank == 1 and explained[b].rank is None  # not searchable: not a candidate
         doc = json.loads(json.dumps({k: e.to_dict() for k, e in explained.items()}, allow_nan=False))
         assert doc[a]["weight"] is None and doc[b]["score"] is None and doc[a]["score"] > 0
+
+
+def test_the_config_defaults_are_the_packaged_checkpoints():
+    from dataclasses import asdict
+
+    from agentmem.controller import DEFAULT_CHECKPOINT
+
+    packaged = asdict(LearnedController.load(DEFAULT_CHECKPOINT).config)
+    defaults = asdict(LearnedConfig())
+    assert packaged["gate"].pop("update_threshold") == pytest.approx(defaults["gate"].pop("update_threshold"))
+    assert packaged == defaults

@@ -62,6 +62,8 @@ def parse_namespace(value: Any, *, where: str = "--namespace") -> Namespace:
 def parse_json_object(value: str, *, where: str) -> dict[str, Any]:
     """A JSON object given on the command line (`--metadata`, `--filter`), checked as the API's
     metadata is."""
+    if not value.strip():
+        raise InvalidInputError(f"{where} is empty; give a JSON object like '{{\"source\": \"chat\"}}'")
     try:
         obj = json.loads(value)
     except json.JSONDecodeError as e:

@@ -172,8 +172,8 @@ def add(
     """
     template = inputs.Item(
         text="",
-        namespace=inputs.parse_namespace(namespace) if namespace else inputs.DEFAULT_NAMESPACE,
-        metadata=inputs.parse_json_object(metadata, where="--metadata") if metadata else {},
+        namespace=inputs.parse_namespace(namespace) if namespace is not None else inputs.DEFAULT_NAMESPACE,
+        metadata=inputs.parse_json_object(metadata, where="--metadata") if metadata is not None else {},
         event_time=inputs.parse_event_time(event_time),
     )
     from_stdin = not texts or texts == ("-",)

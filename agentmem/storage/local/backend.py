@@ -25,6 +25,7 @@ thread while the reading thread scans the dense index (controller/candidates.py)
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -54,6 +55,10 @@ from agentmem.storage.local.sqlite import SlotStore, StoreConfig
 
 log = logging.getLogger("agentmem")
 
+# How SQLite words a damaged database file (as opposed to a statement it refused).
+_DAMAGE = (
+    "malformed", "not a database", "disk image", "corrupt", "encrypted", "no such table", "no such column", "decode",
+)
 # Lexical hits checked for visibility before a read scores only the memories its scope allows.
 _LEXICAL_OVERFETCH_CAP = 4096
 
@@ -118,11 +123,14 @@ class LocalBackend(Backend):
                 raise StorePathError(
                     f"cannot read or write the store at {d} ({text}); check that it exists and is writable"
                 ) from e
-            raise CorruptStoreError(
-                f"the store's database at {d} is damaged ({text}); run `agentmem --store {d} check`, or "
-                "restore it from a backup"
-            ) from e
-        except sqlite3.DatabaseError as e:
+            if any(s in text for s in _DAMAGE):
+                raise CorruptStoreError(
+                    f"the store's database at {d} is damaged ({text}); run `agentmem --store {d} check`, or "
+                    "restore it from a backup"
+                ) from e
+            raise  # a statement agentmem got wrong, not a damaged store: a bug to report
+        except (sqlite3.DatabaseError, json.JSONDecodeError, UnicodeDecodeError) as e:
+            # a page of the database holding bytes that are not what was written
             raise CorruptStoreError(
                 f"the store's database at {d} is damaged ({e}); run `agentmem --store {d} check`, or restore "
                 "it from a backup"

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentmem.errors import InvalidInputError
+from agentmem.filters import parse_filter
 from agentmem.validate import json_value
 
 _COMPARISONS = {
@@ -64,6 +65,15 @@ def _is_scalar(v: Any) -> bool:
     return isinstance(v, (str, int, float)) and not isinstance(v, bool) and _storable(v)
 
 
+def _addressable(key: str) -> bool:
+    """Whether agentmem's filter can address this top-level key (no dot: it would read a nested path)."""
+    try:
+        parse_filter({key: 0})
+    except InvalidInputError:
+        return False
+    return "." not in key and _storable(key)
+
+
 def _storable(v: Any) -> bool:
     """Whether agentmem stores and compares `v` as given (see agentmem.validate.json_value)."""
     try:
@@ -86,7 +96,7 @@ def pushdown(filter: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
     pushed: dict[str, Any] = {}
     complete = True
     for key, cond in (filter or {}).items():
-        if not isinstance(key, str) or not key or "." in key or not _storable(key):
+        if not isinstance(key, str) or not _addressable(key):
             complete = False
         elif _is_scalar(cond):
             pushed[key] = cond
