@@ -135,9 +135,7 @@ class Memory:
             spec = EncoderConfig(**{**self.config.encoder.__dict__, "device": device, "long_text": long_text})
         encoder = resolve_encoder(spec, device=device, long_text=long_text)
         if recorded is None:
-            with self.backend.transaction():
-                self.backend.set_meta("encoder", encoder.name)
-                self.backend.set_meta("dim", str(encoder.dim))
+            self.backend.set_meta(encoder=encoder.name, dim=str(encoder.dim))
         elif recorded != encoder.name or int(recorded_dim or 0) != encoder.dim:
             raise EncoderMismatchError(
                 f"store {self.path} was built with encoder {recorded} ({recorded_dim}-d) but this Memory uses "

@@ -161,3 +161,56 @@ def test_opening_a_new_store_from_many_processes_at_once(tmp_path):
     enc = FunctionEncoder(lambda t: np.ones((len(t), 4), np.float32), name="test-ones", dim=4)
     with Memory(target, encoder=enc, controller="cosine", create=False) as mem:
         assert len(mem) == 6
+
+
+_KILLED_WRITER = """
+import os, signal, sys, numpy as np
+from agentmem import Memory
+from agentmem.encoder import FunctionEncoder
+enc = FunctionEncoder(lambda t: np.ones((len(t), 4), np.float32), name="test-ones", dim=4)
+m = Memory(sys.argv[1], encoder=enc, controller="cosine")
+for i in range(40):
+    m.remember(f"acknowledged memory {i}")
+print("written", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no close: the commits sit in the write-ahead log
+"""
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated", "garbled"])
+def test_a_lost_write_ahead_log_is_told_not_hidden(tmp_path, damage):
+    """40 acknowledged memories, a kill -9, then the -wal file is deleted, truncated or garbled: the
+    database silently lacks them, but the store says so (reads refuse naming `check --repair`) until
+    the loss is accepted."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from agentmem.encoder import FunctionEncoder
+
+    store = tmp_path / "s"
+    out = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(store)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "written"
+    wal = store / "memory.db-wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    if damage == "deleted":
+        wal.unlink()
+        (store / "memory.db-shm").unlink(missing_ok=True)
+    elif damage == "truncated":
+        wal.write_bytes(wal.read_bytes()[: wal.stat().st_size // 3])
+    else:
+        data = bytearray(wal.read_bytes())
+        data[4096:8192] = b"\xa5" * 4096
+        wal.write_bytes(bytes(data))
+    enc = FunctionEncoder(lambda t: np.ones((len(t), 4), np.float32), name="test-ones", dim=4)
+    with Memory(store, encoder=enc, controller="cosine") as mem:  # opens, so that it can be repaired
+        if len(mem) == 40:
+            return  # this damage cost nothing (SQLite had checkpointed)
+        with pytest.raises(CorruptStoreError, match="lost commits.*check --repair"):
+            mem.recall("acknowledged memory", k=3)
+        with pytest.raises(CorruptStoreError, match="lost commits"):
+            mem.remember("a write on top of a loss")
+        assert any("lost commits" in p for p in mem.check())
+        assert mem.check(repair=True) == []
+        mem.remember("written after the repair")
+        assert mem.recall("written after the repair", k=1)

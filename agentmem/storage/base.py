@@ -203,7 +203,8 @@ class Backend(ABC):
     def get_meta(self, key: str) -> str | None: ...
 
     @abstractmethod
-    def set_meta(self, key: str, value: str) -> None: ...
+    def set_meta(self, **facts: str) -> None:
+        """Record the store's own facts (its encoder, its dimension), all in one commit."""
 
     @abstractmethod
     def open_index(self, dim: int, kind: str | None) -> None:

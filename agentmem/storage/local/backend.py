@@ -98,6 +98,8 @@ class LocalBackend(Backend):
         self._earliest_expiry: float | None = None
         self._data_version = self.store.data_version()
         self._erased = False  # the open transaction deleted text
+        # Commits a process made that the database no longer holds: refused until `check --repair`.
+        self._lost = self.store.lost_commits()
 
     def location(self) -> str:
         return str(self.directory)
@@ -143,8 +145,11 @@ class LocalBackend(Backend):
     def get_meta(self, key: str) -> str | None:
         return self.store.get_meta(key)
 
-    def set_meta(self, key: str, value: str) -> None:
-        self.store.set_meta(key, value)
+    def set_meta(self, **facts: str) -> None:
+        # Not `transaction`: a store that lost commits still records what it is, so it can be repaired.
+        with self.store.transaction():
+            for key, value in facts.items():
+                self.store.set_meta(key, value)
 
     def open_index(self, dim: int, kind: str | None) -> None:
         kind = kind or self.store.get_meta("index_kind") or self.config.index.kind
@@ -192,8 +197,18 @@ class LocalBackend(Backend):
 
     # -- writes ---------------------------------------------------------------------------------
 
+    def _refuse_if_lost(self) -> None:
+        if self._lost is not None:
+            mark, end = self._lost
+            raise CorruptStoreError(
+                f"the database of {self.directory} lost commits: they reached change {mark}, its log ends at "
+                f"{end} (a deleted or damaged write-ahead log, or an older copy restored); run "
+                f"`agentmem --store {self.directory} check --repair` to keep what it holds, or restore a backup"
+            )
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        self._refuse_if_lost()
         outermost = not self.store.conn.in_transaction
         if outermost:
             self._erased = False
@@ -294,6 +309,7 @@ class LocalBackend(Backend):
         return self.store.expired_slots(now)
 
     def reader(self) -> LocalReader:
+        self._refuse_if_lost()
         dense = self.dense
         if self.store.conn.in_transaction:
             # Inside a write transaction the caches stay as committed: what the log shows now, a
@@ -333,6 +349,15 @@ class LocalBackend(Backend):
         problems = [f"database: {p}" for p in self.store.integrity_problems()]
         if problems:
             return problems
+        if self._lost is not None:
+            if repair:
+                self.store.accept_loss()
+                self._lost = None
+            else:
+                try:
+                    self._refuse_if_lost()
+                except CorruptStoreError as e:
+                    problems.append(f"database: {e}")
         indexed = {r[0] for r in self.store.select(columns="slot", indexed_only=True)}
         for name, file, load in (
             ("dense index", INDEX_FILE, self._load_dense),

@@ -37,6 +37,10 @@ from agentmem.text import speaker_name
 
 SCHEMA_VERSION = 4  # 2: no FTS5 table (lexical.py replaces it); 3: the `speaker` column; 4: `changes.tx`
 DB_NAME = "memory.db"
+# The last change-log position a commit reached, written (not synced) after each commit. A process
+# crash keeps it (the OS holds it), so a database whose write-ahead log was lost or damaged afterwards
+# is found out: its log ends before the mark.
+MARK_FILE = "commit.mark"
 # Files beside the database that only an agentmem store has: their presence without a database means
 # the database was lost, not that the directory is new.
 CACHE_FILES = ("index.faiss.npz", "lexical.npz")
@@ -216,13 +220,18 @@ class SlotStore:
         self._check_directory(create)
         self.lock = threading.RLock()
         self._tx: str | None = None  # the open write transaction's token (`changes.tx`)
+        self._mark: int | None = None  # MARK_FILE, open while the store is
+        self._lost: tuple[int, int] | None = None
         self._depth = 0  # transactions open on this connection: inner ones join the outermost
+        self.conn = None
         try:
             self.conn = sqlite3.connect(
                 self.path, timeout=self.config.busy_timeout_s, isolation_level=None, check_same_thread=False
             )
             self._check_is_agentmem_store()
+            self._mark = os.open(self.directory / MARK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
             self.conn.execute("PRAGMA journal_mode=WAL")
+            self._lost = self._check_mark()  # before this open commits anything
             self.conn.execute(f"PRAGMA synchronous={self.config.synchronous}")
             # Deleted content is overwritten with zeros, whatever the SQLite build's default: a forgotten
             # memory's text must not stay readable in free pages.
@@ -248,10 +257,22 @@ class SlotStore:
                     )
             self._file = _identity(self.path)
         except sqlite3.DatabaseError as e:
+            self._close_quietly()
             raise CorruptStoreError(
                 f"{self.path} is not a readable agentmem database ({e}); check it with "
                 f"`agentmem --store {self.directory} check`, or restore it from a backup"
             ) from e
+        except BaseException:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        """Close what a failed open had opened."""
+        if self.conn is not None:
+            self.conn.close()
+        if self._mark is not None:
+            os.close(self._mark)
+            self._mark = None
 
     def _check_is_agentmem_store(self) -> None:
         """Refuse another application's SQLite database before a single table is added to it."""
@@ -346,6 +367,8 @@ class SlotStore:
             finally:
                 self._tx, self._depth = None, 0
             self.conn.execute("COMMIT")
+            if self._lost is None:  # the evidence of a loss stays until the loss is accepted
+                self.write_mark(self.committed_seq())
 
     def get_meta(self, key: str) -> str | None:
         with self.lock:
@@ -768,6 +791,35 @@ class SlotStore:
             ).fetchall()
         return hi, rows, True
 
+    def committed_seq(self) -> int:
+        """The change log's last position ever handed out (pruning and deletes never lower it)."""
+        with self.lock:
+            has = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone()
+            row = has and self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+        return int(row[0]) if row else 0
+
+    def write_mark(self, seq: int) -> None:
+        """Record `seq` as reached by a commit (MARK_FILE); one fixed-width write, never torn."""
+        os.pwrite(self._mark, f"{seq:020d}\n".encode(), 0)
+
+    def _check_mark(self) -> tuple[int, int] | None:
+        """(the mark, the log's end) when the mark is past the end: commits the database no longer holds."""
+        try:
+            mark = int(os.pread(self._mark, 21, 0) or b"0")
+        except ValueError:  # a garbled mark says nothing
+            return None
+        end = self.committed_seq()
+        return (mark, end) if mark > end else None
+
+    def lost_commits(self) -> tuple[int, int] | None:
+        """What `_check_mark` found when the store was opened (None: nothing lost)."""
+        return self._lost
+
+    def accept_loss(self) -> None:
+        """Take the database as it is: the mark moves back to where its log ends."""
+        self._lost = None
+        self.write_mark(self.committed_seq())
+
     def change_tx(self, seq: int) -> str | None:
         """The token of the transaction that logged change `seq` (None: before tokens, or no such change)."""
         with self.lock:
@@ -804,6 +856,9 @@ class SlotStore:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+            if self._mark is not None:
+                os.close(self._mark)
+                self._mark = None
 
 
 def _row(r: Sequence[Any]) -> SlotRow:
