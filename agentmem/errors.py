@@ -68,5 +68,10 @@ class DuplicateIdError(InvalidInputError):
     """The same id appears twice in one `remember` batch."""
 
 
+class ServerError(AgentMemError):
+    """An agentmem server (`agentmem serve`) could not be reached, refused the request's token, or
+    answered with something that is not the agentmem HTTP API."""
+
+
 class ClosedError(AgentMemError):
     """The Memory was closed; open a new one."""

@@ -37,7 +37,14 @@ from typing import Any
 import numpy as np
 
 from agentmem import validate
-from agentmem.controller import Controller, PendingWrite, ReadQuery, WriteDecision, resolve_controller
+from agentmem.controller import (
+    Controller,
+    PendingWrite,
+    ReadQuery,
+    WriteDecision,
+    controller_source,
+    resolve_controller,
+)
 from agentmem.encoder import DEFAULT_MODEL, Encoder, EncoderConfig, LongTextPolicy, resolve_encoder
 from agentmem.errors import (
     ClosedError,
@@ -112,7 +119,10 @@ class Memory:
             with self.backend.errors():
                 self.encoder = self._open_encoder(encoder, device, long_text)
                 self.backend.open_index(self.encoder.dim, index)
-            self.controller: Controller = resolve_controller(controller)
+            # Checked now, loaded on first read or write: opening a store to list, count or refuse bad
+            # input never pays for torch and the checkpoint.
+            self._controller_source = controller_source(controller)
+            self._controller: Controller | None = None
         except BaseException:
             self.backend.close(save=False)
             if fresh or self._owns_dir:  # a failed open leaves no empty store behind
@@ -120,6 +130,21 @@ class Memory:
             raise
         self._usage: dict[int, float] = {}
         self._last_flush = time.monotonic()
+
+    @property
+    def controller(self) -> Controller:
+        """The controller deciding writes and reads; a learned one is loaded on first use."""
+        if self._controller is None:
+            with self._lock:
+                if self._controller is None:
+                    self._controller = resolve_controller(self._controller_source)
+        return self._controller
+
+    def _controller_name(self) -> str:
+        if self._controller is not None:
+            return self._controller.name
+        source = self._controller_source
+        return "learned" if isinstance(source, Path) else source.name
 
     def _open_encoder(self, spec: Any, device: str, long_text: LongTextPolicy) -> Encoder:
         """Use the store's recorded encoder when none is given; refuse a different one."""
@@ -136,10 +161,15 @@ class Memory:
         encoder = resolve_encoder(spec, device=device, long_text=long_text)
         if recorded is None:
             self.backend.set_meta(encoder=encoder.name, dim=str(encoder.dim))
-        elif recorded != encoder.name or int(recorded_dim or 0) != encoder.dim:
+        elif recorded != encoder.name:  # told from the names alone: no model is loaded to refuse it
             raise EncoderMismatchError(
                 f"store {self.path} was built with encoder {recorded} ({recorded_dim}-d) but this Memory uses "
-                f"{encoder.name} ({encoder.dim}-d); open it with encoder={recorded!r} or use another store"
+                f"{encoder.name}; open it with encoder={recorded!r} or use another store"
+            )
+        elif int(recorded_dim or 0) != encoder.dim:
+            raise EncoderMismatchError(
+                f"store {self.path} was built with encoder {recorded} ({recorded_dim}-d) but {encoder.name} "
+                f"gives {encoder.dim}-d vectors; open it with the encoder it was built with, or use another store"
             )
         return encoder
 
@@ -354,18 +384,21 @@ class Memory:
         text: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         event_time: TimeLike = None,
+        namespace: Sequence[str] | str | None = None,
     ) -> MemoryRecord:
-        """Change a memory's text, metadata or event time; the previous version goes to `history`."""
+        """Change a memory's text, metadata or event time; the previous version goes to `history`.
+        With `namespace`, only a memory under that prefix is changed (others raise NotFoundError)."""
         self._check_open()
         id = validate.identifier(id)
         new_text = None if text is None else validate.text(text)
         meta = None if metadata is None else validate.metadata(metadata)
         when = parse_time(event_time, "event_time")
+        ns = validate.namespace_prefix(namespace)
         with self._call():
-            indexed = self._row(id).indexed
+            indexed = self._row(id, namespace=ns).indexed
         vector = self.encoder.encode([new_text])[0] if new_text is not None and indexed else None
         with self._call():
-            row = self._row(id)
+            row = self._row(id, namespace=ns)
             if vector is None and row.indexed:
                 vector = self.backend.vectors([row.slot])[0]
             text_now = row.text if new_text is None else new_text
@@ -506,6 +539,9 @@ class Memory:
         conditions = parse_filter(filter)
         qt = parse_time(query_time, "query_time") if query_time is not None else time.time()
         track_usage = validate.flag(track_usage, "track_usage")
+        if ns is not None and not self._any_under(ns):
+            # Nothing to find: skip encoding (and loading the encoder and controller) altogether.
+            return [[] for _ in queries]
         if embeddings is None:
             vecs = (
                 self.encoder.encode_queries(queries) if queries else np.zeros((0, self.encoder.dim), np.float32)
@@ -529,6 +565,11 @@ class Memory:
             [RecallResult(records[h.slot], h.score, h.weight, h.why) for h in hs[:k] if h.slot in records]
             for hs in hits
         ]
+
+    def _any_under(self, ns: Namespace) -> bool:
+        """Whether any live memory is under the namespace prefix (an indexed probe, not a count)."""
+        with self._call():
+            return self.backend.any(namespace=ns, now=time.time())
 
     def explain(
         self,
@@ -576,6 +617,18 @@ class Memory:
         with self._call():
             row = self.backend.rows_by_id([id]).get(id)
             return self._record(row) if row is not None and self._in_scope(row, ns, ()) else None
+
+    def ids_with_prefix(
+        self, prefix: str, *, namespace: Sequence[str] | str | None = None, limit: int = 2
+    ) -> list[str]:
+        """Up to `limit` ids (sorted) that start with `prefix`, under `namespace`: how a shortened id
+        (`agentmem show 3f2a9c1b`) finds its memory, and tells when it is ambiguous."""
+        self._check_open()
+        prefix = validate.identifier(prefix, "prefix")
+        ns = validate.namespace_prefix(namespace)
+        limit = validate.count(limit, "limit", minimum=1, maximum=validate.MAX_K)
+        with self._call():
+            return self.backend.ids_with_prefix(prefix, namespace=ns, now=time.time(), limit=limit)
 
     def history(self, id: str) -> list[MemoryVersion]:
         """Every version of a memory, oldest first; the last is the current one."""
@@ -662,7 +715,7 @@ class Memory:
             "dim": self.encoder.dim,
             "index": storage["index"],
             "indexed": storage["indexed"],
-            "controller": self.controller.name,
+            "controller": self._controller_name(),
             "schema_version": storage["schema_version"],
             "bytes_on_disk": storage["bytes_on_disk"],
         }
@@ -719,7 +772,7 @@ class Memory:
 
     def __repr__(self) -> str:
         return (
-            f"Memory({str(self.path)!r}, encoder={self.encoder.name!r}, controller={self.controller.name!r})"
+            f"Memory({str(self.path)!r}, encoder={self.encoder.name!r}, controller={self._controller_name()!r})"
         )
 
     # -- internals -----------------------------------------------------------------------------

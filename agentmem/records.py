@@ -15,6 +15,10 @@ def to_datetime(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
+def _from_iso(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
 @dataclass(frozen=True)
 class MemoryRecord:
     """One memory (a slot) as it is now.
@@ -49,6 +53,14 @@ class MemoryRecord:
             out[k] = v.isoformat() if isinstance(v, datetime) else list(v) if k == "namespace" else v
         return out
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MemoryRecord:
+        """The inverse of `to_dict` (keys it does not know are ignored)."""
+        times = ("created_at", "updated_at", "event_time", "expires_at", "last_read_at")
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        known.update({k: _from_iso(known[k]) for k in times if k in known})
+        return cls(**{**known, "namespace": tuple(d["namespace"])})
+
 
 @dataclass(frozen=True)
 class MemoryVersion:
@@ -68,6 +80,10 @@ class MemoryVersion:
             "event_time": self.event_time.isoformat() if self.event_time else None,
             "updated_at": self.updated_at.isoformat(),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MemoryVersion:
+        return cls(d["version"], d["text"], d["metadata"], _from_iso(d["event_time"]), _from_iso(d["updated_at"]))
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,11 @@ class RecallResult:
     def to_dict(self) -> dict[str, Any]:
         return {"score": self.score, "weight": self.weight, "why": self.why, **self.record.to_dict()}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RecallResult:
+        score = float("nan") if d["score"] is None else d["score"]
+        return cls(MemoryRecord.from_dict(d), score, d["weight"] or 0.0, d["why"])
+
 
 @dataclass
 class Explanation:
@@ -125,3 +146,7 @@ class Explanation:
             if isinstance(out[key], float) and math.isnan(out[key]):
                 out[key] = None
         return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Explanation:
+        return cls(d["rank"], RecallResult.from_dict(d))

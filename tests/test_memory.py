@@ -228,7 +228,7 @@ def test_encoder_mismatch_names_both(tmp_path, encoder):
     Memory(tmp_path / "s", encoder=encoder).close()
     with pytest.raises(
         EncoderMismatchError,
-        match=r"built with encoder all-MiniLM-L6-v2 \(384-d\) but this Memory uses langchain:DeterministicFakeEmbedding \(8-d\)",
+        match=r"built with encoder all-MiniLM-L6-v2 \(384-d\) but this Memory uses langchain:DeterministicFakeEmbedding;",
     ):
         Memory(tmp_path / "s", encoder=DeterministicFakeEmbedding(size=8))
 
@@ -330,9 +330,29 @@ def test_restore_round_trips_records_and_history(tmp_path, encoder):
 def test_unloadable_encoder_is_one_line_error_and_leaves_no_store(tmp_path):
     from agentmem.errors import EncoderLoadError
 
-    with pytest.raises(EncoderLoadError, match="cannot load sentence-transformers model '/no/such/model'"):
+    with pytest.raises(EncoderLoadError, match="encoder path '/no/such/model' is not a model directory"):
         Memory(tmp_path / "s", encoder="/no/such/model")
     assert not (tmp_path / "s").exists()
+    not_a_model = tmp_path / "empty-dir"
+    not_a_model.mkdir()
+    with pytest.raises(EncoderLoadError, match="cannot load sentence-transformers model"):
+        Memory(tmp_path / "s", encoder=str(not_a_model))
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_model_on_no_disk_fails_at_once_without_a_hub_lookup(tmp_path, monkeypatch):
+    """A name that is neither a directory nor in the Hugging Face cache: one line, no retries, even
+    with the hub allowed (no HF_HUB_OFFLINE): agentmem never downloads at run time."""
+    import time
+
+    from agentmem.errors import EncoderLoadError
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-cache"))
+    start = time.monotonic()
+    with pytest.raises(EncoderLoadError, match=r"encoder 'org/some-model' is not on this machine .*\(`huggingface-cli download org/some-model`\)"):
+        Memory(tmp_path / "s", encoder="org/some-model")
+    assert time.monotonic() - start < 5 and not (tmp_path / "s").exists()
 
 
 def test_create_false_refuses_a_missing_store(tmp_path):

@@ -22,28 +22,37 @@ from agentmem.errors import InvalidInputError
 DEFAULT_CHECKPOINT = Path(__file__).parent.parent / "checkpoints" / "controller.safetensors"
 
 
-def resolve_controller(spec: Any) -> Controller:
-    """Build a controller: "learned" (or None) -> the packaged trained LearnedController; "cosine" ->
-    CosineController; a checkpoint path -> the LearnedController it holds; a Controller -> itself."""
+def controller_source(spec: Any) -> Controller | Path:
+    """Check a controller spec without loading anything: a Controller to use as it is, or the path of
+    the learned checkpoint to load. "learned" (or None) -> the packaged checkpoint; "cosine" -> a
+    CosineController (cheap to build); a checkpoint path -> that path; a Controller -> itself."""
     if spec is None or spec == "learned":
         if not DEFAULT_CHECKPOINT.is_file():
             raise InvalidInputError(
                 f"the packaged controller checkpoint {DEFAULT_CHECKPOINT} is missing; reinstall agentmem, "
                 "or pass controller='cosine' (or a checkpoint from `agentmem train controller`)"
             )
-        spec = DEFAULT_CHECKPOINT
+        return DEFAULT_CHECKPOINT
     if spec == "cosine":
         return CosineController()
     if isinstance(spec, Controller):
         return spec
     if isinstance(spec, (str, Path)) and Path(spec).is_file():
-        from agentmem.controller.learned import LearnedController
-
-        return LearnedController.load(spec)
+        return Path(spec)
     raise InvalidInputError(
         f"unknown controller {spec!r}; use 'learned', 'cosine', a checkpoint path from "
         "`agentmem train controller`, or a Controller instance"
     )
+
+
+def resolve_controller(spec: Any) -> Controller:
+    """Build a controller from a spec (see `controller_source`); a checkpoint loads torch and its weights."""
+    source = controller_source(spec)
+    if isinstance(source, Controller):
+        return source
+    from agentmem.controller.learned import LearnedController
+
+    return LearnedController.load(source)
 
 
 __all__ = [
@@ -55,5 +64,6 @@ __all__ = [
     "ReadHit",
     "ReadQuery",
     "WriteDecision",
+    "controller_source",
     "resolve_controller",
 ]

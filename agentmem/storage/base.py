@@ -304,6 +304,16 @@ class Backend(ABC):
     ) -> int: ...
 
     @abstractmethod
+    def ids_with_prefix(
+        self, prefix: str, *, namespace: Namespace | None = None, now: float | None = None, limit: int = 2
+    ) -> list[str]:
+        """Up to `limit` ids starting with `prefix`, sorted, under the namespace prefix."""
+
+    @abstractmethod
+    def any(self, *, namespace: Namespace | None = None, now: float | None = None) -> bool:
+        """Whether any memory is under the namespace prefix: one index probe, however many there are."""
+
+    @abstractmethod
     def namespace_counts(self, now: float | None = None) -> dict[Namespace, int]:
         """Memories per namespace (unexpired ones only when `now` is given)."""
 

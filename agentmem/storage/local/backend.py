@@ -295,6 +295,14 @@ class LocalBackend(Backend):
     def count(self, *, namespace: Namespace | None = None, filter: Filter = (), now: float | None = None) -> int:
         return self.store.count(namespace=namespace, filter=filter, now=now)
 
+    def ids_with_prefix(
+        self, prefix: str, *, namespace: Namespace | None = None, now: float | None = None, limit: int = 2
+    ) -> list[str]:
+        return self.store.ids_with_prefix(prefix, namespace=namespace, now=now, limit=limit)
+
+    def any(self, *, namespace: Namespace | None = None, now: float | None = None) -> bool:
+        return self.store.any(namespace=namespace, now=now)
+
     def namespace_counts(self, now: float | None = None) -> dict[Namespace, int]:
         return self.store.namespace_counts(now)
 

@@ -210,8 +210,10 @@ class SlotIndex(ChangeLogCache):
         index = cls(dim, config)
         store_id = store.get_meta("store_id") or ""
         if not path.exists():
+            # No file is the normal state of a store no process has read yet (writes with the
+            # caller's ids never load the index), so building it is news, not a warning.
             if store.count(indexed_only=True):
-                log.warning("index file %s is missing: rebuilding it from the store", path)
+                log.info("no index file %s: building it from the store", path)
             index.rebuild(store)
             return index
         try:

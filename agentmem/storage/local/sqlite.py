@@ -648,6 +648,23 @@ class SlotStore:
             rows = self.conn.execute(sql, params).fetchall()
         return [_row(r) for r in rows] if columns == _COLUMNS else rows
 
+    def ids_with_prefix(
+        self, prefix: str, *, namespace: Namespace | None = None, now: float | None = None, limit: int = 2
+    ) -> list[str]:
+        # A range on the unique id index: ids sort by their UTF-8 bytes, and every id that starts with
+        # the prefix lies below the prefix followed by the largest code point.
+        where, params = self._where(namespace, (), None, now, False)
+        sql = f"SELECT id FROM slots WHERE id >= ? AND id < ? AND {where} ORDER BY id LIMIT ?"
+        with self.lock:
+            rows = self.conn.execute(sql, [prefix, prefix + "\U0010ffff", *params, limit]).fetchall()
+        return [r[0] for r in rows]
+
+    def any(self, *, namespace: Namespace | None = None, now: float | None = None) -> bool:
+        # No ORDER BY: sorting would touch every row under the prefix to return one.
+        where, params = self._where(namespace, (), None, now, False)
+        with self.lock:
+            return self.conn.execute(f"SELECT 1 FROM slots WHERE {where} LIMIT 1", params).fetchone() is not None
+
     def count(
         self,
         *,
