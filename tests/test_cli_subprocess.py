@@ -45,6 +45,40 @@ def test_help_is_fast_and_imports_no_heavy_module():
     assert out.stdout.strip().splitlines()[-1] == "LOADED="
 
 
+def test_bad_arguments_and_empty_namespaces_are_told_before_any_model_loads(tmp_path, encoder):
+    """A bad filter, a namespace that holds nothing, another encoder than the store's, an encoder that
+    is not installed: each is answered without importing torch (so in well under a second)."""
+    from agentmem import Memory
+
+    store = tmp_path / "store"
+    with Memory(store, encoder=encoder) as mem:
+        mem.remember("Alice moved to Lisbon.", namespace=("user-42",))
+    probe = (
+        "import sys\n"
+        "from agentmem.cli import main\n"
+        f"store = {str(store)!r}\n"
+        "for argv in ([\"recall\", \"x\", \"--filter\", '{\"a\": {\"$near\": 1}}'],\n"
+        "             [\"recall\", \"where?\", \"-n\", \"user-43\"],\n"
+        "             [\"init\", \"--encoder\", \"sentence-transformers/all-mpnet-base-v2\"],\n"
+        "             [\"inspect\", \"-n\", \"user-4\"]):\n"
+        "    sys.argv = [\"agentmem\", \"--store\", store, *argv]\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as e:\n"
+        "        print('EXIT', e.code, file=sys.stderr)\n"
+        "print('LOADED=' + ','.join(m for m in ('torch', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV, timeout=60)
+    lines = out.stderr.strip().splitlines()
+    assert lines[0].startswith("error: --filter: filter 'a': unknown operator '$near'") and lines[1] == "EXIT 1"
+    assert lines[2] == (
+        "warning: namespace user-43 holds no memories; did you mean user-42? `agentmem stats` lists the namespaces"
+    )
+    assert "was built with encoder all-MiniLM-L6-v2" in lines[3] and lines[4] == "EXIT 1"
+    assert lines[5].startswith("warning: namespace user-4 holds no memories; did you mean user-42?")
+    assert out.stdout.strip().splitlines()[-1] == "LOADED="
+
+
 def _timed(fn) -> float:
     start = time.perf_counter()
     result = fn()

@@ -126,6 +126,14 @@ def _reaches(module: str, forbidden: tuple[str, ...]) -> list[str]:
             (),
         ),
         ("agentmem.text", ("agentmem.",), ()),
+        # the CLI's client of a warm server starts in milliseconds: nothing that loads numpy or a model
+        (
+            "agentmem.client",
+            ("agentmem.memory", "agentmem.storage", "agentmem.controller", "agentmem.encoder", "agentmem.server"),
+            (),
+        ),
+        # the JSON operations know the Memory, never the transports that carry them
+        ("agentmem.service", ("agentmem.server", "agentmem.cli", "agentmem.client"), ()),
     ],
 )
 def test_layers_only_look_down(layer, forbidden, allowed):
@@ -154,3 +162,15 @@ def test_the_public_api_names_what_it_exports():
     every_error = {c for c in vars(__import__("agentmem.errors").errors).values() if isinstance(c, type)}
     assert {c for c in every_error if issubclass(c, AgentMemError)} <= exported
     assert (PACKAGE / "py.typed").exists()
+
+
+def test_the_client_needs_nothing_beyond_the_standard_library():
+    third_party = {
+        t.split(".")[0]
+        for m in ("agentmem.client", "agentmem.records", "agentmem.errors")
+        for t in EXTERNAL[m]
+        if not t.startswith("agentmem")
+    }
+    import sys
+
+    assert third_party <= set(sys.stdlib_module_names) | {"__future__"}

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recall": ("agentmem.cli.store_commands:recall", "Recall the memories most relevant to a query."),
     "inspect": ("agentmem.cli.store_commands:inspect", "Page through slots: text, usage, age, links."),
     "show": ("agentmem.cli.store_commands:show", "One memory: record, history, temporal neighbours."),
+    "update": ("agentmem.cli.store_commands:update", "Change a memory's text or metadata, keeping its history."),
     "stats": ("agentmem.cli.store_commands:stats", "Counts per namespace, encoder, index, bytes on disk."),
     "forget": ("agentmem.cli.store_commands:forget", "Forget memories by id, namespace, or metadata filter."),
     "export": ("agentmem.cli.store_commands:export", "Write every memory (with history) as JSONL."),
@@ -27,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "purge": ("agentmem.cli.store_commands:purge", "Erase the past versions of memories, keeping the current."),
     "compact": ("agentmem.cli.store_commands:compact", "Reclaim the space of forgotten memories."),
     "check": ("agentmem.cli.store_commands:check", "Check the database and its indexes; --repair rebuilds them."),
+    "serve": ("agentmem.cli.serve:serve", "Keep the store and model warm: MCP and the CLI's API over HTTP."),
+    "mcp": ("agentmem.cli.serve:mcp", "An MCP server for agents, over stdio (or --http)."),
     "demo": ("agentmem.cli.demo:demo", "Ingest a sample conversation, then recall its evidence."),
     "train": ("agentmem.cli.train:train", "Train memory models on classic tasks or the memory controller."),
     "bench": ("agentmem.cli.bench:bench", "Benchmarks: memory-size scaling of DNC vs SAM."),
@@ -43,6 +46,18 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, COMMANDS, n=2, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint} `agentmem --help` lists the commands.")
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
@@ -52,7 +67,7 @@ class LazyGroup(click.Group):
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as e:
             if e.name and module_name.startswith(e.name):
-                pkg = "agentmem-eval (pip install -e ./eval)" if name == "eval" else module_name
+                pkg = "agentmem-eval (pip install 'agentmem[eval]')" if name == "eval" else module_name
                 raise click.UsageError(f"'agentmem {name}' is not available: install {pkg}") from e
             raise
         return getattr(module, attr)
@@ -72,10 +87,17 @@ class LazyGroup(click.Group):
     type=click.Path(),
     help="Store directory. Default: $AGENTMEM_STORE, else a per-user data directory.",
 )
+@click.option(
+    "--server",
+    envvar="AGENTMEM_SERVER",
+    metavar="URL",
+    help="A running `agentmem serve` (e.g. http://127.0.0.1:7733) that add, recall, show, update, inspect, "
+    "stats and forget go through, answering in milliseconds. Default: $AGENTMEM_SERVER.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and warnings to stderr.")
 @click.version_option(package_name="agentmem")
 @click.pass_context
-def cli(ctx: click.Context, store: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, store: str | None, server: str | None, verbose: bool) -> None:
     """agentmem: persistent, trainable memory for LLM agents.
 
     \b
@@ -84,11 +106,12 @@ def cli(ctx: click.Context, store: str | None, verbose: bool) -> None:
       agentmem add "Alice moved to Lisbon in May." --namespace user-42
       agentmem recall "Where does Alice live?"
       agentmem inspect
+      agentmem serve                      # keep the model warm; then export AGENTMEM_SERVER=...
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"
-    )
-    ctx.obj = {"store": store}
+    # -v is agentmem's own progress; other libraries stay at warnings (faiss logs its CPU probing at INFO).
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.getLogger("agentmem").setLevel(logging.INFO if verbose else logging.WARNING)
+    ctx.obj = {"store": store, "server": server or None}
 
 
 def main() -> None:
@@ -113,7 +136,7 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:  # noqa: BLE001 - a bug still gets one line, and -v the traceback
-        if logging.getLogger().isEnabledFor(logging.INFO):  # -v
+        if logging.getLogger("agentmem").isEnabledFor(logging.INFO):  # -v
             import traceback
 
             traceback.print_exc()

@@ -8,23 +8,35 @@ rich markup.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from agentmem.records import Explanation, MemoryRecord, MemoryVersion, RecallResult
+
+
+# Tables written to a file or a pipe have no terminal to fit; this width keeps whole ids (two, in the
+# links column) beside readable text. $COLUMNS, when set, wins.
+PIPE_WIDTH = 160
 
 
 def console() -> Console:
     """A console on the current stdout (looked up per call so click's test runner can capture it)."""
-    return Console(highlight=False)
+    from rich.console import Console
+
+    out = Console(highlight=False)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = PIPE_WIDTH
+    return out
 
 
 def note(message: str) -> None:
@@ -37,6 +49,7 @@ def progress(total: int, description: str, *, enabled: bool = True) -> Iterator[
     """A progress bar on stderr, shown only when `enabled` and stderr is a terminal; yields a function
     `advance(n, **fields)` (fields, e.g. a loss, are shown after the bar). What is printed on stdout
     meanwhile appears above the bar."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     err = Console(stderr=True)
@@ -116,11 +129,24 @@ def why_str(why: Mapping[str, float]) -> str:
 
 
 def short(id_: str | None) -> str:
-    return "-" if id_ is None else id_ if len(id_) <= 12 else id_[:11] + "…"
+    """An id shortened for a terminal (11 characters: enough for `agentmem show`, which completes a
+    unique prefix of 8 or more); whole when the output goes to a file or a pipe."""
+    if id_ is None:
+        return "-"
+    if len(id_) <= 12 or not console().is_terminal:
+        return id_
+    return id_[:11] + "…"
+
+
+def _id_width(ids: Iterable[str | None]) -> int:
+    """A column width that keeps the longest id on one line: an id is never cut."""
+    return min(max((len(i) for i in ids if i), default=0), 80)
 
 
 def memory_cell(namespace: Iterable[str], text: str, id_: str, width: int = 70) -> Text:
     """Namespace and text preview, with the full id on its own line so narrow terminals keep it whole."""
+    from rich.text import Text
+
     cell = Text(ns_str(namespace), style="cyan")
     cell.append("  " + preview(text, width))
     cell.append("\n" + id_, style="dim")
@@ -128,11 +154,13 @@ def memory_cell(namespace: Iterable[str], text: str, id_: str, width: int = 70) 
 
 
 def recall_table(results: list[RecallResult], *, title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("why")
-    table.add_column("namespace, text, id", ratio=1)
+    table.add_column("namespace, text, id", ratio=1, min_width=_id_width(r.id for r in results))
     for rank, r in enumerate(results, 1):
         table.add_row(str(rank), f"{r.score:.3f}", why_str(r.why), memory_cell(r.namespace, r.text, r.id))
     return table
@@ -146,10 +174,12 @@ def slots_table(
     explained: Mapping[str, Explanation] | None = None,
 ) -> Table:
     """Slots in write order; with `explained`, each slot's rank and signal contributions for a query."""
+    from rich.table import Table
+
     now = datetime.now(timezone.utc)
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     table.add_column("slot", justify="right")
-    table.add_column("namespace, text, id", ratio=1)
+    table.add_column("namespace, text, id", ratio=1, min_width=_id_width(r.id for r in records))
     table.add_column("usage", justify="right")
     table.add_column("age", justify="right")
     table.add_column("prev → next", no_wrap=True)
@@ -178,6 +208,9 @@ def explanation_str(e: Explanation) -> str:
 
 def record_table(record: MemoryRecord) -> Table:
     """Every field of one record as key/value rows."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"memory {record.id}", title_justify="left", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", ratio=1)
@@ -188,6 +221,9 @@ def record_table(record: MemoryRecord) -> Table:
 
 
 def history_table(versions: list[MemoryVersion]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="history (oldest first)", title_justify="left")
     table.add_column("v", justify="right")
     table.add_column("updated (UTC)")
@@ -206,9 +242,11 @@ def history_table(versions: list[MemoryVersion]) -> Table:
 
 
 def neighbours_table(prev: MemoryRecord | None, nxt: MemoryRecord | None) -> Table:
+    from rich.table import Table
+
     table = Table(title="temporal neighbours (same namespace, write order)", title_justify="left")
     table.add_column("link")
-    table.add_column("namespace, text, id", ratio=1)
+    table.add_column("namespace, text, id", ratio=1, min_width=_id_width(r.id for r in (prev, nxt) if r))
     for label, rec in (("prev", prev), ("next", nxt)):
         table.add_row(label, memory_cell(rec.namespace, rec.text, rec.id) if rec else "-")
     return table
@@ -216,6 +254,9 @@ def neighbours_table(prev: MemoryRecord | None, nxt: MemoryRecord | None) -> Tab
 
 def stats_tables(stats: Mapping[str, Any]) -> list[Table]:
     """A summary table of scalar stats and a per-namespace count table."""
+    from rich.table import Table
+    from rich.text import Text
+
     summary = Table(title="store", title_justify="left", show_header=False)
     summary.add_column("key", style="bold")
     summary.add_column("value")

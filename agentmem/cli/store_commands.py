@@ -1,8 +1,13 @@
-"""`agentmem` commands that work on a store: init, add, recall, inspect, show, stats, forget, export, import.
+"""`agentmem` commands that work on a store: init, add, recall, inspect, show, update, stats, forget,
+export, import, purge, compact, check.
 
 Heavy modules (the Memory, hence numpy, FAISS and torch) are imported inside the commands, so
-`agentmem <command> --help` stays instant. Input is validated whole before the store is opened for
-writing; errors are `AgentMemError`s, printed by `agentmem.cli.main` as one `error: ...` line.
+`agentmem <command> --help` stays instant, and every argument (text, namespace, filter, time) is
+checked before the store is opened: bad input fails in a fraction of a second. Errors are
+`AgentMemError`s, printed by `agentmem.cli.main` as one `error: ...` line.
+
+With a server configured (`--server` / $AGENTMEM_SERVER, see `agentmem serve`), add, recall, show,
+update, inspect, stats and forget go through it (`open_store`) and never load a model here.
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +26,14 @@ from agentmem.cli import inputs, render
 from agentmem.errors import InvalidInputError, NotFoundError, StorePathError
 
 if TYPE_CHECKING:
+    from agentmem.client import RemoteMemory
     from agentmem.memory import Memory
 
+    Store = Memory | RemoteMemory
+
 DEFAULT_BATCH = 256
+# The shortest id prefix `show`, `update` and `forget` complete: shorter ones match too much by chance.
+MIN_ID_PREFIX = 8
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document (shapes: docs/cli-json.md), no table."
@@ -73,6 +82,62 @@ def open_memory(
         yield mem
 
 
+@contextmanager
+def open_store(ctx: click.Context, *, create: bool = False) -> Iterator[Store]:
+    """The configured server when there is one (`--server` / $AGENTMEM_SERVER), else the store itself.
+
+    A store named explicitly (`--store` / $AGENTMEM_STORE) must be the one the server holds: a
+    command never silently reads another store than the one it was given.
+    """
+    server = (ctx.find_root().obj or {}).get("server")
+    if not server:
+        with open_memory(store_path(ctx), create=create) as mem:
+            yield mem
+        return
+    from agentmem.client import RemoteMemory
+
+    remote = RemoteMemory(server)
+    chosen = (ctx.find_root().obj or {}).get("store")
+    if chosen:
+        served = remote.info().get("store")
+        if served is not None and Path(served).resolve() != Path(chosen).expanduser().resolve():
+            raise InvalidInputError(
+                f"the server at {remote.url} holds the store {served}, not {chosen}; unset AGENTMEM_SERVER "
+                "(or pass --server '') to open that store directly"
+            )
+    yield remote
+
+
+def resolve_id(mem: Store, value: str) -> str:
+    """An id as given, or the one id it starts (at least 8 characters, e.g. a shortened id from a table)."""
+    value = inputs.check_id(value)
+    if value in mem:
+        return value
+    if len(value) >= MIN_ID_PREFIX:
+        found = mem.ids_with_prefix(value, limit=2)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise InvalidInputError(
+                f"id prefix {value!r} starts several memories ({found[0]}, {found[1]}, ...); give more of the id"
+            )
+    fix = "" if len(value) >= MIN_ID_PREFIX else f" (a shortened id needs at least {MIN_ID_PREFIX} characters)"
+    raise NotFoundError(f"no memory with id {value!r}{fix}; find ids with `agentmem inspect` or `agentmem recall`")
+
+
+def warn_if_missing(mem: Store, ns: tuple[str, ...] | None) -> bool:
+    """Say so on stderr when a namespace holds no memories, with the closest that do; whether it did."""
+    if ns is None or mem.count(namespace=ns):
+        return False
+    import difflib
+
+    known = {render.ns_str(n) for n in mem.namespaces()}
+    close = difflib.get_close_matches(render.ns_str(ns), known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    render.note(f"warning: namespace {render.ns_str(ns)} holds no memories; {hint}`agentmem stats` lists the namespaces")
+    return True
+
+
 def _stdin_bytes() -> bytes:
     """All of stdin as bytes: decoded strictly later, so bad UTF-8 is an error, never mojibake."""
     return sys.stdin.buffer.read()
@@ -83,7 +148,17 @@ def _namespace(value: str | None) -> tuple[str, ...] | None:
 
 
 def _filter(value: str | None) -> dict[str, Any] | None:
-    return None if value is None else inputs.parse_json_object(value, where="--filter")
+    """--filter, checked whole (operators too) before any store is opened."""
+    if value is None:
+        return None
+    from agentmem.filters import parse_filter
+
+    flt = inputs.parse_json_object(value, where="--filter")
+    try:
+        parse_filter(flt)
+    except InvalidInputError as e:
+        raise type(e)(f"--filter: {e}") from None
+    return flt
 
 
 # -- init ----------------------------------------------------------------------------------------
@@ -200,7 +275,7 @@ def _remember(ctx: click.Context, items: list[inputs.Item], batch_size: int, *, 
     """Write validated items in batches with a progress bar (on stderr, only for bulk on a terminal)."""
     ids: list[str] = []
     with (
-        open_memory(store_path(ctx), create=True) as mem,
+        open_store(ctx, create=True) as mem,
         render.progress(len(items), "remember", enabled=len(items) > batch_size) as advance,
     ):
         # Memory refuses to move an id to another namespace; find that before batch 1 is written.
@@ -258,8 +333,9 @@ def recall(
         " ".join(query), where="the query", fix="ask a question, e.g. agentmem recall 'tea?'"
     )
     ns, flt = _namespace(namespace), _filter(filter_)
-    with open_memory(store_path(ctx)) as mem:
+    with open_store(ctx) as mem:
         results = mem.recall(text, k=k, namespace=ns, filter=flt)
+        warned = not results and warn_if_missing(mem, ns)
     if as_json:
         render.emit_json(
             {
@@ -272,7 +348,7 @@ def recall(
         )
     elif results:
         render.console().print(render.recall_table(results, title=f"recall: {text}"))
-    else:
+    elif not warned:
         render.note("no memories recalled (the store or namespace is empty, or the filter matches nothing)")
 
 
@@ -322,8 +398,10 @@ def inspect(
         raise InvalidInputError("give --page or --offset, not both")
     start = (page - 1) * limit if page is not None else offset or 0
     ns, flt = _namespace(namespace), _filter(filter_)
-    with open_memory(store_path(ctx)) as mem:
+    with open_store(ctx) as mem:
         total = mem.count(namespace=ns, filter=flt)
+        if not total:
+            warn_if_missing(mem, ns)
         records = mem.list(namespace=ns, filter=flt, limit=limit, offset=start)
         explained = _explain(mem, query, [r.id for r in records], ns) if query else None
     if as_json:
@@ -365,13 +443,11 @@ def show(ctx: click.Context, id_: str, query: str | None, as_json: bool) -> None
       agentmem show note-1 --json | jq '.history | length'
       agentmem show note-1 --query "Where does Alice live?"
     """
-    id_ = inputs.check_id(id_)
-    with open_memory(store_path(ctx)) as mem:
+    with open_store(ctx) as mem:
+        id_ = resolve_id(mem, id_)
         record = mem.get(id_)
-        if record is None:
-            raise NotFoundError(
-                f"no memory with id {id_!r}; find ids with `agentmem inspect` or `agentmem recall`"
-            )
+        if record is None:  # forgotten since
+            raise NotFoundError(f"no memory with id {id_!r}; find ids with `agentmem inspect` or `agentmem recall`")
         history = mem.history(id_)
         prev = mem.get(record.prev_id) if record.prev_id else None
         nxt = mem.get(record.next_id) if record.next_id else None
@@ -397,7 +473,43 @@ def show(ctx: click.Context, id_: str, query: str | None, as_json: bool) -> None
         out.print(f"for {query!r}: {render.explanation_str(explained)}")
 
 
-def _explain(mem: Memory, query: str, ids: list[str], ns: tuple[str, ...] | None) -> dict:
+# -- update --------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("id_", metavar="ID")
+@click.argument("text", required=False)
+@click.option("--metadata", metavar="JSON", help="New metadata, replacing the old, e.g. '{\"source\": \"chat\"}'.")
+@click.option("--event-time", help="When it happened: ISO 8601 (no offset = UTC) or unix seconds.")
+@json_option
+@click.pass_context
+def update(
+    ctx: click.Context, id_: str, text: str | None, metadata: str | None, event_time: str | None, as_json: bool
+) -> None:
+    """Change a memory's TEXT, metadata or event time; the old version stays in its history.
+
+    ID may be shortened to any unique prefix of at least 8 characters.
+
+    \b
+    Examples:
+      agentmem update 3f2a9c1b "Alice moved to Porto in June."
+      agentmem update note-1 --metadata '{"source": "email"}' --event-time 2026-06-01
+      agentmem show note-1                  # the history lists both versions
+    """
+    new_text = None if text is None else inputs.check_text(text, where="TEXT", fix="give the new text")
+    meta = None if metadata is None else inputs.parse_json_object(metadata, where="--metadata")
+    when = inputs.parse_event_time(event_time)
+    if new_text is None and meta is None and when is None:
+        raise InvalidInputError("say what changes: a new TEXT, --metadata or --event-time")
+    with open_store(ctx) as mem:
+        record = mem.update(resolve_id(mem, id_), text=new_text, metadata=meta, event_time=when)
+    if as_json:
+        render.emit_json({"record": record.to_dict()})
+    else:
+        click.echo(f"updated {record.id} (version {record.version}; `agentmem show {record.id}` has the history)")
+
+
+def _explain(mem: Store, query: str, ids: list[str], ns: tuple[str, ...] | None) -> dict:
     text = inputs.check_text(query, where="--query", fix="ask a question, e.g. --query 'tea?'")
     return mem.explain(text, ids, namespace=ns)
 
@@ -416,7 +528,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
       agentmem stats
       agentmem stats --json | jq .memories
     """
-    with open_memory(store_path(ctx)) as mem:
+    with open_store(ctx) as mem:
         info = mem.stats()
     if as_json:
         render.emit_json(render.stats_json(info))
@@ -469,10 +581,16 @@ def forget(
         raise InvalidInputError("forgetting every memory of the store takes `agentmem forget --all --yes`")
     ids = tuple(inputs.check_id(i) for i in ids)
     not_found: list[str] = []
-    with open_memory(store_path(ctx)) as mem:
+    # Emptying the whole store is done on the store itself: a server never forgets everything.
+    with open_memory(store_path(ctx)) if all_ else open_store(ctx) as mem:
         if ids:
-            not_found = [i for i in dict.fromkeys(ids) if i not in mem]
-            n = mem.forget(list(dict.fromkeys(ids)))
+            resolved = []
+            for i in dict.fromkeys(ids):
+                try:
+                    resolved.append(resolve_id(mem, i))
+                except NotFoundError:
+                    not_found.append(i)
+            n = mem.forget(list(dict.fromkeys(resolved))) if resolved else 0
         else:
             matching = mem.count(namespace=ns, filter=flt)
             what = "in the store" if all_ else f"matching {_describe(ns, flt)}"
@@ -542,6 +660,8 @@ def _output(file: str) -> Iterator[Any]:
     if file == "-":
         yield _Stdout()
         return
+    import tempfile
+
     path = Path(file)
     if not file.strip() or os.path.isdir(file):
         raise InvalidInputError(f"cannot write to {file!r}: give a file name, or - for stdout")

@@ -1,0 +1,128 @@
+"""MemoryService: the JSON operations behind the MCP tools and the HTTP API, in process.
+
+The real encoder and a real store; the server processes themselves are tested in test_server.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agentmem import Memory
+from agentmem.errors import InvalidInputError, InvalidTypeError, NotFoundError
+from agentmem.service import MemoryService, ServiceConfig
+
+
+@pytest.fixture
+def mem(tmp_path, encoder):
+    with Memory(tmp_path / "store", encoder=encoder) as m:
+        m.remember(["Alice moved to Lisbon in May 2023.", "Alice's dog is called Max."], namespace=("user-42",))
+        m.remember(["Bob plays the cello."], namespace=("user-7", "notes"), ids=["bob-1"])
+        yield m
+
+
+def test_remember_then_recall_through_json(mem):
+    service = MemoryService(mem)
+    ids = service.call("remember", {"texts": "Carol bakes bread every Sunday.", "namespace": "user-9/diary",
+                                    "event_time": "2024-02-01T10:00:00Z", "metadata": {"speaker": "Carol"}})["ids"]
+    out = service.call("recall", {"query": "Who bakes bread?", "k": 1, "namespace": ["user-9"]})
+    assert out["namespace"] == ["user-9"] and out["k"] == 1
+    (hit,) = out["results"]
+    assert hit["id"] == ids[0] and hit["namespace"] == ["user-9", "diary"]
+    assert hit["event_time"] == "2024-02-01T10:00:00+00:00" and hit["metadata"] == {"speaker": "Carol"}
+    assert sum(hit["why"].values()) == pytest.approx(hit["score"], abs=1e-4)
+
+
+def test_arguments_are_checked_by_name(mem):
+    service = MemoryService(mem)
+    with pytest.raises(InvalidInputError, match="recall has no argument 'kk'; its arguments are query, k, namespace, filter"):
+        service.call("recall", {"query": "x", "kk": 3})
+    with pytest.raises(InvalidInputError, match="recall needs the argument 'query'"):
+        service.call("recall", {})
+    with pytest.raises(NotFoundError, match="no operation 'drop'"):
+        service.call("drop", {})
+    with pytest.raises(InvalidTypeError, match="arguments of recall are a JSON object"):
+        service.call("recall", ["x"])
+    with pytest.raises(InvalidInputError, match="k must be"):
+        service.call("recall", {"query": "x", "k": 0})
+
+
+def test_forget_never_empties_the_store_and_reports_missing_ids(mem):
+    service = MemoryService(mem)
+    with pytest.raises(InvalidInputError, match="forget needs ids, a namespace or a non-empty filter"):
+        service.call("forget", {})
+    with pytest.raises(InvalidInputError):
+        service.call("forget", {"filter": {}})
+    assert len(mem) == 3
+    assert service.call("forget", {"ids": ["bob-1", "nope"]}) == {"forgotten": 1, "not_found": ["nope"]}
+    assert service.call("forget", {"namespace": "user-42"}) == {"forgotten": 2, "not_found": []}
+    assert len(mem) == 0
+
+
+def test_update_keeps_history_and_get_returns_it(mem):
+    service = MemoryService(mem)
+    with pytest.raises(InvalidInputError, match="update needs a new text"):
+        service.call("update", {"id": "bob-1"})
+    record = service.call("update", {"id": "bob-1", "text": "Bob plays the viola."})["record"]
+    assert record["version"] == 2 and record["text"] == "Bob plays the viola."
+    got = service.call("get", {"id": "bob-1", "history": True})
+    assert [v["text"] for v in got["history"]] == ["Bob plays the cello.", "Bob plays the viola."]
+    with pytest.raises(NotFoundError):
+        service.call("get", {"id": "nope"})
+
+
+def test_list_pages_and_namespaces_fold_to_a_depth(mem):
+    service = MemoryService(mem)
+    page = service.call("list", {"limit": 2, "offset": 1})
+    assert page["total"] == 3 and [r["text"] for r in page["items"]] == [
+        "Alice's dog is called Max.",
+        "Bob plays the cello.",
+    ]
+    assert service.call("namespaces", {}) == {
+        "namespaces": [{"namespace": ["user-42"], "memories": 2}, {"namespace": ["user-7", "notes"], "memories": 1}]
+    }
+    assert service.call("namespaces", {"max_depth": 1})["namespaces"][1] == {"namespace": ["user-7"], "memories": 1}
+    assert service.call("namespaces", {"prefix": "user-7"})["namespaces"] == [
+        {"namespace": ["user-7", "notes"], "memories": 1}
+    ]
+
+
+def test_explain_names_each_memory(mem):
+    service = MemoryService(mem)
+    out = service.call("explain", {"query": "What is the dog called?", "ids": ["bob-1"]})
+    explained = out["explanations"]["bob-1"]
+    assert explained["id"] == "bob-1" and explained["namespace"] == ["user-7", "notes"]
+    assert isinstance(explained["rank"], int)
+
+
+def test_a_scoped_service_never_reaches_outside_its_scope(mem):
+    service = MemoryService(mem, ServiceConfig(scope=("user-7",)))
+    # Writes land under the scope; what the client sees is relative to it.
+    (new,) = service.call("remember", {"texts": ["Bob's cello is from 1921."], "namespace": ["notes"]})["ids"]
+    assert mem.get(new).namespace == ("user-7", "notes")
+    (default,) = service.call("remember", {"texts": ["Bob likes tea."]})["ids"]
+    assert mem.get(default).namespace == ("user-7", "default")
+    hits = service.call("recall", {"query": "Where does Alice live?", "k": 10})["results"]
+    assert hits and all(h["namespace"][0] in ("notes", "default") for h in hits)
+    assert all("Alice" not in h["text"] for h in hits)
+    alice = next(r.id for r in mem.list(namespace=("user-42",)))
+    with pytest.raises(NotFoundError):
+        service.call("get", {"id": alice})
+    with pytest.raises(NotFoundError):
+        service.call("update", {"id": alice, "text": "changed"})
+    assert service.call("forget", {"ids": [alice]}) == {"forgotten": 0, "not_found": [alice]}
+    with pytest.raises(InvalidInputError, match="taken by a memory outside this server's scope") as e:
+        service.call("remember", {"texts": ["x"], "ids": [alice]})
+    assert "user-42" not in str(e.value)
+    assert service.call("ids_with_prefix", {"prefix": alice[:8]}) == {"ids": []}
+    stats = service.call("stats", {})
+    assert stats["memories"] == 3 and "path" not in stats and stats["scope"] == ["user-7"]
+    assert [n["namespace"] for n in stats["namespaces"]] == [["default"], ["notes"]]
+    assert mem.get(alice).text == "Alice moved to Lisbon in May 2023."
+
+
+def test_ids_complete_from_a_prefix(mem):
+    service = MemoryService(mem)
+    alice = next(r.id for r in mem.list(namespace=("user-42",)))
+    assert service.call("ids_with_prefix", {"prefix": alice[:8]})["ids"] == [alice]
+    assert mem.ids_with_prefix("bob-") == ["bob-1"]
+    assert mem.ids_with_prefix("zzz") == []
