@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from agentmem.episodes import BabiConfig, LocomoConfig, load_babi, load_locomo, load_longmemeval
+from agentmem.errors import InvalidInputError
 
 
 def test_locomo_turns_sessions_and_dates(locomo_file):
@@ -77,5 +78,5 @@ def test_babi_stories_questions_mid_story(babi_dir):
     assert dict(ds.skipped) == {"unresolvable_evidence": 1}  # support id 99 names no line
     assert ds.episodes[1].items[0].at == 1
     assert load_babi(babi_dir, BabiConfig(split="train")).n_items == 2
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(InvalidInputError, match="holds no test files of tasks 2"):
         load_babi(babi_dir, BabiConfig(tasks=(2,)))

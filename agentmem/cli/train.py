@@ -98,7 +98,12 @@ def plot_curves(
 @click.option("--word-size", type=int, default=None, help="Word size W.")
 @click.option("--read-heads", type=int, default=None, help="Read heads R.")
 @click.option("--candidates", type=int, default=None, help="SAM: K candidates per head.")
-@click.option("--data", type=click.Path(exists=True, file_okay=False), default=None, help="bAbI directory.")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="With --task babi: the directory of the bAbI v1.2 task files (tasks_1-20_v1-2/en of the download).",
+)
 @click.option("--babi-task", type=int, default=1, show_default=True)
 @click.option(
     "--init",
@@ -118,7 +123,13 @@ def plot_curves(
 @click.option("--checkpoint-every", type=int, default=1000, show_default=True)
 @click.option("--threads", type=int, default=1, show_default=True, help="torch/FAISS CPU threads.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="runs/train", show_default=True)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory to write to (default: ./runs/TASK-MODEL, under the current directory).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def task(
     task_name: str,
@@ -145,16 +156,20 @@ def task(
     checkpoint_every: int,
     threads: int,
     device: str,
-    out_dir: str,
+    out_dir: str | None,
     quiet: bool,
 ) -> None:
     """Train a memory model on a classic task; writes model.safetensors, metrics.json and curves.png.
 
     \b
     Example:
-      agentmem train task --task copy --model sam --steps 5000 --out runs/copy-sam
-      agentmem train task --task babi --data ../shared/datasets/babi/en --babi-task 1 --model dnc
+      agentmem train task --task copy --model sam --steps 5000     # writes ./runs/copy-sam
+      agentmem train task --task babi --data tasks_1-20_v1-2/en --babi-task 1 --model dnc
     """
+    babi_fix = "give the directory of the bAbI v1.2 task files (tasks_1-20_v1-2/en of the download)"
+    if task_name == "babi" and data is None:
+        raise click.UsageError(f"--task babi needs --data: {babi_fix}")
+
     import faiss
     import torch
     from safetensors.torch import load_file, save_file
@@ -168,10 +183,12 @@ def task(
     faiss.omp_set_num_threads(threads)
     torch.manual_seed(seed)
     device = resolve_device(device)
-    out = Path(out_dir)
+    try:
+        the_task = build_task(task_name, data=data, babi_task=babi_task)
+    except FileNotFoundError as e:  # the directory lacks task N's train or test file
+        raise click.BadParameter(f"{e}; {babi_fix}", param_hint="--data") from e
+    out = Path(out_dir or f"runs/{task_name}-{model_name}")
     out.mkdir(parents=True, exist_ok=True)
-
-    the_task = build_task(task_name, data=data, babi_task=babi_task)
     memory = {"memory_size": memory_size, "word_size": word_size, "read_heads": read_heads}
     if model_name == "sam":
         memory["candidates"] = candidates

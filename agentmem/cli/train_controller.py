@@ -76,12 +76,23 @@ def controller(
     """
     from agentmem.cli import render
     from agentmem.controller.train import (
+        GENERATORS,
         ControllerTrainingConfig,
         plot_report,
         train_controller,
         training_episodes,
     )
     from agentmem.encoder import resolve_encoder
+
+    # A misspelt generator name would otherwise be read as a missing LongMemEval file.
+    for option, source in (("--data", data), ("--gate-data", gate_data)):
+        generated = all(part in GENERATORS for part in source.split("+"))
+        if source != "same" and not generated and not Path(source).exists():
+            raise click.BadParameter(
+                f"{source!r} is neither a generator ({', '.join(GENERATORS)}, or several joined by '+') nor "
+                "an existing file; give one of those, or the path of a LoCoMo or LongMemEval file",
+                param_hint=option,
+            )
 
     def load(source: str):
         return training_episodes(source, fmt=fmt, observations=observations, episodes=episodes, seed=seed)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from agentmem.episodes.episode import Dataset, Episode, Item, Turn
 from agentmem.episodes.synthetic import _words
+from agentmem.errors import InvalidInputError
 
 NAMES = _words(
     "Mira Jonah Tessa Idris Noor Callum Ines Rafe Leona Tobias Priya Anders Selin Marco Yuki Dara Femi "
@@ -295,5 +296,6 @@ def generate_dialogue(config: DialogueConfig | None = None) -> Dataset:
     """Materialise every chat (turns and questions) of the dialogue benchmark."""
     config = config or DialogueConfig()
     if config.episodes < 1 or config.sessions < 1:
-        raise ValueError("need at least one episode and one session")
+        raise InvalidInputError(f"dialogue needs at least one episode and one session, got {config.episodes} "
+                                f"episodes of {config.sessions} sessions; give counts of 1 or more")
     return Dataset(name="dialogue", episodes=[_episode(config, e) for e in range(config.episodes)])

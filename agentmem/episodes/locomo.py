@@ -11,7 +11,6 @@ evidence, and `session_N_date_time` keys without a session.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from agentmem.episodes.episode import Dataset, Episode, Item, Turn
+from agentmem.episodes.files import Source, json_type, quoted
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 _SESSION = re.compile(r"session_(\d+)")
@@ -70,58 +70,93 @@ def normalise_evidence(raw: list[str], known: set[str], repaired: Counter[str]) 
     return out, bad
 
 
-def _turns(sample: dict, config: LocomoConfig, repaired: Counter[str]) -> list[Turn]:
-    conv = sample["conversation"]
+FIX = 'give the LoCoMo JSON (a list of samples with "sample_id", "conversation" and "qa")'
+
+
+def _turns(sample: dict, where: str, src: Source, config: LocomoConfig, repaired: Counter[str]) -> list[Turn]:
+    conv = src.field(sample, "conversation", "an object", where)
     numbers = sorted(int(m[1]) for k in conv if (m := _SESSION.fullmatch(k)))
     dated = {int(m[1]) for k in conv if (m := re.fullmatch(r"session_(\d+)_date_time", k))}
     repaired["date_without_session"] += len(dated - set(numbers))
     turns: list[Turn] = []
     for n in numbers:
-        when = parse_date(conv.get(f"session_{n}_date_time"))
-        for t in conv[f"session_{n}"]:
-            text = t.get("text") or ""
-            if config.captions and t.get("blip_caption"):
-                text = f"{text} [shares {t['blip_caption']}]".strip()
-            turns.append(Turn(id=t["dia_id"], session=f"session_{n}", text=f"{t['speaker']}: {text}",
-                              speaker=t["speaker"], time=when))
+        key = f"session_{n}"
+        date = src.field(conv, f"{key}_date_time", "a string", f"{where}, conversation", optional=True)
+        when = parse_date(date)
+        for j, t in enumerate(src.field(conv, key, "a list", f"{where}, conversation"), 1):
+            at = f"{where}, {key} turn {j}"
+            src.record(t, at)
+            dia_id = src.field(t, "dia_id", "a string", at)
+            speaker = src.field(t, "speaker", "a string", at)
+            text = src.field(t, "text", "a string", at, optional=True) or ""
+            caption = src.field(t, "blip_caption", "a string", at, optional=True) if config.captions else None
+            if caption:
+                text = f"{text} [shares {caption}]".strip()
+            turns.append(Turn(id=dia_id, session=key, text=f"{speaker}: {text}", speaker=speaker, time=when))
     return turns
 
 
+def _category(qa: dict, where: str, src: Source) -> int:
+    raw = qa.get("category", 0)
+    if isinstance(raw, int | float | str) and not isinstance(raw, bool):
+        try:
+            return int(raw)
+        except (ValueError, OverflowError):
+            pass
+    shown = quoted(raw) if isinstance(raw, str) else json_type(raw)
+    raise src.error(f'field "category" is {shown}, expected a category number (1 to 5)', where)
+
+
 def load_locomo(path: str | Path, config: LocomoConfig | None = None) -> Dataset:
-    """Load a LoCoMo file (or a directory holding one `.json`) into episodes, one per conversation."""
+    """Load a LoCoMo file (or a directory holding one `.json`) into episodes, one per conversation.
+
+    Raises `InvalidInputError` naming the file, the sample and the field when the input is not LoCoMo.
+    """
     config = config or LocomoConfig()
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(path.glob("*.json"))
+    src = Source("LoCoMo", Path(path), FIX)
+    src.check_exists()
+    if src.path.is_dir():
+        files = sorted(src.path.glob("*.json"))
         if len(files) != 1:
-            raise FileNotFoundError(f"expected one LoCoMo .json file in {path}, found {len(files)}")
-        path = files[0]
-    samples = json.loads(path.read_text())
+            raise src.error(f"holds {len(files)} .json files, expected one",
+                            fix="give the LoCoMo .json file itself, or a directory holding only it")
+        src = src.within(files[0])
     ds = Dataset(name="locomo", episodes=[])
-    for sample in samples:
-        turns = _turns(sample, config, ds.repaired)
+    for s, sample in enumerate(src.records(src.json(), "sample"), 1):
+        where = f"sample {s}"
+        src.record(sample, where)
+        sample_id = str(src.field(sample, "sample_id", "a string or a number", where))
+        where = f"sample {s} ({quoted(sample_id)})"
+        turns = _turns(sample, where, src, config, ds.repaired)
         session_of = {t.id: t.session for t in turns}
         items: list[Item] = []
-        for i, qa in enumerate(sample.get("qa", [])):
-            cat = int(qa.get("category", 0))
+        for i, qa in enumerate(src.field(sample, "qa", "a list", where, optional=True) or []):
+            at = f"{where}, qa item {i + 1}"
+            src.record(qa, at)
+            cat = _category(qa, at, src)
             if cat not in config.categories:
                 ds.skipped[f"category_{CATEGORIES.get(cat, cat)}"] += 1
                 continue
-            if not qa.get("evidence"):
+            raw_evidence = qa.get("evidence")
+            if not raw_evidence:
                 ds.skipped["no_evidence"] += 1
                 continue
-            evidence, bad = normalise_evidence(qa["evidence"], set(session_of), ds.repaired)
+            if not isinstance(raw_evidence, list):
+                raise src.error(f'field "evidence" is {json_type(raw_evidence)}, expected a list of dia_ids '
+                                '(["D1:3", ...])', at)
+            evidence, bad = normalise_evidence(raw_evidence, set(session_of), ds.repaired)
             if not evidence:
                 ds.skipped["unresolvable_evidence"] += 1
                 continue
             if bad:
                 # Scored against the ids that do resolve; counted so the fix is visible.
                 ds.repaired["evidence_partly_unresolvable"] += 1
+            question = src.field(qa, "question", "a string", at)
             answer = qa.get("answer", qa.get("adversarial_answer", ""))
             items.append(Item(
-                id=f"{sample['sample_id']}:{i}", question=qa["question"], answer=str(answer),
+                id=f"{sample_id}:{i}", question=question, answer=str(answer),
                 category=CATEGORIES.get(cat, str(cat)), evidence=tuple(evidence),
                 sessions=tuple(dict.fromkeys(session_of[e] for e in evidence)),
             ))
-        ds.episodes.append(Episode(id=sample["sample_id"], turns=turns, items=items))
+        ds.episodes.append(Episode(id=sample_id, turns=turns, items=items))
     return ds

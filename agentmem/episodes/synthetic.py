@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agentmem.episodes.episode import Dataset, Episode, Item, Turn
+from agentmem.errors import InvalidInputError
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -239,7 +240,10 @@ def generate(config: SyntheticConfig | None = None) -> Dataset:
     """Materialise every episode (turns and questions) of the synthetic benchmark."""
     config = config or SyntheticConfig()
     if not 1 <= config.episodes <= config.observations:
-        raise ValueError("need 1 <= episodes <= observations")
+        raise InvalidInputError(
+            f"synthetic episodes must be from 1 to the number of observations ({config.observations}), got "
+            f"{config.episodes}; give fewer episodes or more observations"
+        )
     ds = Dataset(name="synthetic", episodes=[])
     for e in range(config.episodes):
         world, it = stream(config, e)

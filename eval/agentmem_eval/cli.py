@@ -36,8 +36,9 @@ def common_options(f: Callable) -> Callable:
                      help="Where to write the results JSON."),
         click.option("--report", type=click.Path(file_okay=False), default=None,
                      help="Directory for a markdown report with plots."),
-        click.option("--limit", type=int, default=None, help="Evaluate only the first N episodes."),
-        click.option("--context-tokens", type=int, default=8192, show_default=True,
+        click.option("--limit", type=click.IntRange(min=1), default=None,
+                     help="Evaluate only the first N episodes."),
+        click.option("--context-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
                      help="Window T of the full-context system."),
         click.option("--bm25-method", default="lucene", show_default=True,
                      type=click.Choice(["lucene", "robertson", "atire", "bm25l", "bm25+"])),
@@ -51,8 +52,10 @@ def common_options(f: Callable) -> Callable:
         click.option("--qa-model", default=None,
                      help="Optional QA stage: 'module:attr' of a LangChain chat model, or an init_chat_model spec."),
         click.option("--judge-model", default=None, help="Optional judge chat model for the QA stage (same forms)."),
-        click.option("--qa-k", type=int, default=10, show_default=True, help="Memories given to the QA model."),
-        click.option("--qa-limit", type=int, default=None, help="Answer at most N items per system."),
+        click.option("--qa-k", type=click.IntRange(min=1), default=10, show_default=True,
+                     help="Memories given to the QA model."),
+        click.option("--qa-limit", type=click.IntRange(min=1), default=None,
+                     help="Answer at most N items per system."),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
     for option in reversed(options):
@@ -91,20 +94,26 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
                         enabled=not opts["no_cache"])
     config = RunConfig(systems=systems, ks=tuple(sorted(set(ks))), settings=settings, cache=cache,
                        encoder=opts["encoder"], progress=not opts["quiet"])
+    # Loaded before the evaluation, so a bad spec fails at once rather than after it.
+    qa_model = _chat_model(opts["qa_model"], "--qa-model") if opts["qa_model"] else None
+    judge = None
+    if qa_model is not None and opts["judge_model"]:
+        judge = _chat_model(opts["judge_model"], "--judge-model")
     results, runs = evaluate(dataset, config)
-    if opts["qa_model"]:
-        from agentmem_eval.qa import QAConfig, answer_and_score, load_chat_model
+    if qa_model is not None:
+        from agentmem_eval.qa import QAConfig, answer_and_score
 
-        judge = load_chat_model(opts["judge_model"]) if opts["judge_model"] else None
-        qa = answer_and_score(load_chat_model(opts["qa_model"]), dataset, runs,
-                              QAConfig(k=opts["qa_k"], limit=opts["qa_limit"]), judge)
+        qa = answer_and_score(qa_model, dataset, runs, QAConfig(k=opts["qa_k"], limit=opts["qa_limit"]), judge)
         for name, scores in qa.items():
             results["systems"][name]["qa"] = scores
     results["command"] = "agentmem eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     print_table(results)
     out = Path(opts["out"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    except OSError as e:
+        raise click.FileError(str(out), hint=f"{e.strerror or e}; give another --out") from e
     click.echo(f"results: {out}")
     if opts["report"]:
         click.echo(f"report: {write_report(results, opts['report'])}")
@@ -122,6 +131,19 @@ def _controller(spec: str | None) -> Any:
         return resolve_controller(spec)
     except AgentMemError as e:
         raise click.BadParameter(str(e), param_hint="--controller") from e
+
+
+def _chat_model(spec: str, option: str) -> Any:
+    """Load a QA or judge model; a spec that cannot be loaded is a bad option value, not a crash."""
+    from agentmem_eval.qa import load_chat_model
+
+    try:
+        return load_chat_model(spec)
+    except ImportError as e:
+        raise click.BadParameter(f"cannot load {spec!r} ({e}); install langchain and the provider's package, "
+                                 "or give 'module:attr' of a chat model", param_hint=option) from e
+    except ValueError as e:
+        raise click.BadParameter(f"cannot load {spec!r} ({e})", param_hint=option) from e
 
 
 @click.group("eval")
@@ -177,10 +199,13 @@ def babi(data: str, split: str, tasks: str, **opts: Any) -> None:
 @eval_cli.command()
 @click.option("--observations", type=click.IntRange(100, 1_000_000), default=10_000, show_default=True,
               help="Total observations (100 to 1,000,000).")
-@click.option("--episodes", type=int, default=1, show_default=True, help="Independent memories.")
-@click.option("--questions", type=int, default=200, show_default=True, help="Questions per episode.")
+@click.option("--episodes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Independent memories.")
+@click.option("--questions", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Questions per episode.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--session-length", type=int, default=40, show_default=True, help="Mean observations per session.")
+@click.option("--session-length", type=click.IntRange(min=1), default=40, show_default=True,
+              help="Mean observations per session.")
 @common_options
 def synthetic(observations: int, episodes: int, questions: int, seed: int, session_length: int,
               **opts: Any) -> None:

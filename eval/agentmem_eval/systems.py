@@ -19,6 +19,8 @@ time is shared, cached, and kept out of the latency figures of every system alik
 from __future__ import annotations
 
 import copy
+import functools
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,16 +110,23 @@ class BM25Config:
     stemmer: str | None = None
 
 
+@functools.cache
+def _bm25s() -> Any:
+    """bm25s, imported on first use, with its logger at WARNING: importing bm25s sets that logger to DEBUG,
+    which sends lines such as "Building index from IDs objects" to every handler the application set up
+    (the terminal, under `agentmem`), while its warnings still show."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 class BM25System:
     """Lexical retrieval with bm25s; the index is rebuilt after each `add` (bm25s cannot append)."""
 
     name, needs_vectors, ranked = "bm25", False, True
 
     def __init__(self, config: BM25Config | None = None) -> None:
-        import logging
-
-        # bm25s sets its own logger to DEBUG, which floods any handler the caller configured.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.config = config or BM25Config()
         self.texts: list[str] = []
         self.retriever: Any = None
@@ -128,16 +137,12 @@ class BM25System:
             self._stemmer = Stemmer.Stemmer(self.config.stemmer).stemWord
 
     def _tokenize(self, texts: list[str], ids: bool) -> Any:
-        import bm25s
-
-        return bm25s.tokenize(texts, stopwords=self.config.stopwords or [], stemmer=self._stemmer,
+        return _bm25s().tokenize(texts, stopwords=self.config.stopwords or [], stemmer=self._stemmer,
                               return_ids=ids, show_progress=False)
 
     def add(self, turns: Sequence[Turn], vectors: np.ndarray | None) -> None:
-        import bm25s
-
         self.texts.extend(t.text for t in turns)
-        self.retriever = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
+        self.retriever = _bm25s().BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
         self.retriever.index(self._tokenize(self.texts, True), show_progress=False)
 
     def search(self, query: Query, k: int) -> list[int]:
