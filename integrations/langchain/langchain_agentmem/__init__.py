@@ -2,8 +2,9 @@
 and a vector store.
 
 - `AgentMemStore`: drop-in `BaseStore` (`create_agent(..., store=AgentMemStore("./memory"))`).
-- `AgentMemMiddleware`: recall before the model call, remember after the turn.
-- `create_memory_tools()`: `remember`, `recall`, `forget` for agent-directed memory.
+- `AgentMemMiddleware`: recall before the model call, remember after the turn (`SkipRules`: what
+  it leaves out).
+- `create_memory_tools()`: `remember`, `recall`, `update_memory`, `forget` for agent-directed memory.
 - `AgentMemRetriever`, `AgentMemVectorStore`: recall for chains and RAG.
 """
 
@@ -14,7 +15,7 @@ try:
 except PackageNotFoundError:  # imported from a source tree that was never installed
     __version__ = "0+unknown"
 
-from langchain_agentmem.middleware import AgentMemMiddleware
+from langchain_agentmem.middleware import AgentMemMiddleware, SkipRules
 from langchain_agentmem.retrievers import AgentMemRetriever
 from langchain_agentmem.store import AgentMemStore
 from langchain_agentmem.tools import create_memory_tools
@@ -25,6 +26,7 @@ __all__ = [
     "AgentMemRetriever",
     "AgentMemStore",
     "AgentMemVectorStore",
+    "SkipRules",
     "__version__",
     "create_memory_tools",
 ]

@@ -50,15 +50,45 @@ def _apply(actual: Any, op: str, operand: Any) -> bool:
     if op == "$ne":
         return actual != operand
     if op not in _COMPARISONS:
-        raise ValueError(
-            f"unsupported filter operator {op!r}; LangGraph supports {', '.join(sorted(OPERATORS))}"
-        )
+        raise ValueError(_unsupported(op))
     # Numbers compare as floats, as in LangGraph's stores; a missing or non-numeric value simply
     # does not match (InMemoryStore would raise a TypeError mid-search instead).
     try:
         return _COMPARISONS[op](float(actual), float(operand))
     except (TypeError, ValueError):
         return False
+
+
+def _unsupported(op: Any) -> str:
+    return f"unsupported filter operator {op!r}; LangGraph supports {', '.join(sorted(OPERATORS))}"
+
+
+def check(filter: Any) -> None:
+    """Raise `ValueError` unless `filter` is a LangGraph filter whose operators all exist.
+
+    `matches` meets an unknown operator only on an item that reaches it, so a search over an empty
+    namespace would accept one; callers that answer a model (the memory tools) check up front.
+    """
+    if filter is None:
+        return
+    if not isinstance(filter, Mapping):
+        raise ValueError(f"a filter is a dict of field -> value or operators, not {type(filter).__name__}")
+    for cond in filter.values():
+        _check_condition(cond)
+
+
+def _check_condition(cond: Any) -> None:
+    if isinstance(cond, Mapping):
+        if any(str(k).startswith("$") for k in cond):
+            unknown = sorted(str(k) for k in cond if k not in OPERATORS)
+            if unknown:
+                raise ValueError(_unsupported(unknown[0]))
+            return
+        for nested in cond.values():
+            _check_condition(nested)
+    elif isinstance(cond, (list, tuple)):
+        for nested in cond:
+            _check_condition(nested)
 
 
 def _is_scalar(v: Any) -> bool:

@@ -1,9 +1,11 @@
-"""Which namespace a run's memories live in, taken from the run's context (e.g. its `user_id`).
+"""Which namespace a run's memories live in, taken from the run (e.g. its `user_id`).
 
 The middleware and the tools share this, so what the middleware remembers for a user is what the
-tools recall and forget for that user. A namespace is given either as a template, a tuple whose
-labels may name context fields (`("memories", "{user_id}")`), or as a function of the runtime
-(LangGraph's `Runtime` in middleware, `ToolRuntime` in tools; both carry `.context`).
+tools recall, update and forget for that user. A namespace is given either as a template, a tuple
+whose labels may name fields of the run (`("memories", "{user_id}")`), or as a function of the run's
+LangGraph `Runtime` (it carries `.context`). A template's field is read from the run's context
+(`agent.invoke(..., context={"user_id": ...})`), else from its config's `configurable`
+(`config={"configurable": {"langgraph_user_id": ...}}`, as LangMem's tools name it).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from langgraph.config import get_config
+
 Namespace = tuple[str, ...]
 NamespaceSpec = Namespace | Callable[[Any], Namespace]
 
@@ -19,7 +23,7 @@ DEFAULT_NAMESPACE: Namespace = ("memories", "{user_id}")
 
 
 def resolve_namespace(spec: NamespaceSpec, runtime: Any) -> Namespace:
-    """The namespace for this run: call `spec`, or fill its `{field}` labels from the context."""
+    """The namespace for this run: call `spec`, or fill its `{field}` labels from the run."""
     if callable(spec):
         return tuple(spec(runtime))
     context = getattr(runtime, "context", None)
@@ -32,9 +36,19 @@ def _fill(label: str, context: Any, spec: Namespace) -> str:
     for name in fields:
         value = context.get(name) if isinstance(context, Mapping) else getattr(context, name, None)
         if value is None:
+            value = _configurable().get(name)
+        if value is None:
             raise ValueError(
                 f"memory namespace {spec} needs {name!r} in the run's context, e.g. "
-                f"agent.invoke(..., context={{{name!r}: ...}}); or pass a fixed namespace"
+                f"agent.invoke(..., context={{{name!r}: ...}}), or in its config, e.g. "
+                f"config={{'configurable': {{{name!r}: ...}}}}; or pass a fixed namespace"
             )
         values[name] = str(value)
     return label.format_map(values)
+
+
+def _configurable() -> Mapping[str, Any]:
+    try:
+        return get_config().get("configurable") or {}
+    except RuntimeError:  # called outside a run (or, before Python 3.11, from an async task)
+        return {}

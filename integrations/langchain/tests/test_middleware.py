@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from langchain.agents import create_agent
-from langchain_agentmem import AgentMemMiddleware, AgentMemStore
+from langchain_agentmem import AgentMemMiddleware, AgentMemStore, SkipRules
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -61,7 +61,8 @@ def test_remembers_a_turn_and_recalls_it_in_a_new_conversation(store, scripted):
 
 def test_a_resumed_thread_stores_each_message_once(store, scripted):
     model = scripted(AIMessage("Noted."), AIMessage("Blue, you said."))
-    agent = create_agent(model, middleware=[AgentMemMiddleware()], store=store, checkpointer=InMemorySaver())
+    keep_all = AgentMemMiddleware(skip=SkipRules(filler=False, questions=False, duplicates=False))
+    agent = create_agent(model, middleware=[keep_all], store=store, checkpointer=InMemorySaver())
     thread = {"configurable": {"thread_id": "t1"}}
     ask(agent, "My favourite colour is blue.", "u1", config=thread)
     ask(agent, "What is my favourite colour?", "u1", config=thread)
@@ -88,7 +89,7 @@ def test_tool_results_k_and_template_are_configurable(store, scripted):
     )
     middleware = AgentMemMiddleware(roles=("user", "tool"), k=1, template="MEMORY:\n{memories}\nEND")
     agent = create_agent(model, tools=[weather], middleware=[middleware], store=store)
-    ask(agent, "How is the weather in Lisbon?", "u1")
+    ask(agent, "I fly to Lisbon tomorrow, check the weather there.", "u1")
     values = [i.value for i in store.search(("memories", "u1"))]
     assert [(v["role"], v.get("tool")) for v in values] == [("user", None), ("tool", "weather")]
     assert values[1]["text"] == "Sunny and 24 degrees in Lisbon."
@@ -133,3 +134,94 @@ async def test_async_agent(store, scripted):
     )
     assert "I play the cello." in result["messages"][-1].text
     assert not any(isinstance(m, ToolMessage) for m in result["messages"])
+
+
+def stored_texts(store, *namespace: str) -> list[str]:
+    return [i.value["text"] for i in store.search(namespace, limit=100)]
+
+
+FACTS = [
+    "Hi! I'm Ada and I live in Lisbon.",
+    "I'm allergic to peanuts, please keep that in mind when suggesting recipes.",
+    "My dog is called Biscuit.",
+]
+QUESTIONS = ["Where do I live?", "What should a dessert recipe for me leave out?", "What's my dog's name?"]
+ANSWERS = ["You live in Lisbon.", "Leave out the peanuts.", "Your dog is Biscuit."]
+
+
+def test_filler_questions_and_duplicates_are_not_remembered(store, scripted):
+    # Each message its own conversation, as in examples/agent_memory.py: the run that stored
+    # "Thanks, I'll remember that." three times and every question.
+    model = scripted(*[AIMessage("Thanks, I'll remember that.")] * 3, *map(AIMessage, ANSWERS))
+    agent = create_agent(model, middleware=[AgentMemMiddleware()], store=store)
+    for text in FACTS + QUESTIONS:
+        ask(agent, text, "ada")
+    assert stored_texts(store, "memories", "ada") == FACTS + ANSWERS
+    # the questions still recalled what was stored
+    assert "user: Hi! I'm Ada and I live in Lisbon." in system_text(model.seen[3])
+
+    # the same text again, in another case and spacing, and twice within one turn: nothing new
+    model = scripted(AIMessage("Got it."))
+    agent = create_agent(model, middleware=[AgentMemMiddleware()], store=store)
+    agent.invoke(
+        {"messages": [{"role": "user", "content": "my dog is   called BISCUIT."}] * 2},
+        context={"user_id": "ada"},
+    )
+    assert stored_texts(store, "memories", "ada") == FACTS + ANSWERS
+
+    model = scripted(AIMessage("Noted, I'll remember that."))
+    agent = create_agent(model, middleware=[AgentMemMiddleware()], store=store)
+    agent.invoke(
+        {"messages": [{"role": "user", "content": "I play the cello."}] * 2}, context={"user_id": "ada"}
+    )
+    assert stored_texts(store, "memories", "ada") == [*FACTS, *ANSWERS, "I play the cello."]
+
+
+@pytest.mark.parametrize(
+    ("rule", "kept"),
+    [
+        ("filler", ["I live in Lisbon.", "Thanks, I'll remember that.", "Sure!", "You live in Lisbon."]),
+        ("questions", ["I live in Lisbon.", "Where do I live?", "You live in Lisbon."]),
+        ("duplicates", ["I live in Lisbon.", "i live in  LISBON.", "You live in Lisbon."]),
+    ],
+)
+def test_each_rule_can_be_turned_off(store, scripted, rule, kept):
+    model = scripted(*map(AIMessage, ["Thanks, I'll remember that.", "Sure!", "You live in Lisbon."]))
+    middleware = AgentMemMiddleware(skip=SkipRules(**{rule: False}))
+    agent = create_agent(model, middleware=[middleware], store=store)
+    for text in ["I live in Lisbon.", "i live in  LISBON.", "Where do I live?"]:
+        ask(agent, text, "u1")
+    assert stored_texts(store, "memories", "u1") == kept
+
+
+def test_a_fact_said_again_is_stored_once(store, scripted):
+    model = scripted(*map(AIMessage, ["Noted.", "You said so before.", "Okay!", "Yes, you are vegetarian."]))
+    agent = create_agent(model, middleware=[AgentMemMiddleware()], store=store, checkpointer=InMemorySaver())
+    first, second = ({"configurable": {"thread_id": t}} for t in ("t1", "t2"))
+    ask(agent, "I am vegetarian.", "u1", config=first)
+    ask(agent, "I am vegetarian.", "u1", config=first)  # the same thread: a new message, same text
+    ask(agent, "I am vegetarian.", "u1", config=first)
+    ask(agent, "I am  Vegetarian.", "u1", config=second)  # another conversation
+    assert stored_texts(store, "memories", "u1") == [
+        "I am vegetarian.",
+        "You said so before.",
+        "Yes, you are vegetarian.",
+    ]
+
+
+async def test_async_agent_skips_too(store, scripted):
+    model = scripted(AIMessage("Got it."), AIMessage("Sure, I'll keep that in mind!"))
+    agent = create_agent(model, middleware=[AgentMemMiddleware()], store=store)
+    for text in ("I play the cello.", "I play the CELLO."):
+        await agent.ainvoke({"messages": [{"role": "user", "content": text}]}, context={"user_id": "u9"})
+    assert stored_texts(store, "memories", "u9") == ["I play the cello."]
+
+
+def test_namespace_from_the_config_as_langmem_names_it(store, scripted):
+    middleware = AgentMemMiddleware(namespace=("memories", "{langgraph_user_id}"))
+    agent = create_agent(scripted(AIMessage("ok")), middleware=[middleware], store=store)
+    agent.invoke(
+        {"messages": [{"role": "user", "content": "I work night shifts."}]},
+        config={"configurable": {"langgraph_user_id": "u5"}},
+    )
+    assert stored_texts(store, "memories", "u5") == ["I work night shifts."]
