@@ -3,7 +3,8 @@ of a whole `agentmem ...` process (interpreter start, imports, query encoding, r
 
     .venv/bin/python benchmarks/cli_latency.py --out eval/results/cli/latency.json
 
-- with a running server (`agentmem serve`, AGENTMEM_SERVER set): `recall` (table and --json) and
+- with a running server (`agentmem serve`, AGENTMEM_SERVER set): `recall` into a pipe (tab-separated
+  lines), as --json, and as a terminal's table (TTY_COMPATIBLE=1: rendered as for a terminal), and
   `add`, over a store of --memories generated memories;
 - without one: `recall` with a bad filter, and in a namespace that holds nothing, which must fail or
   warn before any model loads; and a plain `recall` that loads the model, for comparison.
@@ -83,6 +84,7 @@ def main() -> None:
             result["with_server"] = {
                 "recall": timed(query, warm, args.runs),
                 "recall_json": timed([*query, "--json"], warm, args.runs),
+                "recall_table": timed(query, {**warm, "TTY_COMPATIBLE": "1", "COLUMNS": "120"}, args.runs),
                 "add": timed(["add", "Alice moved to Porto in June.", "-n", "user-42"], warm, args.runs),
             }
         finally:

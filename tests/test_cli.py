@@ -363,12 +363,25 @@ def test_recall_namespace_and_filter_narrow_the_results(seeded):
     assert sorted(x["metadata"]["turn"] for x in flt) == [4, 5]
 
 
+TERMINAL = {"TTY_COMPATIBLE": "1"}  # what rich (and render.to_terminal) take for a terminal
+
+
 def test_recall_table_shows_rank_score_why_text_and_id(seeded):
-    r = run(seeded, "recall", "favourite tea", "-k", "1", env={"COLUMNS": "240"})  # the why column is wide
+    r = run(seeded, "recall", "favourite tea", "-k", "1", env={**TERMINAL, "COLUMNS": "240"})  # why is wide
     assert r.code == 0
     assert "favourite tea is genmaicha" in r.out and "content" in r.out and "user-42" in r.out
     tea_id = [g["id"] for g in items(seeded) if "genmaicha" in g["text"]][0]
     assert tea_id in r.out
+
+
+def test_recall_into_a_pipe_is_one_tab_separated_line_per_memory(seeded):
+    doc = run(seeded, "recall", "Where does Alice live?", "-k", "2", "--json").json()
+    r = run(seeded, "recall", "Where does Alice live?", "-k", "2")
+    rows = [line.split("\t") for line in r.out.splitlines()]
+    assert [len(row) for row in rows] == [6, 6]
+    for rank, (row, hit) in enumerate(zip(rows, doc["results"], strict=True), 1):
+        assert row[:4] == [str(rank), f"{hit['score']:.3f}", hit["id"], "/".join(hit["namespace"])]
+        assert row[4].startswith(max(hit["why"], key=lambda k: abs(hit["why"][k]))) and row[5] == hit["text"]
 
 
 # -- inspect / show / stats ----------------------------------------------------------------------
@@ -392,10 +405,21 @@ def test_inspect_json_pages_in_write_order(seeded):
 
 
 def test_inspect_table_has_links_usage_age_and_a_next_page_hint(seeded):
-    r = run(seeded, "inspect", "--limit", "2")
+    r = run(seeded, "inspect", "--limit", "2", env=TERMINAL)
     assert r.code == 0
     assert "slots 1-2 of 4" in r.out and "agentmem inspect --offset 2 --limit 2" in r.out
     assert "alice-home" in r.out and "usage" in r.out and "prev → next" in r.out
+
+
+def test_inspect_into_a_pipe_gives_whole_ids_and_links(seeded):
+    doc = run(seeded, "inspect", "--json").json()
+    r = run(seeded, "inspect", "--limit", "2")
+    rows = [line.split("\t") for line in r.out.splitlines()]
+    assert [row[1] for row in rows] == [g["id"] for g in doc["items"][:2]]
+    first = doc["items"][0]
+    assert rows[0][0] == str(first["write_order"]) and rows[0][3] == f"{first['usage']:.2f}"
+    assert rows[0][5:7] == [first["prev_id"] or "-", first["next_id"] or "-"] and rows[0][7] == first["text"]
+    assert "slots 1-2 of 4; next: agentmem inspect --offset 2 --limit 2" in r.err
 
 
 def test_show_json_has_record_history_and_neighbours(seeded):

@@ -267,8 +267,10 @@ def test_show_and_inspect_display_why_for_a_query(tmp_path, encoder):
     listed = runner.invoke(cli, ["--store", store, "inspect", "--query", "Bob's dog?", "--json"])
     items = json.loads(listed.output)["items"]
     assert {i["explain"]["rank"] for i in items} == {1, 2} and "content" in items[0]["explain"]["why"]
-    table = runner.invoke(cli, ["--store", store, "inspect", "-q", "Bob's dog?"])
+    table = runner.invoke(cli, ["--store", store, "inspect", "-q", "Bob's dog?"], env={"TTY_COMPATIBLE": "1", "COLUMNS": "200"})
     assert "rank: score = why" in table.output and "#1:" in table.output
+    piped = runner.invoke(cli, ["--store", store, "inspect", "-q", "Bob's dog?"])
+    assert sorted(line.split("\t")[7][:3] for line in piped.stdout.splitlines()) == ["#1:", "#2:"]
     shown = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "Bob's dog?"])
     assert shown.exit_code == 0 and 'for "Bob\'s dog?": #' in shown.output and "content" in shown.output
     empty = runner.invoke(cli, ["--store", store, "show", items[0]["id"], "--query", "  "])

@@ -1,14 +1,17 @@
-"""How the CLI shows results: rich tables for people, plain JSON for scripts.
+"""How the CLI shows results: rich tables at a terminal, plain lines into a pipe, JSON for scripts.
 
-Tables go to stdout; notes and warnings go to stderr, so `--json` output on stdout is exactly one
-JSON document. User text is wrapped in `rich.text.Text` so brackets in a memory are never read as
-rich markup.
+Lists (`recall`, `inspect`) print a table when stdout is a terminal and one tab-separated line per
+memory when it is a pipe or a file: whole ids and texts, nothing to strip, `grep`/`cut` ready, and no
+rich to import (a command through a warm server answers in well under 100 ms). Notes and warnings go
+to stderr, so `--json` output on stdout is exactly one JSON document. User text is wrapped in
+`rich.text.Text` so brackets in a memory are never read as rich markup.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -39,6 +42,48 @@ def console() -> Console:
     return out
 
 
+def to_terminal() -> bool:
+    """Whether stdout is a terminal, decided as rich decides (TTY_COMPATIBLE, FORCE_COLOR, isatty)
+    without importing it."""
+    forced = os.environ.get("TTY_COMPATIBLE", "")
+    if forced in ("0", "1"):
+        return forced == "1"
+    if (color := os.environ.get("FORCE_COLOR")) is not None:
+        return color != ""
+    try:
+        return sys.stdout.isatty()
+    except ValueError:  # stdout already closed
+        return False
+
+
+def _field(text: str) -> str:
+    """Text as one tab-separated field: its whitespace runs (tabs, newlines) become single spaces."""
+    return " ".join(text.split())
+
+
+def emit_lines(rows: Iterable[Iterable[str]]) -> None:
+    """Tab-separated lines on stdout, one per row."""
+    click.echo("".join("\t".join(row) + "\n" for row in rows), nl=False)
+
+
+def recall_lines(results: list[RecallResult]) -> Iterator[list[str]]:
+    """rank, score, id, namespace, why, text."""
+    for rank, r in enumerate(results, 1):
+        yield [str(rank), f"{r.score:.3f}", r.id, ns_str(r.namespace), why_str(r.why), _field(r.text)]
+
+
+def slot_lines(
+    records: list[MemoryRecord], explained: Mapping[str, Explanation] | None = None
+) -> Iterator[list[str]]:
+    """slot, id, namespace, usage, created (UTC), prev id, next id, [rank: score = why,] text."""
+    for r in records:
+        row = [str(r.write_order), r.id, ns_str(r.namespace), f"{r.usage:.2f}", stamp(r.created_at)]
+        row += [r.prev_id or "-", r.next_id or "-"]
+        if explained is not None:
+            row.append(explanation_str(explained[r.id]))
+        yield [*row, _field(r.text)]
+
+
 def note(message: str) -> None:
     """A human note on stderr: never mixed into the data on stdout."""
     click.echo(message, err=True)
@@ -49,6 +94,9 @@ def progress(total: int, description: str, *, enabled: bool = True) -> Iterator[
     """A progress bar on stderr, shown only when `enabled` and stderr is a terminal; yields a function
     `advance(n, **fields)` (fields, e.g. a loss, are shown after the bar). What is printed on stdout
     meanwhile appears above the bar."""
+    if not enabled:  # most commands write a few items: no bar, and no import of rich's progress
+        yield lambda n=1, **fields: None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -60,7 +108,7 @@ def progress(total: int, description: str, *, enabled: bool = True) -> Iterator[
         TimeRemainingColumn(),
         TextColumn("{task.fields[status]}"),
     )
-    with Progress(*columns, console=err, transient=True, disable=not (enabled and err.is_terminal)) as bar:
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(description, total=total, status="")
 
         def advance(n: int = 1, **fields: Any) -> None:

@@ -321,7 +321,9 @@ def recall(
 ) -> None:
     """Recall the K memories most relevant to QUERY, best first.
 
-    "why" shows each addressing signal's contribution to the score (e.g. content similarity).
+    "why" shows each addressing signal's contribution to the score (e.g. content similarity). At a
+    terminal the results are a table; into a pipe or a file, one tab-separated line each: rank,
+    score, id, namespace, why, text.
 
     \b
     Examples:
@@ -346,8 +348,10 @@ def recall(
                 "results": [r.to_dict() for r in results],
             }
         )
-    elif results:
+    elif results and render.to_terminal():
         render.console().print(render.recall_table(results, title=f"recall: {text}"))
+    elif results:
+        render.emit_lines(render.recall_lines(results))
     elif not warned:
         render.note("no memories recalled (the store or namespace is empty, or the filter matches nothing)")
 
@@ -386,6 +390,8 @@ def inspect(
 
     With --query, each slot also shows its rank for that query and why: every signal's contribution
     to its score (content, lexical, speaker, recency, time, usage, namespace, temporal links).
+    Into a pipe or a file, one tab-separated line per slot: slot, id, namespace, usage, created
+    (UTC), prev id, next id, [rank: score = why,] text; the page summary goes to stderr.
 
     \b
     Examples:
@@ -420,6 +426,10 @@ def inspect(
     caption = shown + (
         f"; next: agentmem inspect --offset {start + limit} --limit {limit}{same}" if more else ""
     )
+    if not render.to_terminal():
+        render.emit_lines(render.slot_lines(records, explained))
+        render.note(caption)
+        return
     title = f"slots in {render.ns_str(ns)}" if ns else "slots (all namespaces)"
     render.console().print(render.slots_table(records, title=title, caption=caption, explained=explained))
 
