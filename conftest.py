@@ -20,6 +20,18 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 FIXTURES = Path(__file__).parent / "tests" / "fixtures"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_written_into_the_repository():
+    """A test writes files under its temporary directories only: the run fails if the repository's
+    top level gains an entry (a generated `export FILE` once landed there)."""
+    root = Path(__file__).parent
+    caches = {".pytest_cache", ".hypothesis", ".benchmarks", ".ruff_cache", "__pycache__"}
+    before = {p.name for p in root.iterdir()}
+    yield
+    new = {p.name for p in root.iterdir()} - before - caches
+    assert not new, f"the tests wrote {sorted(new)} into {root}; write under tmp_path instead"
+
+
 @pytest.fixture(scope="session")
 def encoder():
     """The packaged all-MiniLM-L6-v2 (real weights, offline), loaded once."""

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,6 +38,18 @@ OPTIONS = {
 }
 
 
+@contextmanager
+def working_in(directory: Path) -> Iterator[None]:
+    """Run with `directory` as the working directory: a generated `export FILE` or `--jsonl FILE`
+    names a file relative to it, never one in the repository."""
+    before = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 @st.composite
 def command_lines(draw):
     name = draw(st.sampled_from(sorted(OPTIONS)))
@@ -53,7 +68,8 @@ def test_a_command_line_works_or_says_what_is_wrong(tmp_path_factory, encoder, a
     store = tmp_path_factory.mktemp("cli") / "s"
     seeded = run(store, "add", "--jsonl", "-", input='{"text": "Alice moved to Lisbon.", "id": "a1", "namespace": "u1"}\n')
     assert seeded.code == 0, seeded
-    r = run(store, *argv, input="")
+    with working_in(store.parent):
+        r = run(store, *argv, input="")
     assert "Traceback" not in r.out + r.err, r
     assert r.code in (0, 1, 2, 130), r
     if r.code == 1 and "error:" in r.err:
