@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
-from agentmem.errors import AgentMemError, InvalidInputError, NotFoundError, ServerError
+from agentmem.errors import AgentMemError, InputTooLargeError, InvalidInputError, NotFoundError, ServerError
 from agentmem.service import MemoryService
 
 log = logging.getLogger("agentmem")
@@ -255,6 +255,9 @@ def build_mcp(service: MemoryService) -> Any:
 # -- HTTP --------------------------------------------------------------------------------------
 
 _STATUS = {NotFoundError: 404, InvalidInputError: 400}
+# A request's JSON is read whole before it is checked; this bounds what one request can make the
+# server hold (a batch of texts at their length limit fits many times over).
+MAX_BODY_BYTES = 64 << 20
 
 
 def _status(error: AgentMemError) -> int:
@@ -285,8 +288,15 @@ def add_http_api(mcp: Any, service: MemoryService, config: ServerConfig) -> None
     async def call(request: Request) -> Response:
         operation = request.path_params["operation"]
         try:
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise InputTooLargeError(
+                        f"the request body passes {MAX_BODY_BYTES >> 20} MiB; send fewer or shorter texts per call"
+                    )
             try:
-                arguments = json.loads(await request.body() or b"{}")
+                arguments = json.loads(bytes(body) or b"{}")
             except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
                 raise InvalidInputError(f"the request body is not a JSON object ({e}); send one like {{\"query\": \"tea\"}}") from None
             result = await anyio.to_thread.run_sync(partial(service.call, operation, arguments))

@@ -211,6 +211,16 @@ def test_the_http_api_answers_json_errors(two_servers):
         "type": "InvalidInputError",
         "message": "recall has no argument 'bogus'; its arguments are query, k, namespace, filter",
     }
+    for body, status, kind in [
+        (b"{not json", 400, "InvalidInputError"),
+        (b'{"texts": ["' + b"x" * (65 << 20) + b'"]}', 400, "InputTooLargeError"),
+        (b"{}", 404, "NotFoundError"),
+    ]:
+        operation = "drop" if status == 404 else "remember"
+        request = urllib.request.Request(f"{a}/v1/{operation}", data=body, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(request)
+        assert e.value.code == status and json.loads(e.value.read())["error"]["type"] == kind
 
 
 def test_a_token_guards_the_server_and_scope_confines_it(tmp_path):
