@@ -110,7 +110,9 @@ class MemoryService:
         """Of `ids`, those held by a memory outside the scope."""
         if not self.config.scope:
             return []
-        return [i for i in ids if i in self.memory and self.memory.get(i, namespace=self.config.scope) is None]
+        scope = self.config.scope
+        held = {i: self.memory.get(i) for i in ids}
+        return [i for i, record in held.items() if record is not None and record.namespace[: len(scope)] != scope]
 
     # -- operations ----------------------------------------------------------------------------
 

@@ -181,7 +181,7 @@ def short(id_: str | None) -> str:
     unique prefix of 8 or more); whole when the output goes to a file or a pipe."""
     if id_ is None:
         return "-"
-    if len(id_) <= 12 or not console().is_terminal:
+    if len(id_) <= 12 or not to_terminal():
         return id_
     return id_[:11] + "…"
 

@@ -13,6 +13,7 @@ import click
 from agentmem.cli import inputs, render
 from agentmem.cli.store_commands import open_memory, store_path
 from agentmem.errors import InvalidInputError
+from agentmem.server import DEFAULT_HOST, DEFAULT_PORT
 
 scope_option = click.option(
     "--scope",
@@ -39,7 +40,7 @@ def _parse_address(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise InvalidInputError(f"--http {value!r} is not HOST:PORT; e.g. --http 127.0.0.1:7733")
-    return (host.strip("[]") or "127.0.0.1"), int(port)
+    return (host.strip("[]") or DEFAULT_HOST), int(port)
 
 
 def _run(ctx: click.Context, scope: str | None, *, http: tuple[str, int] | None, token: str | None) -> None:
@@ -65,8 +66,10 @@ def _run(ctx: click.Context, scope: str | None, *, http: tuple[str, int] | None,
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=7733, show_default=True, help="0: any free port.")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True, help="0: any free port."
+)
 @scope_option
 @token_option
 @click.pass_context

@@ -89,15 +89,15 @@ def open_store(ctx: click.Context, *, create: bool = False) -> Iterator[Store]:
     A store named explicitly (`--store` / $AGENTMEM_STORE) must be the one the server holds: a
     command never silently reads another store than the one it was given.
     """
-    server = (ctx.find_root().obj or {}).get("server")
-    if not server:
+    options = ctx.find_root().obj or {}
+    if not options.get("server"):
         with open_memory(store_path(ctx), create=create) as mem:
             yield mem
         return
     from agentmem.client import RemoteMemory
 
-    remote = RemoteMemory(server)
-    chosen = (ctx.find_root().obj or {}).get("store")
+    remote = RemoteMemory(options["server"])
+    chosen = options.get("store")
     if chosen:
         served = remote.info().get("store")
         if served is not None and Path(served).resolve() != Path(chosen).expanduser().resolve():
