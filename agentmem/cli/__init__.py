@@ -92,7 +92,7 @@ class LazyGroup(click.Group):
     envvar="AGENTMEM_SERVER",
     metavar="URL",
     help="A running `agentmem serve` (e.g. http://127.0.0.1:7733) that add, recall, show, update, inspect, "
-    "stats and forget go through, answering in milliseconds. Default: $AGENTMEM_SERVER.",
+    "stats and forget go through, answering in about 0.1 s. Default: $AGENTMEM_SERVER.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and warnings to stderr.")
 @click.version_option(package_name="agentmem")

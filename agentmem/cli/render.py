@@ -2,7 +2,7 @@
 
 Lists (`recall`, `inspect`) print a table when stdout is a terminal and one tab-separated line per
 memory when it is a pipe or a file: whole ids and texts, nothing to strip, `grep`/`cut` ready, and no
-rich to import (a command through a warm server answers in well under 100 ms). Notes and warnings go
+rich to import (a recall through a warm server answers in under 100 ms). Notes and warnings go
 to stderr, so `--json` output on stdout is exactly one JSON document. User text is wrapped in
 `rich.text.Text` so brackets in a memory are never read as rich markup.
 """

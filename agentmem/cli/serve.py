@@ -77,8 +77,8 @@ def serve(ctx: click.Context, host: str, port: int, scope: str | None, token: st
     """Serve the store over HTTP: MCP at /mcp, and the API the CLI uses at /v1.
 
     The store, the encoder and the controller stay loaded, so with AGENTMEM_SERVER set to the
-    printed address `agentmem add`, `recall`, `show`, `inspect`, `stats` and `forget` answer in
-    milliseconds. Several servers (and CLI commands) may share one store. Stop it with Ctrl-C.
+    printed address `agentmem add`, `recall`, `show`, `update`, `inspect`, `stats` and `forget`
+    answer in about 0.1 s instead of seconds. Several servers (and CLI commands) may share one store. Stop it with Ctrl-C.
 
     \b
     Examples:
