@@ -102,8 +102,8 @@ class Memory:
     ) -> None:
         if path is not None and not isinstance(path, (str, Path)):
             raise InvalidTypeError(f"path is a {type(path).__name__}; pass a directory path (str or Path)")
-        if index is not None and index not in ("flat", "hnsw"):
-            raise InvalidInputError(f"unknown index kind {index!r}; use 'flat' or 'hnsw'")
+        if index is not None and index not in ("auto", "flat", "hnsw"):
+            raise InvalidInputError(f"unknown index kind {index!r}; use 'auto', 'flat' or 'hnsw'")
         create = validate.flag(create, "create")
         self.config = config or MemoryConfig()
         self._owns_dir = path is None

@@ -138,7 +138,7 @@ def test_init_creates_store_and_reports_it(store):
     assert r.code == 0
     info = r.json()
     assert info["path"] == str(store) and info["memories"] == 0
-    assert (info["encoder"], info["dim"], info["index"]) == ("all-MiniLM-L6-v2", 384, "flat")
+    assert (info["encoder"], info["dim"], info["index"]) == ("all-MiniLM-L6-v2", 384, "auto")
     again = run(store, "init")
     assert again.code == 0 and again.out.startswith(f"store ready at {store} (0 memories")
 
@@ -448,7 +448,7 @@ def test_stats_json_and_table(seeded):
         {"namespace": ["user-42", "notes"], "memories": 2},
         {"namespace": ["user-7"], "memories": 1},
     ]
-    assert (info["encoder"], info["dim"], info["index"]) == ("all-MiniLM-L6-v2", 384, "flat")
+    assert (info["encoder"], info["dim"], info["index"]) == ("all-MiniLM-L6-v2", 384, "auto")
     assert info["bytes_on_disk"] > 0 and info["path"] == str(seeded)
     table = run(seeded, "stats").out
     assert "user-42/notes" in table and "all-MiniLM-L6-v2" in table and "bytes_on_disk" in table

@@ -159,7 +159,7 @@ def test_an_updated_memory_is_found_by_the_words_of_the_versions_it_superseded(t
 
     update("Ana Silva sold the Fiat and bought a Dacia")
     update("Ana Silva sold the Fiat and bought a Dacia")  # a metadata edit: the text is not doubled
-    _, docs = store.present_documents([slots[0]], VERSION_SEPARATOR)
+    _, docs, _ = store.present_documents([slots[0]], VERSION_SEPARATOR)
     assert docs == ["Ana Silva sold the Fiat and bought a Dacia ¶ Ana Silva drives a Fiat"]
     idx.sync(store)
     assert [s for s, _ in idx.search("Who drives?", 10)] == [slots[0]]  # only its first version says so

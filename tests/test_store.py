@@ -219,10 +219,13 @@ def _from_sql(store, slots, strong, *, namespace=None, filter=None, now=None, in
 
 
 def _from_columns(columns, store, slots, strong, *, namespace=None, now=None, indexed_only=False, sync=True):
-    """The neighbourhood through the read columns held in memory, caught up with the store first."""
+    """The neighbourhood through the read columns held in memory (every slot's), caught up with the store
+    first."""
     if sync or columns.seq < 0:
         with store.lock:
             columns.sync(store)
+            if not columns.all:
+                columns.load_all(store)
     lo, hi = (namespace and "\x1f".join(namespace)), (namespace and "\x1f".join(namespace) + " ")
     inside = None if not namespace else (lambda k: lo <= k < hi)
     return _rows(

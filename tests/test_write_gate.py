@@ -52,7 +52,7 @@ def test_write_gate_updates_the_superseded_memory_and_keeps_its_history(encoder,
         slot = mem.get(ids[0]).write_order
         keys = encoder.encode([texts[0], texts[2]])
         merged = (keys[0] + keys[1]) / np.linalg.norm(keys[0] + keys[1])
-        np.testing.assert_allclose(mem.backend.vectors([slot])[0], merged, atol=1e-5)
+        np.testing.assert_allclose(mem.backend.vectors([slot])[0], merged, atol=1e-3)  # float16 keys
 
 
 def test_an_update_threshold_of_one_never_updates_and_no_duplicate_cosine_never_skips(encoder):
@@ -165,7 +165,7 @@ def test_one_batch_and_one_write_at_a_time_weigh_the_same_memories(encoder):
         assert ids == [ids[0]] * 3 and [v.text for v in mem.history(ids[0])] == texts
         stores.append(mem.backend.vectors([mem.get(ids[0]).write_order])[0])
         mem.close()
-    np.testing.assert_allclose(stores[0], stores[1], atol=1e-6)
+    np.testing.assert_allclose(stores[0], stores[1], atol=1e-3)  # keys are stored as float16
 
 
 def test_gate_pairs_see_each_chain_as_a_right_gate_would_have_left_it(encoder):

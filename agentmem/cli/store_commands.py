@@ -169,7 +169,10 @@ def _filter(value: str | None) -> dict[str, Any] | None:
     "--encoder", help="sentence-transformers model name or path. Default: packaged all-MiniLM-L6-v2."
 )
 @click.option(
-    "--index", "index_kind", type=click.Choice(["flat", "hnsw"]), help="FAISS index (default flat, exact)."
+    "--index",
+    "index_kind",
+    type=click.Choice(["auto", "flat", "hnsw"]),
+    help="FAISS index over the whole store (default auto: exact, then an inverted file past 50,000 memories).",
 )
 @json_option
 @click.pass_context

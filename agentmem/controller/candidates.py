@@ -209,7 +209,7 @@ def gather(
         found = dict(memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter))
         take(list(found), list(found)[: c.neighbours])
         cand.describe()
-        naming = memory.naming(name_phrases(query.text)) if c.naming else None
+        naming = memory.naming(name_phrases(query.text), namespace=query.namespace) if c.naming else None
         # Most of a read's top k are lexical candidates: their rows, fetched here while the scan
         # runs, are not fetched after it for the records.
         memory.rows(list(found))

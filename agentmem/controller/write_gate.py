@@ -165,7 +165,10 @@ class WriteGate(nn.Module):
             closest.update(zip(idx, memory.search_many(vectors, k, namespace=ns, filter=()), strict=True))
         # For a name mentioned everywhere, only the latest-allocated few hundred memories naming it are
         # weighed, so a write's cost stays bounded; its older ones still count among the G closest.
-        naming = {i: memory.naming(names[i])[-_NAMING_CAP:] if names[i] else () for i in closest}
+        naming = {
+            i: memory.naming(names[i], namespace=writes[i].namespace)[-_NAMING_CAP:] if names[i] else ()
+            for i in closest
+        }
         wanted = sorted(
             {s for f in closest.values() for s, _ in f} | {int(s) for n in naming.values() for s in n}
         )

@@ -154,9 +154,10 @@ class SlotReader(ABC):
         """The lexical (BM25) top-k slots for `text`: [(slot, score)], best first."""
 
     @abstractmethod
-    def naming(self, phrases: Sequence[str]) -> np.ndarray:
+    def naming(self, phrases: Sequence[str], *, namespace: Namespace | None = None) -> np.ndarray:
         """The slots (sorted `(m,)`) of the memories whose text, or a version it superseded, holds one of
-        the name `phrases` (text.name_phrases), in any namespace: callers keep those they may see."""
+        the name `phrases` (text.name_phrases), in the tenant of `namespace` (its first segment; None: in
+        any namespace): callers keep those they may see."""
 
     @abstractmethod
     def neighbourhood(

@@ -1,9 +1,12 @@
 """LocalBackend: a store in one directory on one machine.
 
     memory.db         SQLite (WAL): the truth (sqlite.py)
-    index.faiss.npz   the dense index over the keys (dense.py), a cache, loaded by the first read
+    index.faiss.npz   the dense index over every key (dense.py), a cache, loaded by the first read that
+                      spans tenants
+    (in memory)       the keys of the tenants read lately (tenants.py), a cache: what a read scoped to a
+                      namespace searches, so its cost follows its tenant's size, not the store's
     lexical.npz       the BM25 index over the texts (lexical.py), a cache, built on the first lexical read
-    (in memory)       the read columns of every slot (columns.py), a cache
+    (in memory)       the read columns of the slots read lately (columns.py), a cache
 
 Every cache remembers the position in the store's change log it reflects and catches up by replaying
 it: after this process's commits (`transaction`), and when a read starts (`reader`) if another process
@@ -49,9 +52,10 @@ from agentmem.errors import (
 from agentmem.filters import Filter
 from agentmem.storage.base import Backend, Namespace, NewSlot, ReadBatch, SlotReader, SlotRow, ns_prefix_range
 from agentmem.storage.local.columns import ReadColumns, batch_from_rows
-from agentmem.storage.local.dense import INDEX_FILE, IndexConfig, SlotIndex
+from agentmem.storage.local.dense import INDEX_FILE, KINDS, IndexConfig, SlotIndex
 from agentmem.storage.local.lexical import LEXICAL_FILE, LexicalConfig, LexicalIndex
 from agentmem.storage.local.sqlite import SlotStore, StoreConfig
+from agentmem.storage.local.tenants import Partition, TenantConfig, TenantKeys, namespace_tenant
 
 log = logging.getLogger("agentmem")
 
@@ -65,16 +69,21 @@ _LEXICAL_OVERFETCH_CAP = 4096
 
 @dataclass
 class LocalConfig:
-    """The local backend: SQLite (`sqlite`), the dense index (`index`), the lexical index (`lexical`).
+    """The local backend: SQLite (`sqlite`), the dense index (`index`), the tenants' keys (`tenants`), the
+    lexical index (`lexical`).
 
     overfetch: dense or lexical candidates fetched per requested hit before the namespace, filter and
         expiry checks of a scoped read.
+    columns_all_max: a read across tenants holds every slot's read columns in memory (columns.py) while
+        the store holds at most this many memories, and asks the store for its candidates' otherwise.
     """
 
     sqlite: StoreConfig = field(default_factory=StoreConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
+    tenants: TenantConfig = field(default_factory=TenantConfig)
     lexical: LexicalConfig = field(default_factory=LexicalConfig)
     overfetch: int = 4
+    columns_all_max: int = 200_000
 
 
 class LocalBackend(Backend):
@@ -89,10 +98,12 @@ class LocalBackend(Backend):
         self._dense: SlotIndex | None = None  # loaded by the first read (`dense`)
         self._dense_lock = threading.Lock()
         self._dense_saved_seq = -1
+        self._tenants: TenantKeys | None = None  # open_index
         self._lexical: LexicalIndex | None = None  # loaded by the first lexical read (`lexical`)
         self._lexical_lock = threading.Lock()
         self._lexical_saved_seq = -1
         self.columns = ReadColumns()
+        self._columns_all_refused = False  # the store was too large to hold every slot's read columns
         # When the first memory expires (store.earliest_expiry), read once after each change: until then
         # a read needs no expiry probe. None: not read since the last change.
         self._earliest_expiry: float | None = None
@@ -153,10 +164,13 @@ class LocalBackend(Backend):
 
     def open_index(self, dim: int, kind: str | None) -> None:
         kind = kind or self.store.get_meta("index_kind") or self.config.index.kind
-        if kind not in ("flat", "hnsw"):
-            raise InvalidInputError(f"unknown index kind {kind!r}; use 'flat' or 'hnsw'")
+        if kind not in KINDS:
+            raise InvalidInputError(f"unknown index kind {kind!r}; use 'auto', 'flat' or 'hnsw'")
         self.config.index.kind = kind  # type: ignore[assignment]
         self._dim = dim
+        self._tenants = TenantKeys(dim, self.config.tenants)
+        self._tenants.seq, self._tenants.tx = self.store.latest_seq(), None
+        self._tenants.tx = self.store.change_tx(self._tenants.seq)
         if self.store.get_meta("index_kind") != kind:
             self.store.set_meta("index_kind", kind)
 
@@ -189,6 +203,8 @@ class LocalBackend(Backend):
         with self.store.read_snapshot():
             if self._dense is not None:
                 self._dense.sync(self.store)
+            if self._tenants is not None:
+                self._tenants.sync(self.store)
             if self._lexical is not None:
                 self._lexical.sync(self.store)
             if self.columns.seq >= 0:
@@ -318,17 +334,41 @@ class LocalBackend(Backend):
 
     def reader(self) -> LocalReader:
         self._refuse_if_lost()
-        dense = self.dense
         if self.store.conn.in_transaction:
             # Inside a write transaction the caches stay as committed: what the log shows now, a
             # rollback may yet take back. Such a read sees the store as the transaction began.
-            return LocalReader(self, dense)
+            return LocalReader(self)
         if self.store.data_version() != self._data_version or self.columns.seq < 0:
             if self.columns.seq < 0:
                 with self.store.lock:
                     self.columns.sync(self.store)
             self._replay()
-        return LocalReader(self, dense)
+        return LocalReader(self)
+
+    def hold_columns(self, tenant: str | None) -> bool:
+        """Whether the read columns of `tenant` (None: of every slot) are held in memory, reading them
+        now if need be; every slot's only while the store holds at most `columns_all_max` memories. The
+        caller holds the store's lock outside a transaction."""
+        columns = self.columns
+        if columns.all or (tenant is not None and tenant in columns.tenants):
+            return True
+        if tenant is not None:
+            columns.load(self.store, tenant)
+            return True
+        if self._columns_all_refused:
+            return False
+        if self.store.count() > self.config.columns_all_max:
+            self._columns_all_refused = True
+            return False
+        columns.load_all(self.store)
+        return True
+
+    def partition(self, tenant: str) -> Partition | None:
+        """The keys of one tenant, searched exactly by a read scoped to it (tenants.py); None when the
+        tenant is too large, and the dense index over the store serves it."""
+        assert self._tenants is not None, "open_index first"
+        with self.store.lock:
+            return self._tenants.get(self.store, tenant)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -421,20 +461,32 @@ class LocalBackend(Backend):
 class LocalReader(SlotReader):
     """The local backend's answers to a read's candidate questions (storage.base.SlotReader)."""
 
-    def __init__(self, backend: LocalBackend, dense: SlotIndex) -> None:
+    def __init__(self, backend: LocalBackend) -> None:
+        assert backend._dim is not None, "open_index first"
         self.backend = backend
-        self.index = dense
-        self.dim = dense.dim
+        self.dim = backend._dim
         self._rows: dict[int, SlotRow] = {}  # every row `rows` fetched, for the call's later asks
+        self._partition: Partition | None = None  # the tenant partition the read searched, if any
+
+    @property
+    def index(self) -> SlotIndex:
+        """The dense index over the whole store, loaded by the first read that needs it."""
+        return self.backend.dense
 
     def search_many(
         self, vectors: np.ndarray, k: int, *, namespace: Namespace | None = None, filter: Filter = ()
     ) -> list[list[tuple[int, float]]]:
         b = self.backend
+        tenant = namespace_tenant(namespace)
+        part = None if tenant is None else b.partition(tenant)
+        if part is not None:
+            self._partition = part
+            return self._search_partition(part, vectors, k, namespace, filter)
         index, store, now = self.index, b.store, time.time()
         allowed = None
         if namespace is not None:
-            # A small namespace is searched exactly through an id selector; a large one by overfetching.
+            # A tenant too large for its own partition: a small namespace of it is searched exactly
+            # through an id selector, a large one by overfetching.
             n_ns = store.count(namespace=namespace, indexed_only=True)
             if n_ns == 0:
                 return [[] for _ in vectors]
@@ -442,9 +494,9 @@ class LocalReader(SlotReader):
                 allowed = np.array(
                     [r[0] for r in store.select(namespace=namespace, columns="slot", indexed_only=True)]
                 )
-        if namespace is None and not filter and index.config.kind == "flat" and b.none_expired(now):
+        if namespace is None and not filter and index.exact and b.none_expired(now):
             # Nothing can hide a hit, so an exact index's top k is the answer: no overfetch, no visibility
-            # check (an HNSW search keeps its overfetch, which also widens its beam).
+            # check (an approximate search keeps its overfetch, which also widens its beam).
             return _hit_lists(*index.search(vectors, k))
         fetch = k * b.config.overfetch
         limit = index.size if allowed is None else len(allowed)
@@ -459,14 +511,38 @@ class LocalReader(SlotReader):
                 return hits
             fetch = min(fetch * 4, limit)
 
+    def _search_partition(
+        self, part: Partition, vectors: np.ndarray, k: int, namespace: Namespace | None, filter: Filter
+    ) -> list[list[tuple[int, float]]]:
+        """Exact top-k over one tenant's keys under the namespace; hits the filter or an expiry hides are
+        passed over, fetching deeper until k are visible or the namespace is exhausted."""
+        b, now = self.backend, time.time()
+        positions = part.within(namespace)
+        limit = len(part) if positions is None else len(positions)
+        queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, part.keys.shape[1])
+        if limit == 0:
+            return [[] for _ in queries]
+        hidden = bool(filter) or not b.none_expired(now)
+        fetch = k * b.config.overfetch if hidden else k
+        while True:
+            cand = _hit_lists(*part.search(queries, fetch, positions))
+            if not hidden:
+                return cand
+            visible = self.visible(sorted({s for row in cand for s, _ in row}), namespace=namespace, filter=filter, now=now)
+            hits = [[(s, c) for s, c in row if s in visible][:k] for row in cand]
+            if all(len(h) >= k for h in hits) or fetch >= limit:
+                return hits
+            fetch = min(fetch * 4, limit)
+
     def lexical(
         self, text: str, k: int, *, namespace: Namespace | None = None, filter: Filter = ()
     ) -> list[tuple[int, float]]:
         b = self.backend
         index = b.lexical
+        tenant = namespace_tenant(namespace)
         fetch = k * b.config.overfetch
         while fetch <= _LEXICAL_OVERFETCH_CAP:
-            got = index.search(text, fetch)
+            got = index.search(text, fetch, tenant=tenant)
             visible = self.visible([s for s, _ in got], namespace=namespace, filter=filter)
             hits = [(s, w) for s, w in got if s in visible]
             if len(hits) >= k or len(got) < fetch:
@@ -476,10 +552,10 @@ class LocalReader(SlotReader):
         allowed = b.store.select(
             namespace=namespace, filter=filter, now=time.time(), columns="slot", indexed_only=True
         )
-        return index.search(text, k, allowed=[r[0] for r in allowed])
+        return index.search(text, k, allowed=[r[0] for r in allowed], tenant=tenant)
 
-    def naming(self, phrases: Sequence[str]) -> np.ndarray:
-        return self.backend.lexical.naming(phrases)
+    def naming(self, phrases: Sequence[str], *, namespace: Namespace | None = None) -> np.ndarray:
+        return self.backend.lexical.naming(phrases, namespace_tenant(namespace))
 
     def visible(
         self, slots: Sequence[int], *, namespace: Namespace | None, filter: Filter, now: float | None = None
@@ -492,6 +568,11 @@ class LocalReader(SlotReader):
             if b.none_expired(now):
                 return set(slots)
             return set(slots).difference(b.store.expired_slots(now))
+        with b.store.lock:
+            if not filter and not b.store.conn.in_transaction and b.hold_columns(namespace_tenant(namespace)):
+                # A scoped read: its tenant's read columns say where each memory lives and when it expires.
+                lo, hi = ns_prefix_range(namespace)
+                return b.columns.visible(slots, in_namespace=lambda k: lo <= k < hi, now=now)
         rows = b.store.select(
             namespace=namespace, filter=filter, slots=slots, now=now, columns="slot", indexed_only=True
         )
@@ -507,13 +588,19 @@ class LocalReader(SlotReader):
         visible: bool = True,
     ) -> ReadBatch:
         """From the read columns held in memory (caught up when the read began) when it can, in one query
-        otherwise (a metadata filter, or a read inside a write transaction)."""
+        otherwise (a metadata filter, a read inside a write transaction, a read across the tenants of a
+        large store)."""
         store, columns = self.backend.store, self.backend.columns
         now = time.time() if visible else None
         if not visible:  # training's gold slots, wherever they are
             namespace, filter = None, ()
         with store.lock:
-            if filter or store.conn.in_transaction:
+            held = (
+                not filter
+                and not store.conn.in_transaction
+                and self.backend.hold_columns(namespace_tenant(namespace))
+            )
+            if not held:
                 return batch_from_rows(
                     store.neighbourhood_rows(
                         slots, strong, namespace=namespace, filter=filter, now=now, indexed_only=visible
@@ -537,12 +624,19 @@ class LocalReader(SlotReader):
     def vectors(self, slots: Sequence[int]) -> np.ndarray:
         if len(slots) == 0:
             return np.zeros((0, self.dim), np.float32)
-        try:
-            return self.index.vectors(np.asarray(slots))
-        except (RuntimeError, KeyError):
-            # A slot the lexical index found before this read's dense index held it (its first load
-            # happens during the read): the store has every key.
-            return self.backend.store.vectors(list(slots), self.dim)
+        wanted = np.asarray(slots, dtype=np.int64)
+        part = self._partition
+        if part is not None and len(part):
+            at, found = part.at(wanted)
+            if found.all():  # a scoped read's candidates: its tenant's keys, in memory
+                return part.keys[at]
+        dense = self.backend._dense
+        if dense is not None:
+            try:
+                return dense.vectors(wanted)
+            except (RuntimeError, KeyError):
+                pass  # a slot the lexical index found before the dense index held it
+        return self.backend.store.vectors(list(slots), self.dim)
 
 
 def _hit_lists(scores: np.ndarray, slots: np.ndarray) -> list[list[tuple[int, float]]]:

@@ -93,8 +93,8 @@ class ChangeLogCache:
         self._reset()
         self.seq = store.latest_seq()
         self.tx = store.change_tx(self.seq)
-        for slots, items in self._all(store):
-            self.add(slots, items)
+        for batch in self._all(store):
+            self.add(*batch)
 
 
 def save_npz(path: Path, stamp: Mapping[str, Any], **arrays: Any) -> None:

@@ -1,4 +1,4 @@
-"""ReadColumns: the few columns a learned read describes its candidates by, held in memory for every slot.
+"""ReadColumns: the few columns a learned read describes its candidates by, held in memory per tenant.
 
 A read gathers a few hundred candidate slots after its index scan and needs each one's temporal links,
 event time, usage, namespace and speaker (storage.base.ReadBatch). Fetched from SQLite, that is one query
@@ -8,8 +8,12 @@ slot, it is a handful of numpy gathers.
 The store stays the source of truth. Triggers log every slot a write touches, its own or its neighbours'
 (sqlite.py, table `touched`), and `sync` re-reads just those slots before a read: this process's writes
 and another process's alike, committed or rolled back. When the log no longer reaches back to the
-cache (pruned, or another store's), the cache reloads every slot, as the first read of a process does.
-The arrays take 54 bytes a slot.
+cache (pruned, or another store's), the cache drops what it holds.
+
+A tenant's rows (a namespace's first segment: tenants.py) are read on the first read scoped to it, with
+one range scan of the (ns, slot) index, so opening a store of a million memories reads none of them and
+a read costs what its tenant costs. Reads that span tenants ask the store (`SlotStore.neighbourhood_rows`).
+The arrays, indexed by slot number, take 54 bytes a slot of the store.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agentmem.storage.base import ReadBatch
+from agentmem.storage.base import ReadBatch, ns_prefix_range
+from agentmem.storage.local.tenants import tenant_of
 
 if TYPE_CHECKING:
     from agentmem.storage.local.sqlite import SlotStore
@@ -49,9 +54,25 @@ class ReadColumns:
     """Every slot's read columns as arrays indexed by slot number (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.seq = -1  # the `touched` log position reflected; -1: nothing loaded yet
+        self.seq = -1  # the `touched` log position reflected; -1: not started
+        self.tenants: set[str] = set()  # the tenants whose rows are held
+        self.all = False  # every slot's rows are held
         self._ns, self._speakers = _Codes(), _Codes()
         self._allocate(0)
+
+    def load(self, store: SlotStore, tenant: str) -> None:
+        """Hold the rows of `tenant` (the caller has synced, and holds `store.lock` outside a transaction)."""
+        if tenant in self.tenants:
+            return
+        lo, hi = ns_prefix_range((tenant,))
+        self._take((), store.column_rows_in_range(lo, hi))
+        self.tenants.add(tenant)
+
+    def load_all(self, store: SlotStore) -> None:
+        """Hold every slot's rows (same conditions as `load`)."""
+        self._allocate(0)
+        self._take((), store.column_rows(None))
+        self.all = True
 
     def _allocate(self, size: int) -> None:
         self.present = np.zeros(size, dtype=bool)
@@ -76,11 +97,14 @@ class ReadColumns:
         hi, slots, replayable = store.touched_since(self.seq)
         if hi == self.seq and replayable:
             return
-        if replayable:
+        if replayable and self.all:
             self._take(slots, store.column_rows(slots))
-        else:
+        elif replayable and self.tenants:
+            held = self.tenants
+            self._take(slots, [r for r in store.column_rows(slots) if tenant_of(r[5]) in held])
+        elif not replayable:
             self._allocate(0)
-            self._take((), store.column_rows(None))
+            self.tenants, self.all = set(), False
         self.seq = hi
 
     def _take(self, slots: Iterable[int], rows: Sequence[tuple[Any, ...]]) -> None:
@@ -104,6 +128,17 @@ class ReadColumns:
         self.usage[at] = usage
         self.ns[at] = [self._ns.code(k) for k in ns]
         self.speaker[at] = [self._speakers.code(v) for v in speaker]
+
+    def visible(self, slots: Sequence[int], *, in_namespace: Callable[[str], bool], now: float) -> set[int]:
+        """Those of `slots` held, indexed, unexpired at `now` and whose namespace key passes `in_namespace`."""
+        at = np.asarray(slots, dtype=np.int64)
+        at = at[at < len(self.present)]
+        if len(at) == 0:
+            return set()
+        keep = self.present[at] & self.indexed[at] & (self.expires[at] > now)
+        codes = np.unique(self.ns[at])
+        keep &= np.isin(self.ns[at], [c for c in codes.tolist() if in_namespace(self._ns.values[c])])
+        return set(at[keep].tolist())
 
     def neighbourhood(
         self,

@@ -3,9 +3,17 @@
 Like the BM25 index, it is a `ChangeLogCache` (replay.py): caught up by replaying the store's change
 log, rebuilt with a warning only when that cannot be done.
 
+It answers the reads that span tenants (unscoped ones, and those of a tenant too large to search
+exactly): a read scoped to one tenant searches that tenant's keys alone (tenants.py).
+
 Kinds:
-- "flat" (default): `IndexIDMap2(IndexFlatIP)`, exact inner product (= cosine on unit keys), and
-  `remove_ids` deletes in place.
+- "auto" (default): exact (as "flat") until the index holds `ivf_from` keys, then an inverted file
+  (`IndexIVFScalarQuantizer`, float16 codes, `ivf_lists` k-means lists trained on the keys held then):
+  a search scans the `ivf_probe` lists nearest the query, a few thousand keys of a million, and a key
+  takes half the memory of a float32 one. Removal is in place (a hash table maps slots to codes).
+  The lists are trained once; keys added later join the nearest list.
+- "flat": `IndexIDMap2(IndexFlatIP)`, exact inner product (= cosine on unit keys), and `remove_ids`
+  deletes in place.
 - "hnsw": `IndexHNSWFlat`, approximate and sub-linear for large stores. HNSW cannot remove vectors,
   so removed entries become tombstones that searches skip, and the graph is rebuilt once tombstones
   pass `rebuild_tombstone_ratio` of its size.
@@ -32,13 +40,17 @@ faiss.cvar.distance_compute_blas_threshold = 20
 
 log = logging.getLogger("agentmem")
 INDEX_FILE = "index.faiss.npz"
+KINDS = ("auto", "flat", "hnsw")
 
 
 @dataclass
 class IndexConfig:
     """Which FAISS index holds the slot keys.
 
-    kind: "flat" (exact, default) or "hnsw" (approximate; for stores of millions of memories).
+    kind: "auto" (exact, then an inverted file past `ivf_from` keys; default), "flat" (exact) or
+        "hnsw" (approximate).
+    ivf_from / ivf_lists / ivf_probe: "auto" trains `ivf_lists` lists once it holds `ivf_from` keys,
+        and a search scans the `ivf_probe` nearest lists.
     hnsw_m / hnsw_ef_construction / hnsw_ef_search: HNSW graph degree and beam widths.
     rebuild_tombstone_ratio: rebuild an HNSW graph once this share of it is tombstones.
     omp_threads: FAISS OpenMP threads (process-wide). One suits an agent's tiny query batches: FAISS
@@ -46,7 +58,10 @@ class IndexConfig:
         search orders of magnitude slower than one thread does.
     """
 
-    kind: Literal["flat", "hnsw"] = "flat"
+    kind: Literal["auto", "flat", "hnsw"] = "auto"
+    ivf_from: int = 50_000
+    ivf_lists: int = 1024
+    ivf_probe: int = 24
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 96
@@ -61,15 +76,15 @@ class SlotIndex(ChangeLogCache):
 
     def __init__(self, dim: int, config: IndexConfig | None = None) -> None:
         self.config = config or IndexConfig()
-        if self.config.kind not in ("flat", "hnsw"):
-            raise InvalidInputError(f"unknown index kind {self.config.kind!r}; use 'flat' or 'hnsw'")
+        if self.config.kind not in KINDS:
+            raise InvalidInputError(f"unknown index kind {self.config.kind!r}; use 'auto', 'flat' or 'hnsw'")
         self.dim = dim
         self.seq = 0  # change-log position this index reflects
         faiss.omp_set_num_threads(self.config.omp_threads)
         self._reset()
 
     def _reset(self) -> None:
-        if self.config.kind == "flat":
+        if self.config.kind in ("flat", "auto"):  # "auto" starts exact (`_maybe_train`)
             self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
         else:
             self.index = faiss.IndexHNSWFlat(self.dim, self.config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
@@ -82,7 +97,41 @@ class SlotIndex(ChangeLogCache):
     @property
     def size(self) -> int:
         """Live (searchable) keys."""
-        return self.index.ntotal if self.config.kind == "flat" else len(self.position)
+        return len(self.position) if self.config.kind == "hnsw" else self.index.ntotal
+
+    @property
+    def ivf(self) -> bool:
+        """Whether the index is an inverted file ("auto" past `ivf_from` keys)."""
+        return isinstance(self.index, faiss.IndexIVF)
+
+    @property
+    def exact(self) -> bool:
+        return self.config.kind != "hnsw" and not self.ivf
+
+    def _maybe_train(self) -> None:
+        """Turn an "auto" index holding `ivf_from` keys into an inverted file trained on them."""
+        c = self.config
+        if c.kind != "auto" or self.ivf or self.index.ntotal < c.ivf_from:
+            return
+        flat = self.index
+        slots = faiss.vector_to_array(flat.id_map).astype(np.int64)
+        keys = faiss.rev_swig_ptr(faiss.downcast_index(flat.index).get_xb(), flat.ntotal * self.dim)
+        keys = np.asarray(keys).reshape(-1, self.dim)
+        lists = min(c.ivf_lists, max(1, len(keys) // 39))  # k-means wants 39 points a centroid
+        ivf = faiss.IndexIVFScalarQuantizer(
+            faiss.IndexFlatIP(self.dim), self.dim, lists, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+        )
+        sample = np.random.default_rng(0).choice(len(keys), min(len(keys), 64 * lists), replace=False)
+        log.info("training an inverted file of %d lists on %d keys", lists, len(sample))
+        faiss.omp_set_num_threads(0)  # training is a batch job: every core (0: OpenMP's default)
+        try:
+            ivf.train(np.ascontiguousarray(keys[np.sort(sample)]))
+        finally:
+            faiss.omp_set_num_threads(c.omp_threads)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        ivf.nprobe = c.ivf_probe
+        ivf.add_with_ids(np.ascontiguousarray(keys), slots)
+        self.index = ivf
 
     # -- mutation ------------------------------------------------------------------------------
 
@@ -92,8 +141,9 @@ class SlotIndex(ChangeLogCache):
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         slots = np.asarray(slots, dtype=np.int64)
-        if self.config.kind == "flat":
+        if self.config.kind != "hnsw":
             self.index.add_with_ids(vectors, slots)
+            self._maybe_train()
             return
         start = self.index.ntotal
         self.index.add(vectors)
@@ -104,7 +154,7 @@ class SlotIndex(ChangeLogCache):
         if len(slots) == 0:
             return
         slots = np.asarray(slots, dtype=np.int64)
-        if self.config.kind == "flat":
+        if self.config.kind != "hnsw":
             self.index.remove_ids(faiss.IDSelectorBatch(slots))
             return
         dead = [pos for s in slots.tolist() if (pos := self.position.pop(s, None)) is not None]
@@ -119,13 +169,20 @@ class SlotIndex(ChangeLogCache):
             return set(self.position)
         if self.index.ntotal == 0:
             return set()
+        if self.ivf:
+            invlists = self.index.invlists
+            return {
+                int(i)
+                for lst in range(self.index.nlist)
+                for i in faiss.rev_swig_ptr(invlists.get_ids(lst), invlists.list_size(lst))
+            }
         return set(faiss.vector_to_array(faiss.downcast_index(self.index).id_map).tolist())
 
     def vectors(self, slots: np.ndarray) -> np.ndarray:
         """The live keys of `slots (n,)` as `(n, d)`: a copy out of the index, no database read. A slot
         the index does not hold raises (RuntimeError for flat, KeyError for HNSW)."""
         slots = np.asarray(slots, dtype=np.int64)
-        if self.config.kind == "flat":
+        if self.config.kind != "hnsw":
             return self.index.reconstruct_batch(slots)
         return self.index.reconstruct_batch(np.array([self.position[s] for s in slots.tolist()], np.int64))
 
@@ -142,7 +199,7 @@ class SlotIndex(ChangeLogCache):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k keys by inner product for queries `(B, d)`.
 
-        allowed: optional slots `(M,)` to restrict the search to (exact for flat, filtered for HNSW).
+        allowed: optional slots `(M,)` to restrict the search to (exact for flat, filtered otherwise).
         Returns (scores (B, k), slots (B, k)); missing entries have slot -1 and score -inf.
         """
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -152,10 +209,15 @@ class SlotIndex(ChangeLogCache):
         k = max(1, min(k, self.size))
         if self.size == 0:
             return np.full((len(queries), 1), -np.inf, np.float32), np.full((len(queries), 1), -1, np.int64)
-        if self.config.kind == "flat":
+        if self.exact:
             if allowed is None:  # exhaustive over k <= size keys: every entry is filled, none is -1
                 return self.index.search(queries, k)
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            scores, slots = self.index.search(queries, k, params=params)
+        elif self.ivf:
+            params = faiss.SearchParametersIVF(nprobe=self.config.ivf_probe)
+            if allowed is not None:
+                params.sel = faiss.IDSelectorBatch(allowed)
             scores, slots = self.index.search(queries, k, params=params)
         else:
             scores, slots = self._search_hnsw(queries, k, allowed)
@@ -185,7 +247,7 @@ class SlotIndex(ChangeLogCache):
         return store.present_vectors(slots, self.dim)
 
     def _all(self, store: SlotStore) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        return store.iter_vectors()
+        return store.iter_vectors(self.dim)
 
     def sync(self, store: SlotStore) -> None:
         """Replay the store's changes since `seq` (or rebuild); then compact an HNSW graph if due."""
@@ -222,6 +284,8 @@ class SlotIndex(ChangeLogCache):
                 if stamp != {**stamp, "store_id": store_id, "kind": config.kind, "dim": dim}:
                     raise ValueError(f"built for another store or index ({stamp})")
                 index.index = faiss.deserialize_index(z["index"])
+                if isinstance(index.index, faiss.IndexIVF):
+                    index.index.nprobe = config.ivf_probe
                 index.labels = z["labels"]
                 index.seq, index.tx, index.from_file = int(stamp["seq"]), stamp.get("tx"), True
             if config.kind == "hnsw":

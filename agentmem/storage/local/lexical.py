@@ -23,8 +23,15 @@ terms too: each pair of capitalised words in a row ("Ana Silva", "New York") is 
 as one phrase term ("ana silva"), so a question about Yusuf Fischer favours memories that name him over
 those about Omar Fischer or Yusuf Sato, which the single words score alike.
 
+Tenants (a namespace's first segment, tenants.py): a read scoped to a namespace scores its tenant's
+memories only, with its tenant's statistics (N, n(t) and avgdl over the tenant's live memories), so
+what one tenant stores never moves another's scores, and a scoped read's cost follows its tenant's
+postings, not the store's. The base numbers its docs tenant by tenant, so one tenant's postings of a
+term are one contiguous run, found by binary search. Unscoped reads score every memory with the store's
+statistics.
+
 Layout, log-structured as a search engine's segments: an immutable CSR *base* (term -> doc numbers
-and term frequencies) plus a small *tail* of postings added since. A removed memory's doc number is
+ascending, and term frequencies) plus a small *tail* of postings added since. A removed memory's doc number is
 marked dead and skipped; once the tail or the dead docs pass a share of the base, both are merged into
 a new base. Like the FAISS index, it is saved to `lexical.npz` with the change-log position it reflects
 and caught up by replaying the log; a missing, stale or unreadable file is rebuilt from the store.
@@ -44,11 +51,12 @@ import Stemmer
 
 from agentmem.storage.local.changelog import ChangeLogCache, read_stamp, save_npz
 from agentmem.storage.local.sqlite import SlotStore
+from agentmem.storage.local.tenants import tenant_of
 from agentmem.text import STOPWORDS, WORD, fold, name_phrases
 
 log = logging.getLogger("agentmem")
 LEXICAL_FILE = "lexical.npz"
-_FORMAT = "agentmem-lexical/3"
+_FORMAT = "agentmem-lexical/4"
 VERSION_SEPARATOR = " ¶ "  # between a memory's text and the texts it superseded, in its document
 
 
@@ -94,6 +102,12 @@ class LexicalIndex(ChangeLogCache):
         self.alive = np.zeros(0, dtype=bool)
         self.slot_doc: dict[int, int] = {}
         self.total_len = 0.0  # tokens over the live docs
+        # Tenants, numbered in order of first sight: each doc's, and each tenant's live docs and tokens.
+        self.tenant_code: dict[str, int] = {}
+        self.doc_tenant = np.zeros(0, dtype=np.int32)
+        self.tenant_docs = np.zeros(0, dtype=np.int64)
+        self.tenant_len = np.zeros(0, dtype=np.float64)
+        self.tenant_base: dict[int, tuple[int, int]] = {}  # tenant -> its base docs [lo, hi)
 
     @property
     def size(self) -> int:
@@ -125,17 +139,23 @@ class LexicalIndex(ChangeLogCache):
 
     # -- mutation ------------------------------------------------------------------------------
 
-    def add(self, slots: Sequence[int], texts: Sequence[str]) -> None:
-        """Index `texts` under `slots` (a slot already present is replaced)."""
+    def add(self, slots: Sequence[int], texts: Sequence[str], namespaces: Sequence[str] | None = None) -> None:
+        """Index `texts` under `slots` (a slot already present is replaced); `namespaces`: their namespace
+        keys (storage.base.ns_key), which decide their tenants (None: all in the tenant "")."""
         self.remove([s for s in slots if s in self.slot_doc])
         self._grow(self.n_docs + len(slots))
-        for slot, text in zip(slots, texts, strict=True):
+        namespaces = [""] * len(slots) if namespaces is None else namespaces
+        for slot, text, ns in zip(slots, texts, namespaces, strict=True):
             counts, length = self._tokens(text)
             doc = self.n_docs
             self.n_docs += 1
             self.doc_slot[doc], self.doc_len[doc], self.alive[doc] = slot, length, True
             self.slot_doc[int(slot)] = doc
             self.total_len += length
+            tenant = self._tenant(tenant_of(ns))
+            self.doc_tenant[doc] = tenant
+            self.tenant_docs[tenant] += 1
+            self.tenant_len[tenant] += length
             for term, tf in counts.items():
                 docs, tfs = self.tail.setdefault(self.vocab.setdefault(term, len(self.vocab)), ([], []))
                 docs.append(doc)
@@ -149,7 +169,21 @@ class LexicalIndex(ChangeLogCache):
             if doc is not None:
                 self.alive[doc] = False
                 self.total_len -= float(self.doc_len[doc])
+                tenant = self.doc_tenant[doc]
+                self.tenant_docs[tenant] -= 1
+                self.tenant_len[tenant] -= float(self.doc_len[doc])
         self._maybe_merge()
+
+    def _tenant(self, name: str) -> int:
+        code = self.tenant_code.get(name)
+        if code is None:
+            code = self.tenant_code[name] = len(self.tenant_code)
+            if code >= len(self.tenant_docs):
+                self.tenant_docs = np.resize(self.tenant_docs, max(16, 2 * code))
+                self.tenant_docs[code:] = 0
+                self.tenant_len = np.resize(self.tenant_len, max(16, 2 * code))
+                self.tenant_len[code:] = 0.0
+        return code
 
     def _grow(self, n: int) -> None:
         if n <= len(self.alive):
@@ -157,6 +191,7 @@ class LexicalIndex(ChangeLogCache):
         cap = max(n, 2 * len(self.alive), 1024)
         self.doc_slot = np.resize(self.doc_slot, cap)
         self.doc_len = np.resize(self.doc_len, cap)
+        self.doc_tenant = np.resize(self.doc_tenant, cap)
         alive = np.zeros(cap, dtype=bool)
         alive[: len(self.alive)] = self.alive
         self.alive = alive
@@ -179,12 +214,15 @@ class LexicalIndex(ChangeLogCache):
         tfs = np.concatenate([self.post_tf, *(np.asarray(f, np.float32) for _, f in self.tail.values())])
         live = self.alive[docs]
         terms, docs, tfs = terms[live], docs[live], tfs[live]
-        # Renumber the live docs 0..n-1 (write order kept) and the used terms 0..m-1.
-        new_doc = np.cumsum(self.alive[: self.n_docs]) - 1
+        # Renumber the live docs 0..n-1 tenant by tenant (write order kept within each), and the used
+        # terms 0..m-1; postings sorted by term, then doc.
         keep = np.flatnonzero(self.alive[: self.n_docs])
+        keep = keep[np.argsort(self.doc_tenant[keep], kind="stable")]
+        new_doc = np.zeros(self.n_docs, dtype=np.int64)
+        new_doc[keep] = np.arange(len(keep))
         used = np.bincount(terms, minlength=len(self.vocab)) > 0
         new_term = np.cumsum(used) - 1
-        order = np.argsort(new_term[terms], kind="stable")
+        order = np.lexsort((new_doc[docs], new_term[terms]))
         self.post_doc = new_doc[docs[order]].astype(np.int32)
         self.post_tf = tfs[order]
         counts = np.bincount(new_term[terms], minlength=int(used.sum()))
@@ -193,10 +231,20 @@ class LexicalIndex(ChangeLogCache):
         self.vocab = {words[t]: int(new_term[t]) for t in np.flatnonzero(used).tolist()}
         self.doc_slot = self.doc_slot[keep].copy()
         self.doc_len = self.doc_len[keep].copy()
+        self.doc_tenant = self.doc_tenant[keep].copy()
         self.alive = np.ones(len(keep), dtype=bool)
         self.n_docs = len(keep)
         self.slot_doc = dict(zip(self.doc_slot.tolist(), range(len(keep)), strict=True))
         self.tail, self.tail_size = {}, 0
+        self._tenant_ranges()
+
+    def _tenant_ranges(self) -> None:
+        """Each tenant's run of base docs (the base numbers them tenant by tenant)."""
+        tenants = self.doc_tenant[: self.n_docs]
+        codes = np.unique(tenants)
+        lo = np.searchsorted(tenants, codes, side="left")
+        hi = np.searchsorted(tenants, codes, side="right")
+        self.tenant_base = {int(c): (int(a), int(b)) for c, a, b in zip(codes, lo, hi, strict=True)}
 
     # -- search --------------------------------------------------------------------------------
 
@@ -213,13 +261,35 @@ class LexicalIndex(ChangeLogCache):
             tfs = np.concatenate([tfs, np.asarray(f, np.float32)])
         return docs, tfs
 
-    def naming(self, phrases: Sequence[str]) -> np.ndarray:
+    def _tenant_postings(self, term: int, tenant: int) -> tuple[np.ndarray, np.ndarray]:
+        """(docs, term frequencies) of one term among one tenant's docs: a binary search of the term's
+        base postings for the tenant's run, and the tail's of that tenant."""
+        docs, tfs = self.post_doc[:0], self.post_tf[:0]
+        span = self.tenant_base.get(tenant)
+        if term < len(self.offsets) - 1 and span is not None:
+            lo, hi = int(self.offsets[term]), int(self.offsets[term + 1])
+            run = self.post_doc[lo:hi]
+            a, b = np.searchsorted(run, span[0]), np.searchsorted(run, span[1])
+            docs, tfs = run[a:b], self.post_tf[lo + a : lo + b]
+        if term in self.tail:
+            d, f = self.tail[term]
+            d = np.asarray(d, np.int32)
+            mine = self.doc_tenant[d] == tenant
+            docs = np.concatenate([docs, d[mine]])
+            tfs = np.concatenate([tfs, np.asarray(f, np.float32)[mine]])
+        return docs, tfs
+
+    def naming(self, phrases: Sequence[str], tenant: str | None = None) -> np.ndarray:
         """The slots (sorted) of the live memories whose document holds one of the name `phrases`
-        (text.name_phrases: "ana silva"), from the phrase terms' postings; empty when none does."""
+        (text.name_phrases: "ana silva"), from the phrase terms' postings; empty when none does.
+        `tenant`: of that tenant's memories only."""
         terms = [t for p in phrases if (t := self.vocab.get(p)) is not None]
-        if not terms:
+        code = None if tenant is None else self.tenant_code.get(tenant)
+        if not terms or (tenant is not None and code is None):
             return np.zeros(0, dtype=np.int64)
-        docs = np.concatenate([self._postings(t)[0] for t in terms])
+        docs = np.concatenate(
+            [(self._postings(t) if code is None else self._tenant_postings(t, code))[0] for t in terms]
+        )
         return np.unique(self.doc_slot[docs[self.alive[docs]]])
 
     def scores(self, text: str) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -247,8 +317,47 @@ class LexicalIndex(ChangeLogCache):
             touched.append(docs)
         return acc, touched
 
-    def search(self, text: str, k: int, *, allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:
-        """BM25 top-k [(slot, score)], best first; `allowed`: only these slots."""
+    def tenant_scores(self, text: str, tenant: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of `text` against one tenant's live docs, with the tenant's statistics: (docs (m,),
+        scores (m,)) of the docs holding a query term, each doc once."""
+        code = self.tenant_code.get(tenant)
+        n = 0 if code is None else int(self.tenant_docs[code])
+        if n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        k1, b = self.config.k1, self.config.b
+        avgdl = max(float(self.tenant_len[code]) / n, 1e-9)
+        hits, parts = [], []
+        for term in self.terms(text):
+            t = self.vocab.get(term)
+            if t is None:
+                continue
+            docs, tfs = self._tenant_postings(t, code)
+            live = self.alive[docs]
+            docs, tfs = docs[live], tfs[live]
+            if len(docs) == 0:
+                continue
+            idf = max(math.log((n - len(docs) + 0.5) / (len(docs) + 0.5)), 1e-6)
+            norm = k1 * (1.0 - b + b * self.doc_len[docs] / avgdl)
+            hits.append(docs)
+            parts.append((idf * (k1 + 1.0)) * tfs / (tfs + norm))
+        if not hits:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        docs, at = np.unique(np.concatenate(hits), return_inverse=True)
+        return docs, np.bincount(at, weights=np.concatenate(parts)).astype(np.float32)
+
+    def search(
+        self, text: str, k: int, *, allowed: Sequence[int] | None = None, tenant: str | None = None
+    ) -> list[tuple[int, float]]:
+        """BM25 top-k [(slot, score)], best first; `allowed`: only these slots; `tenant`: among that
+        tenant's memories, with its statistics."""
+        if tenant is not None:
+            docs, scores = self.tenant_scores(text, tenant)
+            if allowed is not None:
+                wanted = np.array([d for s in allowed if (d := self.slot_doc.get(int(s))) is not None], np.int64)
+                mine = np.isin(docs, wanted)
+                docs, scores = docs[mine], scores[mine]
+            top = np.argsort(-scores, kind="stable")[:k]
+            return list(zip(self.doc_slot[docs[top]].tolist(), scores[top].astype(float).tolist(), strict=True))
         acc, touched = self.scores(text)
         if allowed is not None:
             docs = [d for s in allowed if (d := self.slot_doc.get(int(s))) is not None]
@@ -270,10 +379,10 @@ class LexicalIndex(ChangeLogCache):
 
     # -- keeping up with the store -------------------------------------------------------------
 
-    def _present(self, store: SlotStore, slots: list[int]) -> tuple[list[int], list[str]]:
+    def _present(self, store: SlotStore, slots: list[int]) -> tuple[list[int], list[str], list[str]]:
         return store.present_documents(slots, self._separator)
 
-    def _all(self, store: SlotStore) -> Iterator[tuple[list[int], list[str]]]:
+    def _all(self, store: SlotStore) -> Iterator[tuple[list[int], list[str], list[str]]]:
         return store.iter_documents(self._separator)
 
     @property
@@ -314,6 +423,8 @@ class LexicalIndex(ChangeLogCache):
             post_tf=self.post_tf,
             doc_slot=self.doc_slot,
             doc_len=self.doc_len,
+            doc_tenant=self.doc_tenant[: self.n_docs],
+            tenants=np.frombuffer("\n".join(self.tenant_code).encode(), dtype=np.uint8),
         )
 
     @classmethod
@@ -334,7 +445,14 @@ class LexicalIndex(ChangeLogCache):
                 index.vocab = {w: i for i, w in enumerate(words.split("\n"))} if words else {}
                 index.offsets, index.post_doc, index.post_tf = z["offsets"], z["post_doc"], z["post_tf"]
                 index.doc_slot, index.doc_len = z["doc_slot"], z["doc_len"]
+                index.doc_tenant = z["doc_tenant"].astype(np.int32)
+                names = z["tenants"].tobytes().decode()
+            for name in names.split("\n") if names or len(index.doc_slot) else ():
+                index._tenant(name)
             index.n_docs = len(index.doc_slot)
+            np.add.at(index.tenant_docs, index.doc_tenant, 1)
+            np.add.at(index.tenant_len, index.doc_tenant, index.doc_len.astype(np.float64))
+            index._tenant_ranges()
             index.alive = np.ones(index.n_docs, dtype=bool)
             index.slot_doc = dict(zip(index.doc_slot.tolist(), range(index.n_docs), strict=True))
             index.total_len = float(stamp["total_len"])

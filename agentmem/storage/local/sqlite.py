@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS slots (
     created_at   REAL NOT NULL,
     updated_at   REAL NOT NULL,
     event_time   REAL,
-    vector       BLOB,                               -- float32 (d,); NULL when not indexed
+    vector       BLOB,                               -- the unit key (d,), float16 (`encode_key`); NULL when not indexed
     usage        REAL NOT NULL DEFAULT 0,
     last_read_at REAL,
     prev_slot    INTEGER,
@@ -421,7 +421,7 @@ class SlotStore:
                     r.created_at or now,
                     now,
                     r.event_time,
-                    None if r.vector is None else np.asarray(r.vector, dtype=np.float32).tobytes(),
+                    None if r.vector is None else encode_key(r.vector),
                     prev,
                     r.ttl,
                     None if r.ttl is None else now + r.ttl,
@@ -480,7 +480,7 @@ class SlotStore:
             "SELECT slot, version, text, metadata, event_time, updated_at FROM slots WHERE slot = ?",
             (slot,),
         )
-        blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+        blob = None if vector is None else encode_key(vector)
         old = c.execute("SELECT text, vector FROM slots WHERE slot = ?", (slot,)).fetchone()
         c.execute(
             "UPDATE slots SET text = ?, metadata = ?, speaker = ?, event_time = ?, vector = ?, updated_at = ?, "
@@ -625,6 +625,11 @@ class SlotStore:
                 return self.conn.execute(f"SELECT {CACHED_COLUMNS} FROM slots").fetchall()
         return self._in(CACHED_COLUMNS, "slot", slots)
 
+    def column_rows_in_range(self, lo: str, hi: str) -> list[tuple[Any, ...]]:
+        """CACHED_COLUMNS of the slots whose namespace key lies in [lo, hi) (one tenant)."""
+        with self.lock:
+            return self.conn.execute(f"SELECT {CACHED_COLUMNS} FROM slots WHERE ns >= ? AND ns < ?", (lo, hi)).fetchall()
+
     def ids_of(self, slots: Sequence[int]) -> dict[int, str]:
         return dict(self._in("slot, id", "slot", [s for s in slots if s is not None]))
 
@@ -733,7 +738,7 @@ class SlotStore:
         out = np.zeros((len(slots), dim), dtype=np.float32)
         for i, s in enumerate(slots):
             if s in found:
-                out[i] = np.frombuffer(found[s], dtype=np.float32)
+                out[i] = decode_key(found[s], dim)
         return out
 
     def present_vectors(self, slots: Sequence[int], dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -743,32 +748,56 @@ class SlotStore:
         if not keep:
             return np.zeros(0, dtype=np.int64), np.zeros((0, dim), np.float32)
         return np.array(keep, dtype=np.int64), np.stack(
-            [np.frombuffer(found[s], dtype=np.float32) for s in keep]
+            [decode_key(found[s], dim) for s in keep]
         )
 
-    def present_documents(self, slots: Sequence[int], separator: str | None) -> tuple[list[int], list[str]]:
-        """(slots, documents) for those of `slots` that still exist indexed, in order. A document is the
-        memory's text, followed (unless `separator` is None) by the distinct texts of the versions it
-        superseded, each after `separator`."""
-        found = dict(self._in(f"slot, {_document_sql(separator)}", "slot", slots, " AND vector IS NOT NULL"))
+    def present_documents(
+        self, slots: Sequence[int], separator: str | None
+    ) -> tuple[list[int], list[str], list[str]]:
+        """(slots, documents, namespace keys) for those of `slots` that still exist indexed, in order. A
+        document is the memory's text, followed (unless `separator` is None) by the distinct texts of the
+        versions it superseded, each after `separator`."""
+        rows = self._in(f"slot, {_document_sql(separator)}, ns", "slot", slots, " AND vector IS NOT NULL")
+        found = {r[0]: r for r in rows}
         keep = [s for s in slots if s in found]
-        return keep, [found[s] for s in keep]
+        return keep, [found[s][1] for s in keep], [found[s][2] for s in keep]
 
     def iter_documents(
         self, separator: str | None, batch: int = 10_000
-    ) -> Iterator[tuple[list[int], list[str]]]:
-        """Every indexed slot's document (see `present_documents`), as (slots, documents) batches, in
-        write order."""
-        for rows in self._iter_indexed(_document_sql(separator), batch):
-            yield [r[0] for r in rows], [r[1] for r in rows]
+    ) -> Iterator[tuple[list[int], list[str], list[str]]]:
+        """Every indexed slot's document and namespace key (see `present_documents`), as (slots,
+        documents, namespace keys) batches, in write order."""
+        for rows in self._iter_indexed(f"{_document_sql(separator)}, ns", batch):
+            yield [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
-    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def iter_vectors(self, dim: int, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """All indexed slots as (slots (b,), vectors (b, d)) batches, in write order."""
         for rows in self._iter_indexed("vector", batch):
             yield (
                 np.array([r[0] for r in rows], dtype=np.int64),
-                np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
+                np.stack([decode_key(r[1], dim) for r in rows]),
             )
+
+    def present_keys(self, slots: Sequence[int], dim: int) -> tuple[list[int], list[str], np.ndarray]:
+        """(slots, namespace keys, vectors (m, d)) of those of `slots` that still exist with a vector."""
+        rows = self._in("slot, ns, vector", "slot", slots, " AND vector IS NOT NULL")
+        return _keys_of(rows, dim)
+
+    def count_keys_in_range(self, lo: str, hi: str) -> int:
+        """Indexed slots whose namespace key lies in [lo, hi): a count over the (ns, slot) index."""
+        with self.lock:
+            return self.conn.execute(
+                "SELECT count(*) FROM slots WHERE ns >= ? AND ns < ? AND vector IS NOT NULL", (lo, hi)
+            ).fetchone()[0]
+
+    def keys_in_range(self, lo: str, hi: str, dim: int) -> tuple[list[int], list[str], np.ndarray]:
+        """(slots, namespace keys, vectors (m, d)) of the indexed slots whose namespace key lies in
+        [lo, hi): one range scan of the (ns, slot) index (one tenant, storage/local/tenants.py)."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT slot, ns, vector FROM slots WHERE ns >= ? AND ns < ? AND vector IS NOT NULL", (lo, hi)
+            ).fetchall()
+        return _keys_of(rows, dim)
 
     def _iter_indexed(self, column: str, batch: int) -> Iterator[list[tuple[int, Any]]]:
         """(slot, column) rows of every indexed slot, `batch` at a time, in slot order."""
@@ -900,6 +929,29 @@ def _row(r: Sequence[Any]) -> SlotRow:
         prev_id=r[17],
         next_id=r[18],
     )
+
+
+def encode_key(vector: np.ndarray) -> bytes:
+    """A unit key as stored: float16, half the bytes of float32. A unit vector's components lie in
+    [-1, 1], where float16 keeps 11 significant bits: a cosine moves by at most about 1e-3, well
+    below what separates two memories' scores."""
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def decode_key(blob: bytes, dim: int) -> np.ndarray:
+    """A stored key as float32 `(dim,)`; keys of stores written as float32 read as they are."""
+    return np.frombuffer(blob, dtype=np.float16 if len(blob) == 2 * dim else np.float32).astype(np.float32)
+
+
+def _keys_of(rows: Sequence[tuple[int, str, bytes]], dim: int) -> tuple[list[int], list[str], np.ndarray]:
+    if not rows:
+        return [], [], np.zeros((0, dim), np.float32)
+    blobs = [r[2] for r in rows]
+    if all(len(b) == 2 * dim for b in blobs):  # one decode for the lot
+        keys = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(rows), dim).astype(np.float32)
+    else:
+        keys = np.stack([decode_key(b, dim) for b in blobs])
+    return [r[0] for r in rows], [r[1] for r in rows], keys
 
 
 def _dumps(metadata: Mapping[str, Any]) -> str:
