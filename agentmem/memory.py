@@ -276,16 +276,24 @@ class Memory:
         order (after the batch's previous write); an update of a caller-chosen id stays where it is."""
         out: list[str] = []
         slot_of: dict[int, int] = {}  # batch position -> the slot it wrote
+        new_rows: list[tuple[int, NewSlot]] = []  # allocations not inserted yet: a run goes in as one
+
+        def insert_new() -> None:
+            slots = self.backend.insert([row for _, row in new_rows], now)
+            slot_of.update(zip((i for i, _ in new_rows), slots, strict=True))
+            new_rows.clear()
+
         for i, (d, p) in enumerate(zip(decisions, pending, strict=True)):
             speaker = speaker_of(p.text, p.metadata)
             if d.op == "new":
                 new_id = ids[i] if ids is not None else uuid.uuid4().hex
-                row = NewSlot(
-                    new_id, p.namespace, p.text, dict(p.metadata), p.event_time, p.vector, speaker, ttl=ttl
+                new_rows.append(
+                    (i, NewSlot(new_id, p.namespace, p.text, dict(p.metadata), p.event_time, p.vector, speaker, ttl=ttl))
                 )
-                slot_of[i] = self.backend.insert([row], now)[0]
                 out.append(new_id)
                 continue
+            if new_rows:
+                insert_new()  # an update relinks after them, or targets one of them
             target = d.slot if d.pending is None else slot_of.get(d.pending)
             held = self.backend.rows([target]) if target is not None else {}
             if target not in held:
@@ -305,6 +313,8 @@ class Memory:
                     relink=ids is None,
                 )
             out.append(held[target].id)
+        if new_rows:
+            insert_new()
         return out
 
     def restore(self, entries: Sequence[tuple[MemoryRecord, Sequence[MemoryVersion]]]) -> list[str]:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +109,25 @@ class WriteGate(nn.Module):
         """`logit` as a probability (...)."""
         return torch.sigmoid(self.logit(features))
 
+    def _numpy(self) -> Callable[[np.ndarray], np.ndarray]:
+        """`probability` as a numpy function of pair features `(P, F)`: a write's few pairs are too small
+        for torch's per-call cost, which a batch of a thousand writes pays a thousand times."""
+        with torch.no_grad():
+            weight, bias = self.weight.numpy().astype(np.float64), float(self.bias)
+            hidden = (
+                (self.hidden_weight.numpy().astype(np.float64), self.hidden_bias.numpy().astype(np.float64))
+                if self.config.hidden > 0
+                else None
+            )
+
+        def probability(features: np.ndarray) -> np.ndarray:
+            h = features.astype(np.float64)
+            if hidden is not None:
+                h = np.tanh(h @ hidden[0] + hidden[1])
+            return 1.0 / (1.0 + np.exp(-(h @ weight + bias)))
+
+        return probability
+
     def plan(self, writes: Sequence[PendingWrite], memory: SlotReader) -> list[WriteDecision]:
         """Per observation, in order: skip it when its namespace already holds the same text; update the
         memory it supersedes when the gate says so (an earlier write of this batch counts too); else
@@ -118,6 +137,15 @@ class WriteGate(nn.Module):
         names = [name_phrases(w.text) if c.naming else [] for w in writes]  # worked out once per write
         earlier = _BatchWrites(writes, names)
         stored, rows = self._nearest_stored(writes, names, memory)
+        facts: dict[tuple[str, str], TextFacts] = {}
+
+        def facts_of(text: str, speaker: str) -> TextFacts:
+            got = facts.get((text, speaker))
+            if got is None:
+                got = facts[(text, speaker)] = TextFacts.of(text, speaker)
+            return got
+
+        gate = self._numpy()
         for i, w in enumerate(writes):
             decision = WriteDecision("new")
             if w.vector is not None:
@@ -129,12 +157,11 @@ class WriteGate(nn.Module):
                     decision = WriteDecision("skip", *dup[0])
                 elif pairs:
                     speaker = speaker_of(w.text, w.metadata)
-                    best = pairs[0][3]
+                    best, mine = pairs[0][3], facts_of(w.text, speaker)
                     feats = np.stack(
-                        [pair_features(w.text, speaker, t, spk, cos, best) for _, t, spk, cos in pairs]
+                        [facts_features(mine, speaker, facts_of(t, spk), spk, cos, best) for _, t, spk, cos in pairs]
                     )
-                    with torch.no_grad():
-                        p = self.probability(torch.from_numpy(feats))
+                    p = gate(feats)
                     top = int(p.argmax())
                     if float(p[top]) > c.update_threshold:
                         target = pairs[top][0]
@@ -212,23 +239,49 @@ class WriteGate(nn.Module):
         return sorted(unique.values(), key=lambda p: -p[3])
 
 
+@dataclass(frozen=True)
+class TextFacts:
+    """What the pair features read of one text, worked out once per text: a write is weighed against a
+    few memories and a memory against many writes of a batch."""
+
+    content: frozenset[str]
+    entities: frozenset[str]
+    names: frozenset[str]
+    cue: bool
+
+    @classmethod
+    def of(cls, text: str, speaker: str) -> TextFacts:
+        body = without_speaker(text, speaker)
+        return cls(
+            frozenset(content_words(body)), frozenset(capitalised(body)), frozenset(name_phrases(body)),
+            says_changed(body),
+        )
+
+
 def pair_features(
     new_text: str, new_speaker: str, old_text: str, old_speaker: str, cosine: float, best_cosine: float
 ) -> np.ndarray:
     """φ(new, old) in GATE_FEATURES order, float32 `(F,)`; `best_cosine`: the nearest memory's cosine."""
-    new_body, old_body = without_speaker(new_text, new_speaker), without_speaker(old_text, old_speaker)
-    a, b = set(content_words(new_body)), set(content_words(old_body))
-    overlap = len(a & b) / len(a | b) if a | b else 0.0
-    old_ents, new_ents = capitalised(old_body), capitalised(new_body)
-    entities = len(old_ents & new_ents) / len(old_ents) if old_ents else 0.0
+    return facts_features(
+        TextFacts.of(new_text, new_speaker), new_speaker, TextFacts.of(old_text, old_speaker), old_speaker,
+        cosine, best_cosine,
+    )
+
+
+def facts_features(
+    new: TextFacts, new_speaker: str, old: TextFacts, old_speaker: str, cosine: float, best_cosine: float
+) -> np.ndarray:
+    """`pair_features` of two texts' facts."""
+    a, b = new.content, old.content
+    union = len(a | b)
+    overlap = len(a & b) / union if union else 0.0
+    entities = len(old.entities & new.entities) / len(old.entities) if old.entities else 0.0
     same = float(bool(new_speaker) and new_speaker == old_speaker)
-    cue = float(says_changed(new_body))
     closest = float(cosine >= best_cosine - 1e-6)
-    old_names = set(name_phrases(old_body))
-    subject = len(old_names.intersection(name_phrases(new_body))) / len(old_names) if old_names else 0.0
-    named = float(bool(old_names))
+    subject = len(old.names & new.names) / len(old.names) if old.names else 0.0
+    named = float(bool(old.names))
     return np.array(
-        [max(cosine, 0.0), closest, overlap, entities, same, cue, subject, named], dtype=np.float32
+        [max(cosine, 0.0), closest, overlap, entities, same, float(new.cue), subject, named], dtype=np.float32
     )
 
 

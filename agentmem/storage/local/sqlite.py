@@ -400,19 +400,27 @@ class SlotStore:
     # -- writes (call inside `transaction()`) ----------------------------------------------------
 
     def insert(self, rows: Sequence[NewSlot], now: float) -> list[int]:
-        """Append slots in order, linking each after the current tail of its namespace."""
+        """Append slots in order, linking each after the current tail of its namespace. The batch goes
+        in as three statements prepared once (rows, the old tails' links, the change log): the slots
+        are numbered here, inside the write transaction no other writer shares, as AUTOINCREMENT would."""
         c = self.conn
-        slots = []
+        first = self._next_slot()
+        slots = list(range(first, first + len(rows)))
         tails: dict[str, int | None] = {}
-        for r in rows:
+        records: list[list[Any]] = []
+        relinks: list[tuple[int, int]] = []  # (next_slot, slot) of tails written before this batch
+        for slot, r in zip(slots, rows, strict=True):
             key = ns_key(r.namespace)
             if key not in tails:
                 tails[key] = self._tail(key)
             prev = tails[key]
-            cur = c.execute(
-                "INSERT INTO slots (id, ns, text, metadata, speaker, created_at, updated_at, event_time, "
-                "vector, prev_slot, ttl, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
+            if prev is not None and prev >= first:
+                records[prev - first][11] = slot  # its next is this one
+            elif prev is not None:
+                relinks.append((slot, prev))
+            records.append(
+                [
+                    slot,
                     r.id,
                     key,
                     r.text,
@@ -423,18 +431,29 @@ class SlotStore:
                     r.event_time,
                     None if r.vector is None else encode_key(r.vector),
                     prev,
+                    None,  # next_slot: set by a later row of the batch, if any
                     r.ttl,
                     None if r.ttl is None else now + r.ttl,
-                ),
+                ]
             )
-            slot = int(cur.lastrowid)
-            if prev is not None:
-                c.execute("UPDATE slots SET next_slot = ? WHERE slot = ?", (slot, prev))
-            if r.vector is not None:
-                self._log(slot, "add")
             tails[key] = slot
-            slots.append(slot)
+        c.executemany(
+            "INSERT INTO slots (slot, id, ns, text, metadata, speaker, created_at, updated_at, event_time, "
+            "vector, prev_slot, next_slot, ttl, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            records,
+        )
+        c.executemany("UPDATE slots SET next_slot = ? WHERE slot = ?", relinks)
+        c.executemany(
+            "INSERT INTO changes (slot, op, tx) VALUES (?, 'add', ?)",
+            [(rec[0], self._tx) for rec in records if rec[9] is not None],
+        )
         return slots
+
+    def _next_slot(self) -> int:
+        """The number AUTOINCREMENT would give the next slot: past every slot ever handed out."""
+        used = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'slots'").fetchone()
+        top = self.conn.execute("SELECT max(slot) FROM slots").fetchone()[0]
+        return max(used[0] if used else 0, top or 0) + 1
 
     def _tail(self, key: str) -> int | None:
         row = self.conn.execute(
