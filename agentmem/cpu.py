@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -37,6 +38,20 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+_faiss = threading.local()
+
+
+def faiss_threads(n: int) -> None:
+    """Set FAISS's OpenMP threads for the calling thread (OpenMP keeps the setting per thread), and skip
+    the call when it is already so: each call releases and retakes the GIL, and while a read's worker
+    thread holds it, retaking it costs more than a small search."""
+    if getattr(_faiss, "threads", None) != n:
+        import faiss
+
+        faiss.omp_set_num_threads(n)
+        _faiss.threads = n
 
 
 def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:

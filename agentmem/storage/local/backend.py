@@ -368,7 +368,9 @@ class LocalBackend(Backend):
         tenant is too large, and the dense index over the store serves it."""
         assert self._tenants is not None, "open_index first"
         with self.store.lock:
-            return self._tenants.get(self.store, tenant)
+            held = self.columns.seq >= 0 and tenant not in self.columns.tenants and not self.columns.all
+            take = (lambda rows: self.columns.take_tenant(tenant, rows)) if held else None
+            return self._tenants.get(self.store, tenant, take)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -519,7 +521,7 @@ class LocalReader(SlotReader):
         b, now = self.backend, time.time()
         positions = part.within(namespace)
         limit = len(part) if positions is None else len(positions)
-        queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, part.keys.shape[1])
+        queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, part.index.d)
         if limit == 0:
             return [[] for _ in queries]
         hidden = bool(filter) or not b.none_expired(now)

@@ -65,8 +65,14 @@ class ReadColumns:
         if tenant in self.tenants:
             return
         lo, hi = ns_prefix_range((tenant,))
-        self._take((), store.column_rows_in_range(lo, hi))
-        self.tenants.add(tenant)
+        self.take_tenant(tenant, store.column_rows_in_range(lo, hi))
+
+    def take_tenant(self, tenant: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Hold `tenant`'s rows (sqlite.CACHED_COLUMNS, every one of the tenant's), read by the caller in
+        the snapshot the columns were last synced to."""
+        if tenant not in self.tenants and not self.all:
+            self._take((), rows)
+            self.tenants.add(tenant)
 
     def load_all(self, store: SlotStore) -> None:
         """Hold every slot's rows (same conditions as `load`)."""

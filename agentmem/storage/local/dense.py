@@ -30,6 +30,7 @@ from typing import Literal
 import faiss
 import numpy as np
 
+from agentmem.cpu import faiss_threads
 from agentmem.errors import InvalidInputError
 from agentmem.storage.local.changelog import ChangeLogCache, read_stamp, save_npz
 from agentmem.storage.local.sqlite import SlotStore
@@ -80,7 +81,7 @@ class SlotIndex(ChangeLogCache):
             raise InvalidInputError(f"unknown index kind {self.config.kind!r}; use 'auto', 'flat' or 'hnsw'")
         self.dim = dim
         self.seq = 0  # change-log position this index reflects
-        faiss.omp_set_num_threads(self.config.omp_threads)
+        faiss_threads(self.config.omp_threads)
         self._reset()
 
     def _reset(self) -> None:
@@ -123,11 +124,11 @@ class SlotIndex(ChangeLogCache):
         )
         sample = np.random.default_rng(0).choice(len(keys), min(len(keys), 64 * lists), replace=False)
         log.info("training an inverted file of %d lists on %d keys", lists, len(sample))
-        faiss.omp_set_num_threads(0)  # training is a batch job: every core (0: OpenMP's default)
+        faiss_threads(0)  # training is a batch job: every core (0: OpenMP's default)
         try:
             ivf.train(np.ascontiguousarray(keys[np.sort(sample)]))
         finally:
-            faiss.omp_set_num_threads(c.omp_threads)
+            faiss_threads(c.omp_threads)
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         ivf.nprobe = c.ivf_probe
         ivf.add_with_ids(np.ascontiguousarray(keys), slots)
@@ -205,7 +206,7 @@ class SlotIndex(ChangeLogCache):
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         # OpenMP's thread count is per calling thread: a search from any other thread than the one that
         # opened the index would otherwise use every core.
-        faiss.omp_set_num_threads(self.config.omp_threads)
+        faiss_threads(self.config.omp_threads)
         k = max(1, min(k, self.size))
         if self.size == 0:
             return np.full((len(queries), 1), -np.inf, np.float32), np.full((len(queries), 1), -1, np.int64)

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
+from agentmem.cpu import faiss_threads
 from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
 from agentmem.filters import Condition, Filter
 from agentmem.storage.base import Namespace, NewSlot, SlotRow, ns_key, ns_prefix_range, ns_tuple
@@ -800,7 +802,7 @@ class SlotStore:
     def present_keys(self, slots: Sequence[int], dim: int) -> tuple[list[int], list[str], np.ndarray]:
         """(slots, namespace keys, vectors (m, d)) of those of `slots` that still exist with a vector."""
         rows = self._in("slot, ns, vector", "slot", slots, " AND vector IS NOT NULL")
-        return _keys_of(rows, dim)
+        return keys_of(rows, dim)
 
     def count_keys_in_range(self, lo: str, hi: str) -> int:
         """Indexed slots whose namespace key lies in [lo, hi): a count over the (ns, slot) index."""
@@ -809,6 +811,15 @@ class SlotStore:
                 "SELECT count(*) FROM slots WHERE ns >= ? AND ns < ? AND vector IS NOT NULL", (lo, hi)
             ).fetchone()[0]
 
+    def tenant_rows(self, lo: str, hi: str, *, limit: int) -> list[tuple[Any, ...]]:
+        """CACHED_COLUMNS and the stored key (None: not indexed) of the slots whose namespace key lies in
+        [lo, hi), at most `limit`: one range scan of the (ns, slot) index for everything a tenant's
+        first read needs (storage/local/tenants.py)."""
+        with self.lock:
+            return self.conn.execute(
+                f"SELECT {CACHED_COLUMNS}, vector FROM slots WHERE ns >= ? AND ns < ? LIMIT ?", (lo, hi, limit)
+            ).fetchall()
+
     def keys_in_range(self, lo: str, hi: str, dim: int) -> tuple[list[int], list[str], np.ndarray]:
         """(slots, namespace keys, vectors (m, d)) of the indexed slots whose namespace key lies in
         [lo, hi): one range scan of the (ns, slot) index (one tenant, storage/local/tenants.py)."""
@@ -816,7 +827,7 @@ class SlotStore:
             rows = self.conn.execute(
                 "SELECT slot, ns, vector FROM slots WHERE ns >= ? AND ns < ? AND vector IS NOT NULL", (lo, hi)
             ).fetchall()
-        return _keys_of(rows, dim)
+        return keys_of(rows, dim)
 
     def _iter_indexed(self, column: str, batch: int) -> Iterator[list[tuple[int, Any]]]:
         """(slot, column) rows of every indexed slot, `batch` at a time, in slot order."""
@@ -962,12 +973,17 @@ def decode_key(blob: bytes, dim: int) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.float16 if len(blob) == 2 * dim else np.float32).astype(np.float32)
 
 
-def _keys_of(rows: Sequence[tuple[int, str, bytes]], dim: int) -> tuple[list[int], list[str], np.ndarray]:
+def keys_of(rows: Sequence[tuple[int, str, bytes]], dim: int) -> tuple[list[int], list[str], np.ndarray]:
+    """(slots, namespace keys, keys (m, d)) of (slot, namespace key, stored key) rows."""
     if not rows:
         return [], [], np.zeros((0, dim), np.float32)
     blobs = [r[2] for r in rows]
-    if all(len(b) == 2 * dim for b in blobs):  # one decode for the lot
-        keys = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(rows), dim).astype(np.float32)
+    if all(len(b) == 2 * dim for b in blobs):  # one decode for the lot, by FAISS's vectorised float16 codec
+        codes = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(rows), 2 * dim)
+        # One OpenMP thread, set in the calling thread: a read's lexical worker runs beside it, and two
+        # spinning pools on two cores make the decode many times slower (dense.IndexConfig.omp_threads).
+        faiss_threads(1)
+        keys = faiss.ScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16).decode(codes)
     else:
         keys = np.stack([decode_key(b, dim) for b in blobs])
     return [r[0] for r in rows], [r[1] for r in rows], keys

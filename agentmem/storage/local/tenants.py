@@ -18,14 +18,17 @@ over it costs less than an exact one.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import faiss
 import numpy as np
 
+from agentmem.cpu import faiss_threads
 from agentmem.storage.base import ns_prefix_range
 from agentmem.storage.local.changelog import ChangeLogCache
-from agentmem.storage.local.sqlite import SlotStore
+from agentmem.storage.local.sqlite import SlotStore, keys_of
 
 
 @dataclass
@@ -43,22 +46,39 @@ def tenant_of(ns: str) -> str:
 
 
 class Partition:
-    """One tenant's keys: slots `(n,)` ascending, namespace key codes `(n,)` into `names`, keys `(n, d)`."""
+    """One tenant's keys: slots `(n,)` ascending, namespace key codes `(n,)` into `names`, and the keys
+    `(n, d)` in a FAISS `IndexFlatIP` (position = id): FAISS scores one query with its own SIMD loop on
+    the calling thread, where numpy would hand a (1, d) x (d, n) product to a BLAS thread pool that
+    fights the read's lexical worker for the cores."""
 
     def __init__(self, slots: np.ndarray, ns: Sequence[str], keys: np.ndarray) -> None:
-        order = np.argsort(slots, kind="stable")
         self.names: list[str] = sorted(set(ns))
-        codes = {name: i for i, name in enumerate(self.names)}
-        self.slots = np.asarray(slots, dtype=np.int64)[order]
-        self.ns = np.array([codes[k] for k in ns], dtype=np.int32)[order]
-        self.keys = np.ascontiguousarray(np.asarray(keys, dtype=np.float32)[order])
+        slots = np.asarray(slots, dtype=np.int64)
+        if len(self.names) == 1:  # a tenant of one namespace, the usual case
+            codes = np.zeros(len(slots), dtype=np.int32)
+        else:
+            code = {name: i for i, name in enumerate(self.names)}
+            codes = np.array([code[k] for k in ns], dtype=np.int32)
+        keys = np.asarray(keys, dtype=np.float32)
+        if len(slots) > 1 and not (slots[1:] > slots[:-1]).all():
+            order = np.argsort(slots, kind="stable")
+            slots, codes, keys = slots[order], codes[order], keys[order]
+        self.slots, self.ns = slots, codes
+        self.index = faiss.IndexFlatIP(keys.shape[1])
+        self.index.add(np.ascontiguousarray(keys))
 
     def __len__(self) -> int:
         return len(self.slots)
 
     @property
+    def keys(self) -> np.ndarray:
+        """The keys `(n, d)`, a view into the index."""
+        n, d = self.index.ntotal, self.index.d
+        return faiss.rev_swig_ptr(self.index.get_xb(), n * d).reshape(n, d) if n else np.zeros((0, d), np.float32)
+
+    @property
     def nbytes(self) -> int:
-        return self.slots.nbytes + self.ns.nbytes + self.keys.nbytes
+        return self.slots.nbytes + self.ns.nbytes + self.index.ntotal * self.index.d * 4
 
     def add(self, slots: np.ndarray, ns: Sequence[str], keys: np.ndarray) -> None:
         """Add keys; a slot already held is replaced (a partition read after the position its cache
@@ -67,24 +87,27 @@ class Partition:
         for name in ns:
             if name not in self.names:
                 self.names.append(name)
-        codes = {name: i for i, name in enumerate(self.names)}
+        code = {name: i for i, name in enumerate(self.names)}
         slots = np.asarray(slots, dtype=np.int64)
-        if len(self.slots) and slots.min() <= self.slots[-1]:  # rare: re-added keys of updated slots
+        keys = np.ascontiguousarray(keys, dtype=np.float32)
+        codes = np.array([code[k] for k in ns], dtype=np.int32)
+        if len(self.slots) and slots.min() <= self.slots[-1]:  # rare: the keys of updated slots
             merged = Partition(
                 np.concatenate([self.slots, slots]),
                 [self.names[c] for c in self.ns] + list(ns),
                 np.concatenate([self.keys, keys]),
             )
-            self.names, self.slots, self.ns, self.keys = merged.names, merged.slots, merged.ns, merged.keys
+            self.names, self.slots, self.ns, self.index = merged.names, merged.slots, merged.ns, merged.index
             return
         self.slots = np.concatenate([self.slots, slots])
-        self.ns = np.concatenate([self.ns, np.array([codes[k] for k in ns], dtype=np.int32)])
-        self.keys = np.concatenate([self.keys, np.asarray(keys, dtype=np.float32)])
+        self.ns = np.concatenate([self.ns, codes])
+        self.index.add(keys)
 
     def remove(self, slots: np.ndarray) -> None:
-        keep = ~np.isin(self.slots, slots)
-        if not keep.all():
-            self.slots, self.ns, self.keys = self.slots[keep], self.ns[keep], self.keys[keep]
+        gone = np.isin(self.slots, slots)
+        if gone.any():
+            self.index.remove_ids(faiss.IDSelectorBatch(np.flatnonzero(gone).astype(np.int64)))
+            self.slots, self.ns = self.slots[~gone], self.ns[~gone]
 
     def at(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of `slots (m,)` in the partition, and whether each is there."""
@@ -98,24 +121,25 @@ class Partition:
             return None
         lo, hi = ns_prefix_range(prefix)
         inside = [i for i, name in enumerate(self.names) if lo <= name < hi]
-        return np.flatnonzero(np.isin(self.ns, inside))
+        if len(inside) == len(self.names):
+            return None
+        if len(inside) == 1:
+            return np.flatnonzero(self.ns == inside[0])
+        return np.flatnonzero(np.isin(self.ns, np.array(inside, dtype=np.int32), kind="sort"))
 
     def search(
         self, queries: np.ndarray, k: int, positions: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k by inner product of queries `(B, d)` over the keys at `positions` (None: all):
-        (scores (B, k'), slots (B, k')), best first, k' = min(k, keys searched)."""
-        keys, slots = (self.keys, self.slots) if positions is None else (self.keys[positions], self.slots[positions])
-        n = len(slots)
-        if n == 0:
-            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-        scores = queries @ keys.T  # (B, n)
+        (scores (B, k'), slots (B, k')), best first, k' = min(k, keys searched); -1 pads nothing."""
+        n = len(self.slots) if positions is None else len(positions)
         k = min(k, n)
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(queries), 1))
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        return np.take_along_axis(top_scores, order, axis=1), slots[top]
+        if k == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        faiss_threads(1)  # per calling thread (dense.IndexConfig.omp_threads)
+        params = None if positions is None else faiss.SearchParameters(sel=faiss.IDSelectorBatch(positions))
+        scores, at = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
+        return scores, np.where(at >= 0, self.slots[np.maximum(at, 0)], -1)
 
 
 class TenantKeys(ChangeLogCache):
@@ -133,11 +157,14 @@ class TenantKeys(ChangeLogCache):
         self.parts: OrderedDict[str, Partition] = OrderedDict()
         self.large: set[str] = set()  # tenants past exact_max when last counted
 
-    def get(self, store: SlotStore, tenant: str) -> Partition | None:
+    def get(
+        self, store: SlotStore, tenant: str, columns: Callable[[list[tuple[Any, ...]]], None] | None = None
+    ) -> Partition | None:
         """The tenant's partition, read from the store when not held; None when the tenant is too large
         to be searched exactly. The caller has caught the partitions up with the store (`sync`). Read
         inside a write transaction, a partition serves that read only: a rollback may take back what
-        it holds."""
+        it holds. `columns`, when given, is handed the tenant's read-column rows (sqlite.CACHED_COLUMNS)
+        of the same scan, so a tenant's first read reads its rows once."""
         part = self.parts.get(tenant)
         if part is not None:
             self.parts.move_to_end(tenant)
@@ -145,12 +172,16 @@ class TenantKeys(ChangeLogCache):
         if tenant in self.large:
             return None
         lo, hi = ns_prefix_range((tenant,))
-        if store.count_keys_in_range(lo, hi) > self.config.exact_max:
+        rows = store.tenant_rows(lo, hi, limit=self.config.exact_max + 1)
+        if len(rows) > self.config.exact_max:
             self.large.add(tenant)
             return None
-        slots, ns, keys = store.keys_in_range(lo, hi, self.dim)
+        keep = not store.conn.in_transaction
+        if columns is not None and keep:
+            columns([r[:-1] for r in rows])
+        slots, ns, keys = keys_of([(r[0], r[5], r[-1]) for r in rows if r[-1] is not None], self.dim)
         part = Partition(np.asarray(slots, dtype=np.int64), ns, keys)
-        if not store.conn.in_transaction:
+        if keep:
             self.parts[tenant] = part
             self._bound()
         return part
