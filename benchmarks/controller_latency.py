@@ -67,7 +67,9 @@ def main() -> None:
     qvecs = cached.encode_queries(queries)
 
     with tempfile.TemporaryDirectory() as tmp:
-        with Memory(Path(tmp) / "store", encoder=encoder, controller="cosine") as mem:
+        # An exact index, so the flat search below is the store's own: "auto" turns into an inverted
+        # file past 50,000 memories.
+        with Memory(Path(tmp) / "store", encoder=encoder, controller="cosine", index="flat") as mem:
             turns = episode.turns
             for i in tqdm(range(0, len(turns), 2000), desc="ingest", unit="batch"):
                 batch = turns[i : i + 2000]
@@ -85,7 +87,7 @@ def main() -> None:
         # (one per Memory, one for a standalone flat index) sit differently in memory, and their scans
         # differed by up to 0.6 ms p50 from run to run, more than the overheads measured here.
         mem = Memory(Path(tmp) / "store", encoder=encoder, controller="cosine")
-        flat = faiss.downcast_index(mem.backend.index.index.index)  # the store's own IndexFlatIP, under its id map
+        flat = faiss.downcast_index(mem.backend.dense.index.index)  # the store's own IndexFlatIP, under its id map
         assert flat.ntotal == args.size, "the store's index holds every memory"
         timings: dict[str, list[float]] = {"faiss_flat": [], **{n: [] for n in names}}
         for controller in controllers:

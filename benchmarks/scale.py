@@ -18,7 +18,8 @@ Phases, each printed as it ends:
 1. ingest (this process): memories/s over the `remember` calls; peak RSS of the process.
 2. reads (a fresh process, so the open is cold): the time from `Memory(store)` to the first recall of one
    namespace answering (and from the interpreter's start); then `--queries` recalls, each of a random
-   namespace, top 10, learned controller, query vector given (no encoding): p50 / p95; then the first
+   namespace, top 10, learned controller, query vector given (no encoding): p50 / p95, over sessions of
+   five questions to one namespace (the first read of a namespace and the later ones also apart); then the first
    unscoped recall (which loads, or builds, the index over the whole store) and `--queries` unscoped
    recalls: p50 / p95; peak RSS of the process.
 3. bare search (another fresh process): FAISS on the same keys read back from the store: an exact
@@ -50,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 DIM = 384
 K = 10
+SESSION = 5  # questions asked of one namespace in a row, as an agent's session does
 
 FIRST = ["Ana", "Ben", "Carla", "Dmitri", "Elif", "Farid", "Gita", "Hugo", "Ines", "Jonas", "Kenji", "Lena", "Mateo", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tomas"]
 LAST = ["Silva", "Kim", "Okafor", "Novak", "Haddad", "Rossi", "Tanaka", "Larsen", "Mendes", "Fischer", "Sato", "Dubois", "Kowalski", "Nair", "Moreau"]
@@ -218,12 +220,18 @@ def reads(args) -> dict:
     mem.recall(q0, K, namespace=namespace(ns0), embedding=vectors[0], track_usage=False)
     out["cold_open_to_first_recall_s"] = round(time.perf_counter() - t, 3)
     out["process_start_to_first_recall_s"] = round(time.time() - started, 3)
-    scoped = []
-    for (ns, q), v in zip(asks[1:], vectors[1:], strict=True):
-        t = time.perf_counter()
-        mem.recall(q, K, namespace=namespace(ns), embedding=v, track_usage=False)
-        scoped.append(time.perf_counter() - t)
+    # An agent's session asks its namespace several questions: the first read of a namespace in the
+    # process reads its tenant's rows from the store, the later ones find them held.
+    first, repeat = [], []
+    for i in range(1, len(asks), SESSION):
+        ns = asks[i][0]
+        for j, ((_, q), v) in enumerate(zip(asks[i : i + SESSION], vectors[i : i + SESSION], strict=True)):
+            t = time.perf_counter()
+            mem.recall(q, K, namespace=namespace(ns), embedding=v, track_usage=False)
+            (repeat if j else first).append(time.perf_counter() - t)
+    scoped = first + repeat
     out["scoped_recall_p50_ms"], out["scoped_recall_p95_ms"] = pct(scoped, 50), pct(scoped, 95)
+    out["scoped_first_read_p50_ms"], out["scoped_repeat_read_p50_ms"] = pct(first, 50), pct(repeat, 50)
     t = time.perf_counter()
     mem.recall(q0, K, embedding=vectors[0], track_usage=False)
     out["first_unscoped_recall_s"] = round(time.perf_counter() - t, 3)

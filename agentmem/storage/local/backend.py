@@ -182,7 +182,7 @@ class LocalBackend(Backend):
             if self._dense is None:
                 assert self._dim is not None, "open_index first"
                 self._dense = SlotIndex.open(self.directory, self.store, self._dim, self.config.index)
-                self._dense_saved_seq = self._dense.seq if (self.directory / INDEX_FILE).exists() else -1
+                self._dense_saved_seq = self._dense.file_seq
             return self._dense
 
     @property
@@ -192,7 +192,7 @@ class LocalBackend(Backend):
         with self._lexical_lock:
             if self._lexical is None:
                 self._lexical = LexicalIndex.open(self.directory, self.store, self.config.lexical)
-                self._lexical_saved_seq = self._lexical.seq if (self.directory / LEXICAL_FILE).exists() else -1
+                self._lexical_saved_seq = self._lexical.file_seq
             return self._lexical
 
     # -- keeping the caches in step ---------------------------------------------------------------

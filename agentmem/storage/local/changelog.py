@@ -18,7 +18,9 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,9 @@ class ChangeLogCache:
     # Loaded from a file and not synced since: a position ahead of the log then means lost commits.
     # (A cache kept in memory can be ahead only of a transaction that rolled back: it is rebuilt.)
     from_file = False
+    # The position of the file this cache was loaded from (-1: built, not loaded): a cache whose
+    # position has moved past it is saved again on close.
+    file_seq = -1
 
     def _reset(self) -> None:
         raise NotImplementedError
@@ -97,20 +102,42 @@ class ChangeLogCache:
             self.add(*batch)
 
 
-def save_npz(path: Path, stamp: Mapping[str, Any], **arrays: Any) -> None:
+def save_npz(
+    path: Path,
+    stamp: Mapping[str, Any],
+    *,
+    streams: Mapping[str, Callable[[Callable[[bytes], Any]], None]] | None = None,
+    **arrays: Any,
+) -> None:
     """Write a cache file (its arrays and its stamp) atomically: into a temporary file of its own in the
     same directory (several processes may save at once), synced, then renamed over the old one. A crash
-    leaves the old file or the new one, never half of either."""
+    leaves the old file or the new one, never half of either. `streams`: members written by a function
+    handed the member's `write`, so a large one (a FAISS index) goes to disk without a copy in memory
+    (read back with `open_member`)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, stamp=np.frombuffer(json.dumps(dict(stamp)).encode(), dtype=np.uint8), **arrays)
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+                members = {"stamp": np.frombuffer(json.dumps(dict(stamp)).encode(), dtype=np.uint8), **arrays}
+                for name, value in members.items():
+                    with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+                for name, write in (streams or {}).items():
+                    with zf.open(name, "w", force_zip64=True) as member:
+                        write(member.write)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def open_member(path: Path, name: str) -> Iterator[Any]:
+    """A streamed member of a cache file written by `save_npz`, as a binary file object."""
+    with zipfile.ZipFile(path) as zf, zf.open(name) as member:
+        yield member
 
 
 def read_stamp(z: Any) -> dict[str, Any]:

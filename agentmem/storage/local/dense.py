@@ -22,7 +22,7 @@ Kinds:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,7 +32,7 @@ import numpy as np
 
 from agentmem.cpu import faiss_threads
 from agentmem.errors import InvalidInputError
-from agentmem.storage.local.changelog import ChangeLogCache, read_stamp, save_npz
+from agentmem.storage.local.changelog import ChangeLogCache, open_member, read_stamp, save_npz
 from agentmem.storage.local.sqlite import SlotStore
 
 # Small query batches go through FAISS's non-BLAS path below this size; the default (20) already
@@ -41,6 +41,7 @@ faiss.cvar.distance_compute_blas_threshold = 20
 
 log = logging.getLogger("agentmem")
 INDEX_FILE = "index.faiss.npz"
+INDEX_MEMBER = "index.faiss"  # the FAISS index inside INDEX_FILE, streamed in and out
 KINDS = ("auto", "flat", "hnsw")
 
 
@@ -155,6 +156,9 @@ class SlotIndex(ChangeLogCache):
         if len(slots) == 0:
             return
         slots = np.asarray(slots, dtype=np.int64)
+        if self.ivf:  # the slot -> code hash table removes by an id array only
+            self.index.remove_ids(faiss.IDSelectorArray(len(slots), faiss.swig_ptr(slots)))
+            return
         if self.config.kind != "hnsw":
             self.index.remove_ids(faiss.IDSelectorBatch(slots))
             return
@@ -261,7 +265,12 @@ class SlotIndex(ChangeLogCache):
     def save(self, directory: Path, store_id: str) -> None:
         """Write index, labels and stamp as one file, atomically (changelog.save_npz)."""
         stamp = {"store_id": store_id, "seq": self.seq, "tx": self.tx, "kind": self.config.kind, "dim": self.dim}
-        save_npz(Path(directory) / INDEX_FILE, stamp, index=faiss.serialize_index(self.index), labels=self.labels)
+
+        def write(out: Callable[[bytes], object]) -> None:
+            # Streamed: a serialised copy of a million keys would double the memory a save takes.
+            faiss.write_index(self.index, faiss.PyCallbackIOWriter(out))
+
+        save_npz(Path(directory) / INDEX_FILE, stamp, streams={INDEX_MEMBER: write}, labels=self.labels)
 
     @classmethod
     def open(
@@ -284,11 +293,13 @@ class SlotIndex(ChangeLogCache):
                 stamp = read_stamp(z)
                 if stamp != {**stamp, "store_id": store_id, "kind": config.kind, "dim": dim}:
                     raise ValueError(f"built for another store or index ({stamp})")
-                index.index = faiss.deserialize_index(z["index"])
-                if isinstance(index.index, faiss.IndexIVF):
-                    index.index.nprobe = config.ivf_probe
                 index.labels = z["labels"]
-                index.seq, index.tx, index.from_file = int(stamp["seq"]), stamp.get("tx"), True
+            with open_member(path, INDEX_MEMBER) as member:
+                index.index = faiss.read_index(faiss.PyCallbackIOReader(member.read))
+            if isinstance(index.index, faiss.IndexIVF):
+                index.index.nprobe = config.ivf_probe
+            index.seq, index.tx, index.from_file = int(stamp["seq"]), stamp.get("tx"), True
+            index.file_seq = index.seq
             if config.kind == "hnsw":
                 index.index.hnsw.efSearch = config.hnsw_ef_search
                 live = np.nonzero(index.labels >= 0)[0]

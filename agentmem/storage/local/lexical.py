@@ -66,7 +66,9 @@ class LexicalConfig:
     merge_share: merge the tail into the base once it holds this share of the base's postings, or
     once this share of the docs are dead; merge_min: ... but never for fewer tail postings than this.
     name_phrases: index and query each pair of capitalised words as one term (text.name_phrases).
-    superseded: a memory's document holds the texts of the versions it superseded (module docstring)."""
+    superseded: a memory's document holds the texts of the versions it superseded (module docstring).
+    exhaustive_postings: a read across tenants scores a term with more postings than this only on
+        the docs its rarer terms reached (`scores`)."""
 
     k1: float = 1.2
     b: float = 0.75
@@ -74,6 +76,7 @@ class LexicalConfig:
     merge_min: int = 4096
     name_phrases: bool = True
     superseded: bool = True
+    exhaustive_postings: int = 16_384
 
 
 class LexicalIndex(ChangeLogCache):
@@ -294,7 +297,13 @@ class LexicalIndex(ChangeLogCache):
 
     def scores(self, text: str) -> tuple[np.ndarray, list[np.ndarray]]:
         """BM25 of `text` against every doc number `(n_docs,)` (0 for dead docs and docs without a
-        query term, > 0 for every live doc with one), and the postings it touched, one array per term."""
+        query term), and the postings it touched, one array per term.
+
+        Terms go rarest first. A term with more than `exhaustive_postings` postings (a word in a good
+        share of a large store) is scored only on the docs the rarer terms reached, as MaxScore does
+        with its non-essential terms: a doc holding nothing but common words cannot outrank the docs
+        that hold a rare one, and the read stays a few milliseconds at a million memories. Below that
+        size, every doc holding any query term is scored."""
         acc = np.zeros(self.n_docs, dtype=np.float32)
         touched: list[np.ndarray] = []
         n = self.size
@@ -302,16 +311,22 @@ class LexicalIndex(ChangeLogCache):
             return acc, touched
         k1, b = self.config.k1, self.config.b
         avgdl = max(self.total_len / n, 1e-9)
-        for term in self.terms(text):
-            t = self.vocab.get(term)
-            if t is None:
-                continue
-            docs, tfs = self._postings(t)
-            live = self.alive[docs]
-            df = int(np.count_nonzero(live))
+        exact_df = n == self.n_docs  # no dead docs: a term's df is the length of its postings
+        found = [self._postings(t) for term in self.terms(text) if (t := self.vocab.get(term)) is not None]
+        reached: np.ndarray | None = None  # the docs the rare terms reached (a common term adds none)
+        for docs, tfs in sorted(found, key=lambda p: len(p[0])):
+            df = len(docs) if exact_df else int(np.count_nonzero(self.alive[docs]))
             if df == 0:
                 continue
             idf = max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6)
+            if len(docs) > self.config.exhaustive_postings and touched:
+                # Postings are in doc order (base, then the tail's later docs): look the reached docs up.
+                if reached is None:
+                    reached = np.unique(np.concatenate(touched))
+                at = np.minimum(np.searchsorted(docs, reached), len(docs) - 1)
+                keep = at[docs[at] == reached]
+                docs, tfs = docs[keep], tfs[keep]
+            live = self.alive[docs]
             norm = k1 * (1.0 - b + b * self.doc_len[docs] / avgdl)
             acc[docs] += (idf * (k1 + 1.0)) * tfs / (tfs + norm) * live
             touched.append(docs)
@@ -457,6 +472,7 @@ class LexicalIndex(ChangeLogCache):
             index.slot_doc = dict(zip(index.doc_slot.tolist(), range(index.n_docs), strict=True))
             index.total_len = float(stamp["total_len"])
             index.seq, index.tx, index.from_file = int(stamp["seq"]), stamp.get("tx"), True
+            index.file_seq = index.seq
         except Exception as e:  # noqa: BLE001 - any unreadable cache is rebuilt, never fatal
             log.warning("lexical index file %s is unreadable (%s): rebuilding it from the store", path, e)
             index = cls(config)

@@ -144,13 +144,16 @@ class StoreConfig:
     busy_timeout_s: how long a writer waits for another process's write transaction.
     keep_changes: change-log entries kept; an index older than the oldest kept entry is rebuilt.
     mmap_bytes: how much of the database file SQLite reads through a memory map. A read fetches a
-        few hundred random rows; through the map they cost no system call each.
+        few hundred random rows; through the map they cost no system call each. Every page read
+        through the map stays in the process's resident memory, so the map is kept small: at a million
+        memories a 1 GiB map added 0.7 GB of resident memory and made reads no faster
+        (benchmarks/scale.py).
     """
 
     synchronous: str = "FULL"
     busy_timeout_s: float = 30.0
     keep_changes: int = 200_000
-    mmap_bytes: int = 1 << 30
+    mmap_bytes: int = 128 << 20
 
 
 def ns_prefix_sql(prefix: Namespace | None, column: str = "ns") -> tuple[str, list[Any]]:

@@ -37,7 +37,7 @@ class TenantConfig:
     cache_bytes: the tenants' keys held in memory at most (least recently read dropped first)."""
 
     exact_max: int = 100_000
-    cache_bytes: int = 512 << 20
+    cache_bytes: int = 256 << 20
 
 
 def tenant_of(ns: str) -> str:
