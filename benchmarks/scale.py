@@ -189,10 +189,10 @@ def ingest(args) -> dict:
         out["ingest_per_s"] = round(written / spent, 1)
         out["memories"] = len(mem)
         if args.encoder != "hashed":
-            singles = []
+            singles = []  # in sessions of SESSION writes to one namespace, as an agent writes its turns
             for i, s in enumerate(texts.batch(10**6 + 1, 50)):
                 t = time.perf_counter()
-                mem.remember(s, namespace=namespace(i % args.namespaces))
+                mem.remember(s, namespace=namespace((i // SESSION) % args.namespaces))
                 singles.append(time.perf_counter() - t)
             out["single_remember_p50_ms"] = pct(singles, 50)
             out["single_remember_over_encode"] = round(out["single_remember_p50_ms"] / out["encoder_single_p50_ms"], 2)

@@ -95,6 +95,34 @@ def test_temporal_links_in_write_order_and_relinked_on_delete(store):
     assert store.by_slots([s4])[s4].prev_slot == s3
 
 
+def test_one_batch_of_several_namespaces_links_each_after_its_own_tail_and_never_reuses_a_slot(store):
+    """A batch goes in as one prepared insert with slots numbered by the store: each row links after
+    its namespace's previous write (stored before the batch, or earlier in it), and a slot deleted at
+    the end is never handed out again, as with AUTOINCREMENT."""
+    a, b = ("t", "a"), ("t", "b")
+    with store.transaction():
+        (first,) = store.insert([_slot(0, a)], now=1.0)
+    with store.transaction():
+        slots = store.insert([_slot(1, a), _slot(2, b), _slot(3, a), _slot(4, b), _slot(5, ("t", "a", "x"))], now=2.0)
+    assert slots == list(range(first + 1, first + 6))
+    rows = store.by_slots([first, *slots])
+    chain_a = [first, slots[0], slots[2]]
+    assert [rows[s].prev_slot for s in chain_a] == [None, first, slots[0]]
+    assert [rows[s].next_slot for s in chain_a] == [slots[0], slots[2], None]
+    assert (rows[slots[1]].prev_slot, rows[slots[1]].next_slot) == (None, slots[3])
+    assert (rows[slots[3]].prev_slot, rows[slots[3]].next_slot) == (slots[1], None)
+    assert (rows[slots[4]].prev_slot, rows[slots[4]].next_slot) == (None, None)
+    assert rows[slots[2]].prev_id == "id1" and rows[slots[0]].next_id == "id3"
+    hi, changes, _ = store.changes_since(0)
+    assert [s for s, op in changes if op == "add"] == [first, *slots]
+    with store.transaction():
+        store.delete([slots[-1]])
+    with store.transaction():
+        (again,) = store.insert([_slot(6, b)], now=3.0)
+    assert again == slots[-1] + 1
+    assert store.by_slots([again])[again].prev_slot == slots[3]
+
+
 def test_update_keeps_history_and_logs_index_changes(store):
     with store.transaction():
         (s,) = store.insert([_slot(0, meta={"v": 1})], now=1.0)
