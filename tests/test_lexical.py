@@ -178,7 +178,7 @@ def test_memory_keeps_its_lexical_index_in_step_with_another_process(tmp_path, e
         a.remember("We paddled the kayak down the river.")
         assert [r.text for r in b.recall("kayak", k=1)] == ["We paddled the kayak down the river."]
         b.remember("The blue kayak has a leak.")
-        assert {s for s, _ in a.backend.reader().lexical("leak kayak", 5)} == set(a.backend.lexical.slot_doc)
+        assert {s for s, _ in a.backend.reader().lexical("leak kayak", 5)} == a.backend.lexical.slots()
     assert (tmp_path / "m" / LEXICAL_FILE).exists()  # saved on close, loaded next time
     with Memory(tmp_path / "m", encoder=encoder) as c:
         assert c.backend.lexical.size == 2 and c.backend.reader().lexical("leak", 1)

@@ -439,7 +439,7 @@ class LocalBackend(Backend):
     def _load_lexical(self) -> set[int]:
         with self._lexical_lock:
             self._lexical = None
-        return set(self.lexical.slot_doc)
+        return self.lexical.slots()
 
     def _save(self, *, force: bool = False) -> None:
         store_id = self.store.get_meta("store_id") or ""

@@ -103,7 +103,8 @@ class LexicalIndex(ChangeLogCache):
         self.doc_slot = np.zeros(0, dtype=np.int64)
         self.doc_len = np.zeros(0, dtype=np.float32)
         self.alive = np.zeros(0, dtype=bool)
-        self.slot_doc: dict[int, int] = {}
+        self.doc_of = np.zeros(0, dtype=np.int32)  # slot -> its live doc (-1: none): 4 bytes a slot
+        self.live = 0
         self.total_len = 0.0  # tokens over the live docs
         # Tenants, numbered in order of first sight: each doc's, and each tenant's live docs and tokens.
         self.tenant_code: dict[str, int] = {}
@@ -115,7 +116,26 @@ class LexicalIndex(ChangeLogCache):
     @property
     def size(self) -> int:
         """Live (searchable) memories."""
-        return len(self.slot_doc)
+        return self.live
+
+    def docs_of(self, slots: Iterable[int]) -> np.ndarray:
+        """The live docs of those of `slots` indexed."""
+        at = np.fromiter(slots, dtype=np.int64)
+        at = at[(at >= 0) & (at < len(self.doc_of))]
+        docs = self.doc_of[at]
+        return docs[docs >= 0].astype(np.int64)
+
+    def slots(self) -> set[int]:
+        """The slots indexed."""
+        return set(np.flatnonzero(self.doc_of >= 0).tolist())
+
+    def _map_slots(self) -> None:
+        """`doc_of` from the live docs' slots."""
+        top = int(self.doc_slot[: self.n_docs].max()) + 1 if self.n_docs else 0
+        self.doc_of = np.full(top, -1, dtype=np.int32)
+        live = np.flatnonzero(self.alive[: self.n_docs])
+        self.doc_of[self.doc_slot[live]] = live
+        self.live = len(live)
 
     # -- tokens --------------------------------------------------------------------------------
 
@@ -145,7 +165,12 @@ class LexicalIndex(ChangeLogCache):
     def add(self, slots: Sequence[int], texts: Sequence[str], namespaces: Sequence[str] | None = None) -> None:
         """Index `texts` under `slots` (a slot already present is replaced); `namespaces`: their namespace
         keys (storage.base.ns_key), which decide their tenants (None: all in the tenant "")."""
-        self.remove([s for s in slots if s in self.slot_doc])
+        self.remove([s for s in slots if 0 <= s < len(self.doc_of) and self.doc_of[s] >= 0])
+        top = max(slots, default=-1) + 1
+        if top > len(self.doc_of):
+            grown = np.full(max(top, 2 * len(self.doc_of)), -1, dtype=np.int32)
+            grown[: len(self.doc_of)] = self.doc_of
+            self.doc_of = grown
         self._grow(self.n_docs + len(slots))
         namespaces = [""] * len(slots) if namespaces is None else namespaces
         for slot, text, ns in zip(slots, texts, namespaces, strict=True):
@@ -153,7 +178,8 @@ class LexicalIndex(ChangeLogCache):
             doc = self.n_docs
             self.n_docs += 1
             self.doc_slot[doc], self.doc_len[doc], self.alive[doc] = slot, length, True
-            self.slot_doc[int(slot)] = doc
+            self.doc_of[slot] = doc
+            self.live += 1
             self.total_len += length
             tenant = self._tenant(tenant_of(ns))
             self.doc_tenant[doc] = tenant
@@ -168,8 +194,10 @@ class LexicalIndex(ChangeLogCache):
 
     def remove(self, slots: Iterable[int]) -> None:
         for slot in slots:
-            doc = self.slot_doc.pop(int(slot), None)
-            if doc is not None:
+            doc = int(self.doc_of[slot]) if 0 <= slot < len(self.doc_of) else -1
+            if doc >= 0:
+                self.doc_of[slot] = -1
+                self.live -= 1
                 self.alive[doc] = False
                 self.total_len -= float(self.doc_len[doc])
                 tenant = self.doc_tenant[doc]
@@ -237,7 +265,7 @@ class LexicalIndex(ChangeLogCache):
         self.doc_tenant = self.doc_tenant[keep].copy()
         self.alive = np.ones(len(keep), dtype=bool)
         self.n_docs = len(keep)
-        self.slot_doc = dict(zip(self.doc_slot.tolist(), range(len(keep)), strict=True))
+        self._map_slots()
         self.tail, self.tail_size = {}, 0
         self._tenant_ranges()
 
@@ -368,14 +396,13 @@ class LexicalIndex(ChangeLogCache):
         if tenant is not None:
             docs, scores = self.tenant_scores(text, tenant)
             if allowed is not None:
-                wanted = np.array([d for s in allowed if (d := self.slot_doc.get(int(s))) is not None], np.int64)
-                mine = np.isin(docs, wanted)
+                mine = np.isin(docs, self.docs_of(allowed))
                 docs, scores = docs[mine], scores[mine]
             top = np.argsort(-scores, kind="stable")[:k]
             return list(zip(self.doc_slot[docs[top]].tolist(), scores[top].astype(float).tolist(), strict=True))
         acc, touched = self.scores(text)
         if allowed is not None:
-            docs = [d for s in allowed if (d := self.slot_doc.get(int(s))) is not None]
+            docs = self.docs_of(allowed)
             keep = np.zeros_like(acc)
             keep[docs] = 1.0
             acc *= keep
@@ -469,7 +496,7 @@ class LexicalIndex(ChangeLogCache):
             np.add.at(index.tenant_len, index.doc_tenant, index.doc_len.astype(np.float64))
             index._tenant_ranges()
             index.alive = np.ones(index.n_docs, dtype=bool)
-            index.slot_doc = dict(zip(index.doc_slot.tolist(), range(index.n_docs), strict=True))
+            index._map_slots()
             index.total_len = float(stamp["total_len"])
             index.seq, index.tx, index.from_file = int(stamp["seq"]), stamp.get("tx"), True
             index.file_seq = index.seq
