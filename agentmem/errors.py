@@ -73,5 +73,10 @@ class ServerError(AgentMemError):
     answered with something that is not the agentmem HTTP API."""
 
 
+class MissingDependencyError(AgentMemError, ImportError):
+    """An optional dependency a feature needs is not installed (the PostgreSQL backend's psycopg and
+    pgvector); the message names the extra that installs it."""
+
+
 class ClosedError(AgentMemError):
     """The Memory was closed; open a new one."""

@@ -57,8 +57,10 @@ from agentmem.errors import (
 )
 from agentmem.filters import Filter, parse_filter
 from agentmem.records import Explanation, MemoryRecord, MemoryVersion, RecallResult, to_datetime
+from agentmem.storage import is_database_url, open_backend
 from agentmem.storage.base import NewSlot, SlotRow
-from agentmem.storage.local import LocalBackend, LocalConfig
+from agentmem.storage.local import LocalConfig
+from agentmem.storage.postgres.config import PostgresConfig
 from agentmem.text import speaker_of
 from agentmem.validate import Namespace, TimeLike, parse_time
 
@@ -70,12 +72,14 @@ class MemoryConfig:
     """Everything a Memory is built from; keyword arguments of `Memory` override these.
 
     storage: the local backend's SQLite, dense index and lexical index settings.
+    postgres: the PostgreSQL backend's settings, for a store opened by URL (docs/scale-out.md).
     default_namespace: where `remember` writes when no namespace is given.
     usage_flush_s: longest time read usage waits in memory before it is written.
     """
 
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     storage: LocalConfig = field(default_factory=LocalConfig)
+    postgres: PostgresConfig = field(default_factory=PostgresConfig)
     default_namespace: tuple[str, ...] = ("default",)
     usage_flush_s: float = 5.0
 
@@ -101,20 +105,29 @@ class Memory:
         create: bool = True,
     ) -> None:
         if path is not None and not isinstance(path, (str, Path)):
-            raise InvalidTypeError(f"path is a {type(path).__name__}; pass a directory path (str or Path)")
+            raise InvalidTypeError(
+                f"path is a {type(path).__name__}; pass a directory path (str or Path) or a postgresql:// URL"
+            )
         if index is not None and index not in ("auto", "flat", "hnsw"):
             raise InvalidInputError(f"unknown index kind {index!r}; use 'auto', 'flat' or 'hnsw'")
         create = validate.flag(create, "create")
         self.config = config or MemoryConfig()
         self._owns_dir = path is None
+        # A store is a directory, or a database named by URL (kept as given, to open it again).
+        self.path: Path | str
         try:
-            self.path = Path(tempfile.mkdtemp(prefix="agentmem-")) if path is None else Path(path).expanduser()
-            fresh = not self.path.exists()
+            if is_database_url(path):
+                self.path, fresh = str(path), False
+            else:
+                self.path = Path(tempfile.mkdtemp(prefix="agentmem-")) if path is None else Path(path).expanduser()
+                fresh = not self.path.exists()
         except (OSError, ValueError) as e:  # a NUL byte, a name too long, a path the system refuses
             raise StorePathError(f"cannot use {str(path)[:80]!r} as a store path ({e}); choose another path") from e
         self._lock = threading.RLock()
         self._closed = False
-        self.backend = LocalBackend(self.path, self.config.storage, create=create)
+        self.backend = open_backend(
+            self.path, local=self.config.storage, postgres=self.config.postgres, create=create
+        )
         try:
             with self.backend.errors():
                 self.encoder = self._open_encoder(encoder, device, long_text)
@@ -163,12 +176,12 @@ class Memory:
             self.backend.set_meta(encoder=encoder.name, dim=str(encoder.dim))
         elif recorded != encoder.name:  # told from the names alone: no model is loaded to refuse it
             raise EncoderMismatchError(
-                f"store {self.path} was built with encoder {recorded} ({recorded_dim}-d) but this Memory uses "
+                f"store {self.backend.location()} was built with encoder {recorded} ({recorded_dim}-d) but this Memory uses "
                 f"{encoder.name}; open it with encoder={recorded!r} or use another store"
             )
         elif int(recorded_dim or 0) != encoder.dim:
             raise EncoderMismatchError(
-                f"store {self.path} was built with encoder {recorded} ({recorded_dim}-d) but {encoder.name} "
+                f"store {self.backend.location()} was built with encoder {recorded} ({recorded_dim}-d) but {encoder.name} "
                 f"gives {encoder.dim}-d vectors; open it with the encoder it was built with, or use another store"
             )
         return encoder
@@ -718,7 +731,7 @@ class Memory:
             counts = self.backend.namespace_counts(now=time.time())
             storage = self.backend.describe()
         return {
-            "path": str(self.path),
+            "path": self.backend.location(),
             "memories": sum(counts.values()),
             "namespaces": counts,
             "encoder": self.encoder.name,
@@ -757,6 +770,79 @@ class Memory:
         except InvalidInputError:  # not a possible id: not in the store
             return False
 
+    # -- asyncio (agentmem/aio.py: on a PostgreSQL store the database round trips are awaited) ----
+
+    async def aremember(
+        self,
+        texts: str | Sequence[str],
+        *,
+        namespace: Sequence[str] | str | None = None,
+        metadata: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        event_time: TimeLike | Sequence[TimeLike] = None,
+        ids: Sequence[str] | None = None,
+        ttl: float | None = None,
+        index: bool = True,
+        embeddings: np.ndarray | None = None,
+    ) -> list[str]:
+        """`remember`, for asyncio."""
+        from agentmem import aio
+
+        return await aio.aremember(
+            self, texts, namespace=namespace, metadata=metadata, event_time=event_time, ids=ids, ttl=ttl,
+            index=index, embeddings=embeddings,
+        )
+
+    async def arecall(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        namespace: Sequence[str] | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        query_time: TimeLike = None,
+        embedding: np.ndarray | None = None,
+        track_usage: bool = True,
+    ) -> list[RecallResult]:
+        """`recall`, for asyncio."""
+        from agentmem import aio
+
+        return await aio.arecall(
+            self, query, k, namespace=namespace, filter=filter, query_time=query_time, embedding=embedding,
+            track_usage=track_usage,
+        )
+
+    async def aget(self, id: str, *, namespace: Sequence[str] | str | None = None) -> MemoryRecord | None:
+        """`get`, for asyncio."""
+        from agentmem import aio
+
+        return await aio.aget(self, id, namespace=namespace)
+
+    async def aforget(
+        self,
+        ids: str | Sequence[str] | None = None,
+        *,
+        namespace: Sequence[str] | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        everything: bool = False,
+    ) -> int:
+        """`forget`, for asyncio."""
+        from agentmem import aio
+
+        return await aio.aforget(self, ids, namespace=namespace, filter=filter, everything=everything)
+
+    async def alist(
+        self,
+        *,
+        namespace: Sequence[str] | str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = 0,
+    ) -> list[MemoryRecord]:
+        """`list`, for asyncio."""
+        from agentmem import aio
+
+        return await aio.alist(self, namespace=namespace, filter=filter, limit=limit, offset=offset)
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -782,7 +868,7 @@ class Memory:
 
     def __repr__(self) -> str:
         return (
-            f"Memory({str(self.path)!r}, encoder={self.encoder.name!r}, controller={self._controller_name()!r})"
+            f"Memory({self.backend.location()!r}, encoder={self.encoder.name!r}, controller={self._controller_name()!r})"
         )
 
     # -- internals -----------------------------------------------------------------------------

@@ -277,7 +277,7 @@ def add_http_api(mcp: Any, service: MemoryService, config: ServerConfig) -> None
         scope = list(service.config.scope)
         about = {
             "agentmem": __version__,
-            "store": None if scope else str(service.memory.path),
+            "store": None if scope else service.memory.backend.location(),
             "scope": scope,
             "operations": list(service.OPERATIONS),
             "mcp": config.mcp_path,

@@ -85,7 +85,8 @@ class LazyGroup(click.Group):
     "--store",
     envvar="AGENTMEM_STORE",
     type=click.Path(),
-    help="Store directory. Default: $AGENTMEM_STORE, else a per-user data directory.",
+    help="Store directory, or a PostgreSQL database (postgresql://user@host:port/db; needs "
+    "pip install 'agentmem[postgres]'). Default: $AGENTMEM_STORE, else a per-user data directory.",
 )
 @click.option(
     "--server",

@@ -11,7 +11,7 @@ import os
 import click
 
 from agentmem.cli import inputs, render
-from agentmem.cli.store_commands import open_memory, store_path
+from agentmem.cli.store_commands import open_memory, shown, store_path
 from agentmem.errors import InvalidInputError
 from agentmem.server import DEFAULT_HOST, DEFAULT_PORT
 
@@ -59,7 +59,7 @@ def _run(ctx: click.Context, scope: str | None, *, http: tuple[str, int] | None,
 
         def ready(url: str) -> None:
             where = f", scope {render.ns_str(config.scope)}" if config.scope else ""
-            render.note(f"agentmem server at {url} (store {path}{where}); MCP at {url}/mcp")
+            render.note(f"agentmem server at {url} (store {shown(path)}{where}); MCP at {url}/mcp")
             render.note(f"use it from the CLI: export AGENTMEM_SERVER={url}")
 
         serve_http(service, ServerConfig(host=http[0], port=http[1], token=token), on_ready=ready)

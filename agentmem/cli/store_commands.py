@@ -24,6 +24,7 @@ import click
 
 from agentmem.cli import inputs, render
 from agentmem.errors import InvalidInputError, NotFoundError, StorePathError
+from agentmem.storage.location import is_database_url, redact
 
 if TYPE_CHECKING:
     from agentmem.client import RemoteMemory
@@ -55,9 +56,12 @@ query_option = click.option(
 )
 
 
-def store_path(ctx: click.Context) -> Path:
-    """--store, else $AGENTMEM_STORE, else `<user data dir>/agentmem/default`."""
+def store_path(ctx: click.Context) -> Path | str:
+    """--store, else $AGENTMEM_STORE, else `<user data dir>/agentmem/default`: a directory, or a
+    postgresql:// URL (kept as given)."""
     chosen = (ctx.find_root().obj or {}).get("store")
+    if chosen and is_database_url(chosen):
+        return chosen
     if chosen:
         return Path(chosen).expanduser()
     import platformdirs
@@ -65,9 +69,14 @@ def store_path(ctx: click.Context) -> Path:
     return Path(platformdirs.user_data_dir("agentmem")) / "default"
 
 
+def shown(path: Path | str) -> str:
+    """A store location as messages show it: a URL without its password."""
+    return redact(path) if isinstance(path, str) else str(path)
+
+
 @contextmanager
 def open_memory(
-    path: Path, *, create: bool = False, missing_hint: str | None = None, **kwargs: Any
+    path: Path | str, *, create: bool = False, missing_hint: str | None = None, **kwargs: Any
 ) -> Iterator[Memory]:
     """Open the store at `path`; read commands (`create=False`) refuse to conjure an empty one."""
     from agentmem.memory import Memory
@@ -77,7 +86,7 @@ def open_memory(
     except StorePathError as e:
         if missing_hint is None or "no store at" not in str(e):
             raise
-        raise StorePathError(f"no store at {path}; {missing_hint}") from None
+        raise StorePathError(f"no store at {shown(path)}; {missing_hint}") from None
     with mem:
         yield mem
 
@@ -100,12 +109,19 @@ def open_store(ctx: click.Context, *, create: bool = False) -> Iterator[Store]:
     chosen = options.get("store")
     if chosen:
         served = remote.info().get("store")
-        if served is not None and Path(served).resolve() != Path(chosen).expanduser().resolve():
+        if served is not None and not _same_store(served, chosen):
             raise InvalidInputError(
                 f"the server at {remote.url} holds the store {served}, not {chosen}; unset AGENTMEM_SERVER "
                 "(or pass --server '') to open that store directly"
             )
     yield remote
+
+
+def _same_store(served: str, chosen: str) -> bool:
+    """Whether the store a server reports (a directory, or a URL without its password) is `chosen`."""
+    if is_database_url(chosen):
+        return served == redact(chosen)
+    return Path(served).resolve() == Path(chosen).expanduser().resolve()
 
 
 def resolve_id(mem: Store, value: str) -> str:
@@ -790,7 +806,7 @@ def compact(ctx: click.Context) -> None:
         before = mem.stats()["bytes_on_disk"]
         mem.compact()
         after = mem.stats()["bytes_on_disk"]
-    click.echo(f"compacted {store_path(ctx)}: {before:,} -> {after:,} bytes")
+    click.echo(f"compacted {shown(store_path(ctx))}: {before:,} -> {after:,} bytes")
 
 
 @click.command()
@@ -816,6 +832,6 @@ def check(ctx: click.Context, repair: bool, as_json: bool) -> None:
         for p in problems:
             render.note(f"problem: {p}")
     else:
-        click.echo(f"{store_path(ctx)}: ok" + (" (indexes rebuilt and saved)" if repair else ""))
+        click.echo(f"{shown(store_path(ctx))}: ok" + (" (indexes rebuilt and saved)" if repair else ""))
     if problems:
         ctx.exit(1)
