@@ -1,4 +1,5 @@
-"""Fixtures of the core tests; the encoder and the benchmark-format files come from ../conftest.py."""
+"""Fixtures of the core tests; the encoder, the benchmark-format files and the store locations of each
+backend (`store_at`, `backends` marker) come from ../conftest.py."""
 
 from __future__ import annotations
 
@@ -6,19 +7,19 @@ import pytest
 
 
 @pytest.fixture
-def mem(tmp_path, encoder):
+def mem(store_at, encoder):
     from agentmem import Memory
 
-    m = Memory(tmp_path / "store", encoder=encoder)
+    m = Memory(store_at("store"), encoder=encoder)
     yield m
     m.close()
 
 
 @pytest.fixture
-def cosine_mem(tmp_path, encoder):
+def cosine_mem(store_at, encoder):
     """A Memory with the cosine baseline controller, for tests of plain content addressing."""
     from agentmem import Memory
 
-    m = Memory(tmp_path / "cosine-store", encoder=encoder, controller="cosine")
+    m = Memory(store_at("cosine-store"), encoder=encoder, controller="cosine")
     yield m
     m.close()

@@ -72,11 +72,16 @@ filters = st.one_of(
 counts = st.one_of(st.none(), st.integers(-3, 30), st.integers(), st.sampled_from([2**70, True, 1.5, "3"]), anything)
 
 
-@pytest.fixture(scope="module")
-def mem(tmp_path_factory, fake_encoder):
-    with Memory(tmp_path_factory.mktemp("fuzz") / "store", encoder=fake_encoder) as m:
+@pytest.fixture(scope="module", params=["local", "postgres"])
+def mem(request, tmp_path_factory, fake_encoder):
+    """One store of each backend for the module's fuzzing."""
+    server = request.getfixturevalue("postgres") if request.param == "postgres" else None
+    location = tmp_path_factory.mktemp("fuzz") / "store" if server is None else server.new_database()
+    with Memory(location, encoder=fake_encoder) as m:
         m.remember(["Alice lives in Lisbon.", "Bob: I have a beagle."], namespace=("u1",), ids=["a", "b"])
         yield m
+    if server is not None:
+        server.drop(location)
 
 
 def _call(fn, *args, **kwargs):

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentmem import Memory, NotFoundError
 from agentmem.validate import segments_match
 
+pytestmark = pytest.mark.backends("local", "postgres")
 EXAMPLES = int(os.environ.get("AGENTMEM_FUZZ_EXAMPLES", "150")) // 3
 segments = st.sampled_from(["a", "ab", "a b", "a/b", "b", "*", "é", "a\u00a0", "user-1", "user-10"])
 trees = st.lists(st.lists(segments, min_size=1, max_size=3).map(tuple), min_size=2, max_size=8, unique=True)
@@ -23,8 +25,8 @@ def _under(ns: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=trees, pick=st.integers(0, 100))
-def test_every_scoped_call_stays_under_its_namespace(tmp_path_factory, fake_encoder, tree, pick):
-    with Memory(tmp_path_factory.mktemp("iso") / "s", encoder=fake_encoder) as mem:
+def test_every_scoped_call_stays_under_its_namespace(store_at, fake_encoder, tree, pick):
+    with Memory(store_at(), encoder=fake_encoder) as mem:
         where: dict[str, tuple[str, ...]] = {}
         for ns in tree:
             for id_ in mem.remember([f"note about {x} in {'.'.join(ns)}" for x in ("kayak", "river")], namespace=ns):

@@ -11,10 +11,12 @@ from agentmem import Memory
 from agentmem.errors import InvalidInputError, InvalidTypeError, NotFoundError
 from agentmem.service import MemoryService, ServiceConfig
 
+pytestmark = pytest.mark.backends("local", "postgres")
+
 
 @pytest.fixture
-def mem(tmp_path, encoder):
-    with Memory(tmp_path / "store", encoder=encoder) as m:
+def mem(store_at, encoder):
+    with Memory(store_at("store"), encoder=encoder) as m:
         m.remember(["Alice moved to Lisbon in May 2023.", "Alice's dog is called Max."], namespace=("user-42",))
         m.remember(["Bob plays the cello."], namespace=("user-7", "notes"), ids=["bob-1"])
         yield m

@@ -19,7 +19,7 @@ from agentmem.storage.local.lexical import LexicalIndex
 from agentmem.storage.local.sqlite import decode_key, encode_key
 from agentmem.storage.local.tenants import TenantConfig
 
-WORDS = "kayak river lake city hike swim walk piano violin garden bread coffee train plane".split()
+WORDS = ["kayak", "river", "lake", "city", "hike", "swim", "walk", "piano", "violin", "garden", "bread", "coffee", "train", "plane"]
 
 
 def _texts(rng: np.random.Generator, n: int, tag: str) -> list[str]:
