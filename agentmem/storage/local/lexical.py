@@ -323,42 +323,48 @@ class LexicalIndex(ChangeLogCache):
         )
         return np.unique(self.doc_slot[docs[self.alive[docs]]])
 
-    def scores(self, text: str) -> tuple[np.ndarray, list[np.ndarray]]:
-        """BM25 of `text` against every doc number `(n_docs,)` (0 for dead docs and docs without a
-        query term), and the postings it touched, one array per term.
+    def scores(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of `text` against the whole store, with the store's statistics: (docs (m,), scores (m,))
+        of the live docs holding a query term, each doc once, ascending.
 
         Terms go rarest first. A term with more than `exhaustive_postings` postings (a word in a good
         share of a large store) is scored only on the docs the rarer terms reached, as MaxScore does
         with its non-essential terms: a doc holding nothing but common words cannot outrank the docs
         that hold a rare one, and the read stays a few milliseconds at a million memories. Below that
-        size, every doc holding any query term is scored."""
-        acc = np.zeros(self.n_docs, dtype=np.float32)
-        touched: list[np.ndarray] = []
+        size, every doc holding any query term is scored. The scores are summed over the docs reached
+        (no array over every doc), so a read's cost follows the postings it reads."""
+        none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         n = self.size
         if n == 0:
-            return acc, touched
+            return none
         k1, b = self.config.k1, self.config.b
         avgdl = max(self.total_len / n, 1e-9)
         exact_df = n == self.n_docs  # no dead docs: a term's df is the length of its postings
         found = [self._postings(t) for term in self.terms(text) if (t := self.vocab.get(term)) is not None]
+        hits: list[np.ndarray] = []
+        parts: list[np.ndarray] = []
         reached: np.ndarray | None = None  # the docs the rare terms reached (a common term adds none)
         for docs, tfs in sorted(found, key=lambda p: len(p[0])):
             df = len(docs) if exact_df else int(np.count_nonzero(self.alive[docs]))
             if df == 0:
                 continue
             idf = max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6)
-            if len(docs) > self.config.exhaustive_postings and touched:
+            if len(docs) > self.config.exhaustive_postings and hits:
                 # Postings are in doc order (base, then the tail's later docs): look the reached docs up.
                 if reached is None:
-                    reached = np.unique(np.concatenate(touched))
+                    reached = np.unique(np.concatenate(hits))
                 at = np.minimum(np.searchsorted(docs, reached), len(docs) - 1)
                 keep = at[docs[at] == reached]
                 docs, tfs = docs[keep], tfs[keep]
             live = self.alive[docs]
+            docs, tfs = docs[live], tfs[live]
             norm = k1 * (1.0 - b + b * self.doc_len[docs] / avgdl)
-            acc[docs] += (idf * (k1 + 1.0)) * tfs / (tfs + norm) * live
-            touched.append(docs)
-        return acc, touched
+            hits.append(docs)
+            parts.append((idf * (k1 + 1.0)) * tfs / (tfs + norm))
+        if not hits:
+            return none
+        docs, at = np.unique(np.concatenate(hits), return_inverse=True)
+        return docs.astype(np.int64), np.bincount(at, weights=np.concatenate(parts)).astype(np.float32)
 
     def tenant_scores(self, text: str, tenant: str) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of `text` against one tenant's live docs, with the tenant's statistics: (docs (m,),
@@ -393,31 +399,20 @@ class LexicalIndex(ChangeLogCache):
     ) -> list[tuple[int, float]]:
         """BM25 top-k [(slot, score)], best first; `allowed`: only these slots; `tenant`: among that
         tenant's memories, with its statistics."""
-        if tenant is not None:
-            docs, scores = self.tenant_scores(text, tenant)
-            if allowed is not None:
-                mine = np.isin(docs, self.docs_of(allowed))
-                docs, scores = docs[mine], scores[mine]
-            top = np.argsort(-scores, kind="stable")[:k]
-            return list(zip(self.doc_slot[docs[top]].tolist(), scores[top].astype(float).tolist(), strict=True))
-        acc, touched = self.scores(text)
+        docs, scores = self.tenant_scores(text, tenant) if tenant is not None else self.scores(text)
         if allowed is not None:
-            docs = self.docs_of(allowed)
-            keep = np.zeros_like(acc)
-            keep[docs] = 1.0
-            acc *= keep
-        if not touched:
-            return []
-        # A doc sits in at most one posting list per term, so the best k·T touched entries (T terms)
-        # hold at least k distinct docs: no pass over all n_docs scores.
-        hit = np.concatenate(touched)
-        want = k * len(touched)
-        if len(hit) > want:
-            hit = hit[np.argpartition(-acc[hit], want - 1)[:want]]
-        hit = np.unique(hit)
-        hit = hit[acc[hit] > 0]
-        hit = hit[np.argsort(-acc[hit], kind="stable")][:k]
-        return list(zip(self.doc_slot[hit].tolist(), acc[hit].astype(float).tolist(), strict=True))
+            mine = np.isin(docs, self.docs_of(allowed))
+            docs, scores = docs[mine], scores[mine]
+        if len(docs) > k:
+            # The k best without sorting them all: every doc above the k-th score, then the docs tied
+            # with it in doc order (docs are ascending), as a full stable sort would take them.
+            kth = -np.partition(-scores, k - 1)[k - 1]
+            above, tied = np.flatnonzero(scores > kth), np.flatnonzero(scores == kth)
+            keep = np.concatenate([above, tied[: k - len(above)]])
+            docs, scores = docs[keep], scores[keep]
+        order = np.argsort(-scores, kind="stable")
+        docs, scores = docs[order], scores[order]
+        return list(zip(self.doc_slot[docs].tolist(), scores.astype(float).tolist(), strict=True))
 
     # -- keeping up with the store -------------------------------------------------------------
 
