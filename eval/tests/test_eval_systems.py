@@ -84,3 +84,26 @@ def test_agentmem_system_recalls_through_memory(fake_encoder):
         assert system.footprint() > 0
     finally:
         system.close()
+
+
+def test_agentmem_system_on_postgres_keeps_each_episode_in_a_schema_it_drops(fake_encoder, postgres):
+    """`agentmem eval --postgres URL`: each episode's store is a schema of its own on a real server."""
+    import psycopg
+    from agentmem_eval.systems import AgentMemConfig
+
+    url = postgres.new_database()
+    settings = SystemsConfig(agentmem=AgentMemConfig(postgres=url))
+    first, second = (settings.factory("agentmem", fake_encoder)() for _ in range(2))
+    try:
+        for system in (first, second):
+            system.add(TURNS, fake_encoder.encode([t.text for t in TURNS]))
+        q = fake_encoder.encode_queries(["puppy named Rex"])[0]
+        assert first.search(Query("puppy named Rex", q), 2)[0] == 0
+        assert first.schema != second.schema
+    finally:
+        first.close()
+        second.close()
+    with psycopg.connect(url) as conn:
+        left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'eval_%'").fetchone()[0]
+    postgres.drop(url)
+    assert left == 0
