@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from agentmem.cpu import faiss_threads
@@ -145,9 +144,8 @@ class StoreConfig:
     keep_changes: change-log entries kept; an index older than the oldest kept entry is rebuilt.
     mmap_bytes: how much of the database file SQLite reads through a memory map. A read fetches a
         few hundred random rows; through the map they cost no system call each. Every page read
-        through the map stays in the process's resident memory, so the map is kept small: at a million
-        memories a 1 GiB map added 0.7 GB of resident memory and made reads no faster
-        (benchmarks/scale.py).
+        through the map stays in the process's resident memory, so the map is kept small: reads of a
+        large store gain nothing from a larger one (benchmarks/scale.py).
     """
 
     synchronous: str = "FULL"
@@ -807,13 +805,6 @@ class SlotStore:
         rows = self._in("slot, ns, vector", "slot", slots, " AND vector IS NOT NULL")
         return keys_of(rows, dim)
 
-    def count_keys_in_range(self, lo: str, hi: str) -> int:
-        """Indexed slots whose namespace key lies in [lo, hi): a count over the (ns, slot) index."""
-        with self.lock:
-            return self.conn.execute(
-                "SELECT count(*) FROM slots WHERE ns >= ? AND ns < ? AND vector IS NOT NULL", (lo, hi)
-            ).fetchone()[0]
-
     def tenant_rows(self, lo: str, hi: str, *, limit: int) -> list[tuple[Any, ...]]:
         """CACHED_COLUMNS and the stored key (None: not indexed) of the slots whose namespace key lies in
         [lo, hi), at most `limit`: one range scan of the (ns, slot) index for everything a tenant's
@@ -982,6 +973,8 @@ def keys_of(rows: Sequence[tuple[int, str, bytes]], dim: int) -> tuple[list[int]
         return [], [], np.zeros((0, dim), np.float32)
     blobs = [r[2] for r in rows]
     if all(len(b) == 2 * dim for b in blobs):  # one decode for the lot, by FAISS's vectorised float16 codec
+        import faiss  # here: listing or counting a store never loads FAISS
+
         codes = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(rows), 2 * dim)
         # One OpenMP thread, set in the calling thread: a read's lexical worker runs beside it, and two
         # spinning pools on two cores make the decode many times slower (dense.IndexConfig.omp_threads).
