@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agentmem import validate
-from agentmem.controller import PendingWrite, ReadQuery
-from agentmem.errors import DuplicateIdError, InvalidInputError, InvalidTypeError
+from agentmem.controller import ReadQuery
+from agentmem.errors import InvalidTypeError
 from agentmem.filters import parse_filter
+from agentmem.memory import _same_namespace
 from agentmem.storage.base import NewSlot
 from agentmem.text import name_phrases, speaker_of
 from agentmem.validate import TimeLike, parse_time
@@ -71,35 +72,17 @@ async def aremember(
             ttl=ttl, index=index, embeddings=embeddings,
         )
     mem._check_open()
-    # The checks of Memory.remember, in its order.
-    items = validate.texts(texts)
-    n = len(items)
-    ns = validate.namespace(namespace) if namespace is not None else mem.config.default_namespace
-    metas = [
-        validate.metadata(m, f"metadata[{i}]" if n > 1 else "metadata")
-        for i, m in enumerate(validate.per_item(metadata, n, "metadata", default={}))
-    ]
-    times = [parse_time(t, "event_time") for t in validate.per_item(event_time, n, "event_time", default=None)]
-    expiry = validate.ttl(ttl, time.time())
-    index = validate.flag(index, "index")
-    if ids is not None:
-        ids = validate.identifiers(ids)
-        if len(ids) != n:
-            raise InvalidInputError(f"got {len(ids)} ids for {n} texts; pass one id per text")
-        if len(set(ids)) != n:
-            dup = next(i for i in ids if ids.count(i) > 1)
-            raise DuplicateIdError(f"id {dup!r} appears twice in one remember call; ids must be unique")
+    w = mem._write_args(texts, namespace, metadata, event_time, ids, ttl, index)
+    items, ns, ids, expiry, n = w.items, w.namespace, w.ids, w.expiry, len(w.items)
     vectors: np.ndarray | None = None
-    if index:
+    if w.index:
         if embeddings is None:
             vectors = await asyncio.to_thread(mem.encoder.encode, items)
         else:
             vectors = validate.embeddings(embeddings, n, mem.encoder.dim)
     existing = await backend.arows_by_id(ids) if ids is not None else {}
-    for i, row in existing.items():
-        if row.namespace != ns:
-            raise InvalidInputError(f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it")
-    pending = [PendingWrite(items[i], ns, metas[i], times[i], None if vectors is None else vectors[i]) for i in range(n)]
+    _same_namespace(existing, ns)
+    pending = w.pending(vectors)
     decisions = await asyncio.to_thread(mem._plan, pending, ids, existing)
     if any(d.op != "new" for d in decisions):
         # Updates move slots within their chains and keep history: `remember`'s own writes, in a thread.
@@ -230,17 +213,7 @@ async def aforget(
     if backend is None:
         return await asyncio.to_thread(mem.forget, ids, namespace=namespace, filter=filter, everything=everything)
     mem._check_open()
-    # The checks of Memory.forget, in its order.
-    everything = validate.flag(everything, "everything")
-    id_list = None if ids is None else validate.identifiers(ids)
-    ns = validate.namespace_prefix(namespace)
-    conditions = parse_filter(filter)
-    if everything and (id_list is not None or ns is not None or conditions):
-        raise InvalidInputError("everything=True forgets every memory; pass it without ids, namespace or filter")
-    if not everything and id_list is None and ns is None and not conditions:
-        raise InvalidInputError(
-            "forget needs ids, a namespace or a non-empty filter; to empty the whole store pass everything=True"
-        )
+    id_list, ns, conditions = mem._forget_args(ids, namespace, filter, everything)
     if id_list is not None:
         rows = [
             r for r in (await backend.arows_by_id(id_list)).values()

@@ -228,6 +228,29 @@ class Memory:
         The whole batch is validated before anything is written: one bad item writes nothing.
         """
         self._check_open()
+        w = self._write_args(texts, namespace, metadata, event_time, ids, ttl, index)
+        items, ns, ids = w.items, w.namespace, w.ids
+        vectors: np.ndarray | None = None
+        if w.index:
+            vectors = (
+                self.encoder.encode(items)
+                if embeddings is None
+                else validate.embeddings(embeddings, len(items), self.encoder.dim)
+            )
+
+        with self._call():
+            existing = self.backend.rows_by_id(ids) if ids is not None else {}
+            _same_namespace(existing, ns)
+            pending = w.pending(vectors)
+            decisions = self._plan(pending, ids, existing)
+            now = time.time()
+            with self.backend.transaction():
+                out = self._apply(decisions, pending, ids, w.expiry, now)
+                self._flush_usage(now)
+        return out
+
+    def _write_args(self, texts, namespace, metadata, event_time, ids, ttl, index) -> _WriteArgs:
+        """`remember`'s arguments checked, all of them before anything is encoded or written."""
         items = validate.texts(texts)
         n = len(items)
         ns = validate.namespace(namespace) if namespace is not None else self.config.default_namespace
@@ -247,31 +270,22 @@ class Memory:
             if len(set(ids)) != n:
                 dup = next(i for i in ids if ids.count(i) > 1)
                 raise DuplicateIdError(f"id {dup!r} appears twice in one remember call; ids must be unique")
-        vectors: np.ndarray | None = None
-        if index:
-            vectors = (
-                self.encoder.encode(items)
-                if embeddings is None
-                else validate.embeddings(embeddings, n, self.encoder.dim)
-            )
+        return _WriteArgs(items, ns, metas, times, expiry, index, ids)
 
-        with self._call():
-            existing = self.backend.rows_by_id(ids) if ids is not None else {}
-            for i, row in existing.items():
-                if row.namespace != ns:
-                    raise InvalidInputError(
-                        f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it"
-                    )
-            pending = [
-                PendingWrite(items[i], ns, metas[i], times[i], None if vectors is None else vectors[i])
-                for i in range(n)
-            ]
-            decisions = self._plan(pending, ids, existing)
-            now = time.time()
-            with self.backend.transaction():
-                out = self._apply(decisions, pending, ids, expiry, now)
-                self._flush_usage(now)
-        return out
+    @staticmethod
+    def _forget_args(ids, namespace, filter, everything) -> tuple[list[str] | None, Namespace | None, Filter]:
+        """`forget`'s arguments checked: (ids, namespace prefix, filter conditions)."""
+        everything = validate.flag(everything, "everything")
+        id_list = None if ids is None else validate.identifiers(ids)
+        ns = validate.namespace_prefix(namespace)
+        conditions = parse_filter(filter)
+        if everything and (id_list is not None or ns is not None or conditions):
+            raise InvalidInputError("everything=True forgets every memory; pass it without ids, namespace or filter")
+        if not everything and id_list is None and ns is None and not conditions:
+            raise InvalidInputError(
+                "forget needs ids, a namespace or a non-empty filter; to empty the whole store pass everything=True"
+            )
+        return id_list, ns, conditions
 
     def _plan(self, pending: list[PendingWrite], ids, existing) -> list[WriteDecision]:
         """Caller-chosen ids decide for themselves (an explicit id means "store under this id": new,
@@ -452,16 +466,7 @@ class Memory:
         whole store takes `everything=True`. The forgotten texts are overwritten in the database and
         its log (docs/api-contract.md, Erasure). Returns how many memories went."""
         self._check_open()
-        everything = validate.flag(everything, "everything")
-        id_list = None if ids is None else validate.identifiers(ids)
-        ns = validate.namespace_prefix(namespace)
-        conditions = parse_filter(filter)
-        if everything and (id_list is not None or ns is not None or conditions):
-            raise InvalidInputError("everything=True forgets every memory; pass it without ids, namespace or filter")
-        if not everything and id_list is None and ns is None and not conditions:
-            raise InvalidInputError(
-                "forget needs ids, a namespace or a non-empty filter; to empty the whole store pass everything=True"
-            )
+        id_list, ns, conditions = self._forget_args(ids, namespace, filter, everything)
         with self._call():
             if id_list is not None:
                 rows = self.backend.rows_by_id(id_list).values()
@@ -920,6 +925,35 @@ class Memory:
             )
             for r in rows
         }
+
+
+@dataclass
+class _WriteArgs:
+    """A `remember` call's checked arguments (Memory._write_args)."""
+
+    items: list[str]
+    namespace: Namespace
+    metadata: list[dict[str, Any]]
+    event_time: list[float | None]
+    expiry: float | None
+    index: bool
+    ids: list[str] | None
+
+    def pending(self, vectors: np.ndarray | None) -> list[PendingWrite]:
+        """The writes, each with its key `(d,)` from `vectors (n, d)` (None: not indexed)."""
+        return [
+            PendingWrite(text, self.namespace, self.metadata[i], self.event_time[i], None if vectors is None else vectors[i])
+            for i, text in enumerate(self.items)
+        ]
+
+
+def _same_namespace(existing: Mapping[str, SlotRow], ns: Namespace) -> None:
+    """Refuse a caller's id that already lives in another namespace."""
+    for i, row in existing.items():
+        if row.namespace != ns:
+            raise InvalidInputError(
+                f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it"
+            )
 
 
 def _expired(row: SlotRow) -> bool:
