@@ -38,7 +38,6 @@ from agentmem import validate
 from agentmem.controller import ReadQuery
 from agentmem.errors import InvalidTypeError
 from agentmem.filters import parse_filter
-from agentmem.memory import _same_namespace
 from agentmem.storage.base import NewSlot
 from agentmem.text import name_phrases, speaker_of
 from agentmem.validate import TimeLike, parse_time
@@ -81,7 +80,7 @@ async def aremember(
         else:
             vectors = validate.embeddings(embeddings, n, mem.encoder.dim)
     existing = await backend.arows_by_id(ids) if ids is not None else {}
-    _same_namespace(existing, ns)
+    mem._same_namespace(existing, ns)
     pending = w.pending(vectors)
     decisions = await asyncio.to_thread(mem._plan, pending, ids, existing)
     if any(d.op != "new" for d in decisions):

@@ -240,7 +240,7 @@ class Memory:
 
         with self._call():
             existing = self.backend.rows_by_id(ids) if ids is not None else {}
-            _same_namespace(existing, ns)
+            self._same_namespace(existing, ns)
             pending = w.pending(vectors)
             decisions = self._plan(pending, ids, existing)
             now = time.time()
@@ -271,6 +271,15 @@ class Memory:
                 dup = next(i for i in ids if ids.count(i) > 1)
                 raise DuplicateIdError(f"id {dup!r} appears twice in one remember call; ids must be unique")
         return _WriteArgs(items, ns, metas, times, expiry, index, ids)
+
+    @staticmethod
+    def _same_namespace(existing: Mapping[str, SlotRow], ns: Namespace) -> None:
+        """Refuse a caller's id that already lives in another namespace."""
+        for i, row in existing.items():
+            if row.namespace != ns:
+                raise InvalidInputError(
+                    f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it"
+                )
 
     @staticmethod
     def _forget_args(ids, namespace, filter, everything) -> tuple[list[str] | None, Namespace | None, Filter]:
@@ -945,15 +954,6 @@ class _WriteArgs:
             PendingWrite(text, self.namespace, self.metadata[i], self.event_time[i], None if vectors is None else vectors[i])
             for i, text in enumerate(self.items)
         ]
-
-
-def _same_namespace(existing: Mapping[str, SlotRow], ns: Namespace) -> None:
-    """Refuse a caller's id that already lives in another namespace."""
-    for i, row in existing.items():
-        if row.namespace != ns:
-            raise InvalidInputError(
-                f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it"
-            )
 
 
 def _expired(row: SlotRow) -> bool:
