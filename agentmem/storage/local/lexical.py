@@ -39,6 +39,7 @@ and caught up by replaying the log; a missing, stale or unreadable file is rebui
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections import Counter
@@ -292,7 +293,7 @@ class LexicalIndex(ChangeLogCache):
             tfs = np.concatenate([tfs, np.asarray(f, np.float32)])
         return docs, tfs
 
-    def _tenant_postings(self, term: int, tenant: int) -> tuple[np.ndarray, np.ndarray]:
+    def _tenant_postings(self, term: int, *, tenant: int) -> tuple[np.ndarray, np.ndarray]:
         """(docs, term frequencies) of one term among one tenant's docs: a binary search of the term's
         base postings for the tenant's run, and the tail's of that tenant."""
         docs, tfs = self.post_doc[:0], self.post_tf[:0]
@@ -319,37 +320,47 @@ class LexicalIndex(ChangeLogCache):
         if not terms or (tenant is not None and code is None):
             return np.zeros(0, dtype=np.int64)
         docs = np.concatenate(
-            [(self._postings(t) if code is None else self._tenant_postings(t, code))[0] for t in terms]
+            [(self._postings(t) if code is None else self._tenant_postings(t, tenant=code))[0] for t in terms]
         )
         return np.unique(self.doc_slot[docs[self.alive[docs]]])
 
-    def scores(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of `text` against the whole store, with the store's statistics: (docs (m,), scores (m,))
-        of the live docs holding a query term, each doc once, ascending.
+    def scores(self, text: str, tenant: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of `text`: (docs (m,), scores (m,)) of the live docs holding a query term, each doc once,
+        ascending. With `tenant`, against that tenant's docs with its statistics (N, n(t), avgdl);
+        without, against the whole store with the store's.
 
-        Terms go rarest first. A term with more than `exhaustive_postings` postings (a word in a good
-        share of a large store) is scored only on the docs the rarer terms reached, as MaxScore does
-        with its non-essential terms: a doc holding nothing but common words cannot outrank the docs
-        that hold a rare one, and the read stays a few milliseconds at a million memories. Below that
-        size, every doc holding any query term is scored. The scores are summed over the docs reached
-        (no array over every doc), so a read's cost follows the postings it reads."""
+        Across the whole store, terms go rarest first, and a term with more than `exhaustive_postings`
+        postings (a word in a good share of a large store) is scored only on the docs the rarer terms
+        reached, as MaxScore does with its non-essential terms: a doc holding nothing but common words
+        cannot outrank the docs that hold a rare one, and the read stays a few milliseconds at a million
+        memories. A tenant's read scores every doc holding any query term. The scores are summed over
+        the docs reached (no array over every doc), so a read's cost follows the postings it reads."""
         none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        n = self.size
+        if tenant is None:
+            n, total, postings, cap = self.size, self.total_len, self._postings, self.config.exhaustive_postings
+        else:
+            code = self.tenant_code.get(tenant)
+            if code is None:
+                return none
+            n, total, cap = int(self.tenant_docs[code]), float(self.tenant_len[code]), None
+            postings = functools.partial(self._tenant_postings, tenant=code)
         if n == 0:
             return none
         k1, b = self.config.k1, self.config.b
-        avgdl = max(self.total_len / n, 1e-9)
-        exact_df = n == self.n_docs  # no dead docs: a term's df is the length of its postings
-        found = [self._postings(t) for term in self.terms(text) if (t := self.vocab.get(term)) is not None]
+        avgdl = max(total / n, 1e-9)
+        exact_df = self.size == self.n_docs  # no dead docs: a term's df is the length of its postings
+        found = [postings(t) for term in self.terms(text) if (t := self.vocab.get(term)) is not None]
+        if cap is not None:
+            found.sort(key=lambda p: len(p[0]))
         hits: list[np.ndarray] = []
         parts: list[np.ndarray] = []
         reached: np.ndarray | None = None  # the docs the rare terms reached (a common term adds none)
-        for docs, tfs in sorted(found, key=lambda p: len(p[0])):
+        for docs, tfs in found:
             df = len(docs) if exact_df else int(np.count_nonzero(self.alive[docs]))
             if df == 0:
                 continue
             idf = max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6)
-            if len(docs) > self.config.exhaustive_postings and hits:
+            if cap is not None and len(docs) > cap and hits:
                 # Postings are in doc order (base, then the tail's later docs): look the reached docs up.
                 if reached is None:
                     reached = np.unique(np.concatenate(hits))
@@ -366,40 +377,12 @@ class LexicalIndex(ChangeLogCache):
         docs, at = np.unique(np.concatenate(hits), return_inverse=True)
         return docs.astype(np.int64), np.bincount(at, weights=np.concatenate(parts)).astype(np.float32)
 
-    def tenant_scores(self, text: str, tenant: str) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of `text` against one tenant's live docs, with the tenant's statistics: (docs (m,),
-        scores (m,)) of the docs holding a query term, each doc once."""
-        code = self.tenant_code.get(tenant)
-        n = 0 if code is None else int(self.tenant_docs[code])
-        if n == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        k1, b = self.config.k1, self.config.b
-        avgdl = max(float(self.tenant_len[code]) / n, 1e-9)
-        hits, parts = [], []
-        for term in self.terms(text):
-            t = self.vocab.get(term)
-            if t is None:
-                continue
-            docs, tfs = self._tenant_postings(t, code)
-            live = self.alive[docs]
-            docs, tfs = docs[live], tfs[live]
-            if len(docs) == 0:
-                continue
-            idf = max(math.log((n - len(docs) + 0.5) / (len(docs) + 0.5)), 1e-6)
-            norm = k1 * (1.0 - b + b * self.doc_len[docs] / avgdl)
-            hits.append(docs)
-            parts.append((idf * (k1 + 1.0)) * tfs / (tfs + norm))
-        if not hits:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        docs, at = np.unique(np.concatenate(hits), return_inverse=True)
-        return docs, np.bincount(at, weights=np.concatenate(parts)).astype(np.float32)
-
     def search(
         self, text: str, k: int, *, allowed: Sequence[int] | None = None, tenant: str | None = None
     ) -> list[tuple[int, float]]:
         """BM25 top-k [(slot, score)], best first; `allowed`: only these slots; `tenant`: among that
         tenant's memories, with its statistics."""
-        docs, scores = self.tenant_scores(text, tenant) if tenant is not None else self.scores(text)
+        docs, scores = self.scores(text, tenant)
         if allowed is not None:
             mine = np.isin(docs, self.docs_of(allowed))
             docs, scores = docs[mine], scores[mine]
