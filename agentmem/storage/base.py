@@ -60,6 +60,33 @@ class SlotRow:
     prev_id: str | None
     next_id: str | None
 
+    @classmethod
+    def from_columns(cls, r: Sequence[Any], metadata: dict[str, Any]) -> SlotRow:
+        """A row as both backends select it: slot, id, namespace key, text, metadata (decoded by the
+        caller, as `metadata`), speaker, created_at, updated_at, event_time, usage, last_read_at,
+        prev_slot, next_slot, version, ttl, expires_at, indexed, prev_id, next_id."""
+        return cls(
+            slot=r[0],
+            id=r[1],
+            namespace=ns_tuple(r[2]),
+            text=r[3],
+            metadata=metadata,
+            speaker=r[5],
+            created_at=r[6],
+            updated_at=r[7],
+            event_time=r[8],
+            usage=r[9],
+            last_read_at=r[10],
+            prev_slot=r[11],
+            next_slot=r[12],
+            version=r[13],
+            ttl=r[14],
+            expires_at=r[15],
+            indexed=bool(r[16]),
+            prev_id=r[17],
+            next_id=r[18],
+        )
+
 
 @dataclass(frozen=True)
 class NewSlot:

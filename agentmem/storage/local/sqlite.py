@@ -932,27 +932,7 @@ class SlotStore:
 
 
 def _row(r: Sequence[Any]) -> SlotRow:
-    return SlotRow(
-        slot=r[0],
-        id=r[1],
-        namespace=ns_tuple(r[2]),
-        text=r[3],
-        metadata=json.loads(r[4]),
-        speaker=r[5],
-        created_at=r[6],
-        updated_at=r[7],
-        event_time=r[8],
-        usage=r[9],
-        last_read_at=r[10],
-        prev_slot=r[11],
-        next_slot=r[12],
-        version=r[13],
-        ttl=r[14],
-        expires_at=r[15],
-        indexed=bool(r[16]),
-        prev_id=r[17],
-        next_id=r[18],
-    )
+    return SlotRow.from_columns(r, json.loads(r[4]))
 
 
 def encode_key(vector: np.ndarray) -> bytes:

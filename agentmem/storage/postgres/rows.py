@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agentmem.storage.base import SlotRow, ns_tuple
+from agentmem.storage.base import SlotRow
 
 # A row's own columns of a SlotRow; with the ids of its temporal neighbours (same tenant: one index probe
 # each), all of them.
@@ -22,25 +22,5 @@ ROW_SQL = f"{ROW_COLUMNS} FROM {{s}}.slots s {NEIGHBOUR_IDS}"
 
 
 def slot_row(r: Sequence[Any]) -> SlotRow:
-    """A SlotRow from the columns of ROW_SQL."""
-    return SlotRow(
-        slot=r[0],
-        id=r[1],
-        namespace=ns_tuple(r[2]),
-        text=r[3],
-        metadata=r[4],
-        speaker=r[5],
-        created_at=r[6],
-        updated_at=r[7],
-        event_time=r[8],
-        usage=r[9],
-        last_read_at=r[10],
-        prev_slot=r[11],
-        next_slot=r[12],
-        version=r[13],
-        ttl=r[14],
-        expires_at=r[15],
-        indexed=bool(r[16]),
-        prev_id=r[17],
-        next_id=r[18],
-    )
+    """A SlotRow from the columns of ROW_SQL (jsonb metadata arrives decoded)."""
+    return SlotRow.from_columns(r, r[4])
