@@ -53,16 +53,11 @@ def connect(url: str, config: PostgresConfig, *, vectors: bool = True) -> psycop
     registered (the extension must exist), keys loaded as float32 numpy arrays."""
     psycopg = driver()
     try:
-        conn = psycopg.connect(
-            url,
-            autocommit=True,
-            connect_timeout=max(1, round(config.connect_timeout_s)),
-            application_name="agentmem",
-        )
+        conn = psycopg.connect(url, **_connect_args(config))
     except psycopg.OperationalError as e:
         raise unreachable(url, e) from None
     try:
-        conn.execute(f"SET lock_timeout = {int(config.lock_timeout_s * 1000)}")
+        conn.execute(_session_sql(config))
         if vectors:
             register_vectors(conn)
     except BaseException:
@@ -77,22 +72,31 @@ async def aconnect(url: str, config: PostgresConfig) -> psycopg.AsyncConnection:
     from pgvector.psycopg import register_vector_async
 
     try:
-        conn = await psycopg.AsyncConnection.connect(
-            url,
-            autocommit=True,
-            connect_timeout=max(1, round(config.connect_timeout_s)),
-            application_name="agentmem",
-        )
+        conn = await psycopg.AsyncConnection.connect(url, **_connect_args(config))
     except psycopg.OperationalError as e:
         raise unreachable(url, e) from None
     try:
-        await conn.execute(f"SET lock_timeout = {int(config.lock_timeout_s * 1000)}")
+        await conn.execute(_session_sql(config))
         await register_vector_async(conn)
         _register_numpy_loader(conn)
     except BaseException:
         await conn.close()
         raise
     return conn
+
+
+def _connect_args(config: PostgresConfig) -> dict[str, Any]:
+    """What every connection of a store is opened with, blocking or asyncio."""
+    return {
+        "autocommit": True,
+        "connect_timeout": max(1, round(config.connect_timeout_s)),
+        "application_name": "agentmem",
+    }
+
+
+def _session_sql(config: PostgresConfig) -> str:
+    """The session setting every connection of a store runs first."""
+    return f"SET lock_timeout = {int(config.lock_timeout_s * 1000)}"
 
 
 def register_vectors(conn: psycopg.Connection) -> None:
