@@ -11,8 +11,8 @@ import sys
 import textwrap
 import time
 from itertools import product
+from pathlib import Path
 
-import numpy as np
 import pytest
 
 from agentmem import Memory, MissingDependencyError, StorePathError
@@ -20,6 +20,9 @@ from agentmem.errors import InvalidInputError
 
 VALUES = [None, True, False, 0, 1, 1.5, -2, "a", "b", "1", "", [1, 2], {"x": 1}, "missing"]
 OPERANDS = [None, True, False, 0, 1, 1.5, "a", "1", "", [1, 2], {"x": 1}]
+
+
+ROOT = Path(__file__).resolve().parents[1]  # where the suite's conftest.py lives
 
 
 @pytest.fixture
@@ -196,20 +199,16 @@ def test_help_and_bad_input_never_import_the_database_client():
 
 WORKER = textwrap.dedent(
     """
-    import sys, zlib
-    import numpy as np
+    import sys
     from agentmem import Memory
     from agentmem.encoder import FunctionEncoder
 
-    def enc(texts):
-        out = np.zeros((len(texts), 16), np.float32)
-        for i, t in enumerate(texts):
-            for w in t.split():
-                out[i, zlib.crc32(w.encode()) % 16] += 1
-        return out
+    url, me, n, root = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    sys.path.insert(0, root)
+    from conftest import hashed_bag_of_words  # the suite's fake_encoder, in this process
 
-    url, me, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    with Memory(url, encoder=FunctionEncoder(enc, name="test-bag", dim=16), controller="cosine") as mem:
+    enc = FunctionEncoder(hashed_bag_of_words, name="test-hashed-bow", dim=64)
+    with Memory(url, encoder=enc, controller="cosine") as mem:
         for i in range(n):
             mem.remember([f"{me} wrote note {i}", f"{me} wrote note {i} again"], namespace=("shared", "log"),
                          ids=[f"{me}-{i}-a", f"{me}-{i}-b"])
@@ -221,27 +220,21 @@ WORKER = textwrap.dedent(
 )
 
 
-def test_processes_writing_one_namespace_keep_one_chain(url):
+def test_processes_writing_one_namespace_keep_one_chain(url, fake_encoder):
     """Three processes write into one namespace at once (and read, and forget): every acknowledged
     write is there, and the namespace is still one chain."""
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, url, f"p{p}", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, f"p{p}", "20", str(ROOT)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for p in range(3)
     ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
-    import zlib
-
-    from agentmem.encoder import FunctionEncoder
-
-    def enc(texts):
-        out = np.zeros((len(texts), 16), np.float32)
-        for i, t in enumerate(texts):
-            for w in t.split():
-                out[i, zlib.crc32(w.encode()) % 16] += 1
-        return out
-
-    with Memory(url, encoder=FunctionEncoder(enc, name="test-bag", dim=16)) as mem:
+    with Memory(url, encoder=fake_encoder) as mem:
         expected = {f"p{p}-{i}-a" for p in range(3) for i in range(20)}
         expected |= {f"p{p}-{i}-b" for p in range(3) for i in range(20) if i % 5 != 4}
         assert {r.id for r in mem.list()} == expected

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,10 +61,10 @@ def test_tenant_partitions_follow_another_process_writes_and_forgets(tmp_path, f
         assert mem.recall("piano", k=1, namespace=("ana",))[0].text == "piano lessons on monday"
         script = textwrap.dedent(
             f"""
-            import sys; sys.path.insert(0, {str(tmp_path.parent)!r})
+            import sys
             from agentmem import Memory
             from agentmem.encoder import FunctionEncoder
-            sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parents[1])!r})
+            sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
             from conftest import hashed_bag_of_words
             enc = FunctionEncoder(hashed_bag_of_words, name="test-hashed-bow", dim=64)
             with Memory({str(path)!r}, encoder=enc, controller="cosine") as m:
