@@ -28,6 +28,7 @@ thread while the reading thread scans the dense index (controller/candidates.py)
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -169,8 +170,7 @@ class LocalBackend(Backend):
         self.config.index.kind = kind  # type: ignore[assignment]
         self._dim = dim
         self._tenants = TenantKeys(dim, self.config.tenants)
-        self._tenants.seq, self._tenants.tx = self.store.latest_seq(), None
-        self._tenants.tx = self.store.change_tx(self._tenants.seq)
+        self._tenants.rebuild(self.store)  # at the log's end, holding no tenant yet
         if self.store.get_meta("index_kind") != kind:
             self.store.set_meta("index_kind", kind)
 
@@ -368,8 +368,8 @@ class LocalBackend(Backend):
         tenant is too large, and the dense index over the store serves it."""
         assert self._tenants is not None, "open_index first"
         with self.store.lock:
-            held = self.columns.seq >= 0 and tenant not in self.columns.tenants and not self.columns.all
-            take = (lambda rows: self.columns.take_tenant(tenant, rows)) if held else None
+            # The tenant's rows of the same scan go to the read columns, once they follow the log.
+            take = functools.partial(self.columns.take_tenant, tenant) if self.columns.seq >= 0 else None
             return self._tenants.get(self.store, tenant, take)
 
     def describe(self) -> dict[str, Any]:
