@@ -144,8 +144,8 @@ class StoreConfig:
     keep_changes: change-log entries kept; an index older than the oldest kept entry is rebuilt.
     mmap_bytes: how much of the database file SQLite reads through a memory map. A read fetches a
         few hundred random rows; through the map they cost no system call each. Every page read
-        through the map stays in the process's resident memory, so the map is kept small: reads of a
-        large store gain nothing from a larger one (benchmarks/scale.py).
+        through the map stays in the process's resident memory, so the map is kept small: a large
+        store's file would otherwise end up resident whole.
     """
 
     synchronous: str = "FULL"
