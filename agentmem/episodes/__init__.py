@@ -14,6 +14,7 @@ from agentmem.episodes.dialogue import DialogueConfig, generate_dialogue
 from agentmem.episodes.episode import Dataset, Episode, Item, Turn
 from agentmem.episodes.locomo import LocomoConfig, load_locomo
 from agentmem.episodes.longmemeval import LongMemEvalConfig, load_longmemeval
+from agentmem.episodes.shapes import HELD_OUT, SHAPES, TRAINING_SHAPES, ShapesConfig, generate_shapes
 from agentmem.episodes.synthetic import SyntheticConfig, generate
 
 __all__ = [
@@ -21,13 +22,18 @@ __all__ = [
     "Dataset",
     "DialogueConfig",
     "Episode",
+    "HELD_OUT",
     "Item",
     "LocomoConfig",
     "LongMemEvalConfig",
+    "SHAPES",
+    "ShapesConfig",
     "SyntheticConfig",
+    "TRAINING_SHAPES",
     "Turn",
     "generate",
     "generate_dialogue",
+    "generate_shapes",
     "load_babi",
     "load_locomo",
     "load_longmemeval",
