@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -80,3 +81,75 @@ def test_babi_stories_questions_mid_story(babi_dir):
     assert load_babi(babi_dir, BabiConfig(split="train")).n_items == 2
     with pytest.raises(InvalidInputError, match="holds no test files of tasks 2"):
         load_babi(babi_dir, BabiConfig(tasks=(2,)))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1:56 pm on 8 May, 2023", datetime(2023, 5, 8, 13, 56)),
+    ("12:00 am on 1 Jan, 2024", datetime(2024, 1, 1, 0, 0)),
+    ("29.12.2023, 00:51:12", datetime(2023, 12, 29, 0, 51, 12)),  # dotted: day first
+    ("05.04.2023 10:05", datetime(2023, 4, 5, 10, 5)),
+    ("2023-12-29T00:51:12", datetime(2023, 12, 29, 0, 51, 12)),
+    ("2023-12-29 00:51", datetime(2023, 12, 29, 0, 51)),
+    ("2023-12-29", datetime(2023, 12, 29)),
+    ("2023-12-29T02:51:12+02:00", datetime(2023, 12, 29, 0, 51, 12)),  # to naive UTC
+    ("12/29/2023 10:05", datetime(2023, 12, 29, 10, 5)),
+    ("05/04/2023", datetime(2023, 5, 4)),  # slashed: month first ...
+    ("29/12/2023, 1:56 pm", datetime(2023, 12, 29, 13, 56)),  # ... day first when the month would be 29
+    ("29 December 2023", datetime(2023, 12, 29)),
+    ("December 29, 2023 10:05 am", datetime(2023, 12, 29, 10, 5)),
+    ("Friday, 29th of Dec 2023 at 10:05", datetime(2023, 12, 29, 10, 5)),
+    (1703811072, datetime(2023, 12, 29, 0, 51, 12)),  # Unix seconds
+    ("31.02.2023", None),  # no such day
+    ("13/13/2023", None),
+    ("the day after the party", None),
+    ("sometime in spring", None),
+    ("", None),
+    (None, None),
+    (True, None),
+])
+def test_locomo_date_forms(text, expected):
+    from agentmem.episodes.locomo import parse_date
+
+    assert parse_date(text) == expected
+
+
+def test_locomo_ranges_punctuation_and_turn_times_are_read_and_counted(tmp_path):
+    """A chat in LoCoMo's layout from another exporter: other date forms, a time on some turns, evidence
+    ranges and trailing punctuation. What does not parse is counted, never guessed."""
+    turn = lambda dia, text, **extra: {"speaker": "Ann", "dia_id": dia, "text": text, **extra}  # noqa: E731
+    sample = {
+        "sample_id": "chat-1",
+        "conversation": {
+            "session_1_date_time": "29.12.2023, 00:51:12",
+            "session_1": [
+                turn("D1:1", "one"),
+                turn("D1:2", "two", date_time="2023-12-29T01:10:00"),
+                turn("D1:3", "three", timestamp="not a time"),  # unparseable: the session's date
+                turn("D1:4", "four", time="10:05 am"),  # a time of day: on the session's date
+            ],
+            "session_2_date_time": "the week after",  # unparseable: its turns get no time
+            "session_2": [turn("D2:1", "five"), turn("D2:2", "six"), turn("D2:3", "seven")],
+        },
+        "qa": [
+            {"question": "q1", "answer": "a", "category": 1, "evidence": ["D1:1-D1:3"]},
+            {"question": "q2", "answer": "a", "category": 1, "evidence": ["D2:1-3."]},
+            {"question": "q3", "answer": "a", "category": 4, "evidence": ["D1:4.", "(D2:2)"]},
+            {"question": "q4", "answer": "a", "category": 4, "evidence": ["D1:2 - D1:3; D1:3-D2:1"]},
+            {"question": "q5", "answer": "a", "category": 4, "evidence": ["D1:3-D1:1"]},
+        ],
+    }
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps([sample]))
+    ds = load_locomo(path)
+    (ep,) = ds.episodes
+    assert [t.time for t in ep.turns] == [
+        datetime(2023, 12, 29, 0, 51, 12), datetime(2023, 12, 29, 1, 10), datetime(2023, 12, 29, 0, 51, 12),
+        datetime(2023, 12, 29, 10, 5), None, None, None]
+    assert [i.evidence for i in ep.items] == [
+        ("D1:1", "D1:2", "D1:3"), ("D2:1", "D2:2", "D2:3"), ("D1:4", "D2:2"), ("D1:2", "D1:3")]
+    assert ep.items[1].sessions == ("session_2",)
+    # q4's second range crosses sessions and q5's runs backwards: which turns they mean is a guess.
+    assert dict(ds.skipped) == {"unresolvable_evidence": 1}
+    assert dict(ds.repaired) == {
+        "date_without_session": 0, "date_unparsed": 1, "turn_date_unparsed": 1, "evidence_range": 3,
+        "evidence_punctuation": 3, "evidence_split": 1, "evidence_partly_unresolvable": 1}

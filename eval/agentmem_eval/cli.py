@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-ALL_SYSTEMS = "agentmem,dense,bm25,hybrid,recency,full-context"
+ALL_SYSTEMS = "agentmem,zsum,lexical,dense,bm25,hybrid,recency,full-context"
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -31,8 +31,13 @@ def _ints(text: str) -> tuple[int, ...]:
 def common_options(f: Callable) -> Callable:
     """Options every dataset command shares."""
     options = [
-        click.option("--systems", default=ALL_SYSTEMS, show_default=True,
-                     help="Comma-separated systems to evaluate."),
+        click.option("--systems", default=None,
+                     help=f"Comma-separated systems to evaluate [default: {ALL_SYSTEMS}; without zsum when "
+                          "--controller is cosine]. zsum: agentmem's memory and candidates ranked by the untrained "
+                          "z(cos) + z(BM25); lexical: agentmem's memory ranked by its own BM25 index."),
+        click.option("--compare", "compare", multiple=True, metavar="A,B",
+                     help="Compare two evaluated systems item by item, with an exact sign test (repeatable; "
+                          "default: agentmem against every other system evaluated)."),
         click.option("--k", "ks", default="1,5,10,20", show_default=True, help="Cut-offs for recall@k."),
         click.option("--out", type=click.Path(dir_okay=False), default="results.json", show_default=True,
                      help="Where to write the results JSON."),
@@ -75,7 +80,6 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
     from agentmem_eval.report import print_table, write_report
     from agentmem_eval.runner import RunConfig, evaluate
     from agentmem_eval.systems import (
-        SYSTEMS,
         AgentMemConfig,
         BM25Config,
         FullContextConfig,
@@ -83,10 +87,10 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
         SystemsConfig,
     )
 
-    systems = tuple(s.strip() for s in opts["systems"].split(",") if s.strip())
-    unknown = [s for s in systems if s not in SYSTEMS]
-    if unknown:
-        raise click.BadParameter(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+    controller = _controller(opts["controller"])
+    learned = controller is None or getattr(controller, "name", None) == "learned"
+    systems = choose_systems(opts["systems"], learned, opts["controller"])
+    compare = _pairs(opts["compare"], systems) if opts["compare"] else None
     ks = _ints(opts["ks"])
     if not ks or min(ks) < 1:
         raise click.BadParameter("--k needs positive integers")
@@ -95,11 +99,10 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
     bm25 = BM25Config(method=opts["bm25_method"])
     settings = SystemsConfig(bm25=bm25, hybrid=HybridConfig(bm25=bm25),
                              full_context=FullContextConfig(tokens=opts["context_tokens"]),
-                             agentmem=AgentMemConfig(controller=_controller(opts["controller"]),
-                                                     postgres=opts["postgres"]))
+                             agentmem=AgentMemConfig(controller=controller, postgres=opts["postgres"]))
     cache = CacheConfig(directory=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
                         enabled=not opts["no_cache"])
-    config = RunConfig(systems=systems, ks=tuple(sorted(set(ks))), settings=settings, cache=cache,
+    config = RunConfig(systems=systems, ks=tuple(sorted(set(ks))), compare=compare, settings=settings, cache=cache,
                        encoder=opts["encoder"], progress=not opts["quiet"])
     # Loaded before the evaluation, so a bad spec fails at once rather than after it.
     qa_model = _chat_model(opts["qa_model"], "--qa-model") if opts["qa_model"] else None
@@ -127,6 +130,43 @@ def run(dataset: Any, opts: dict[str, Any]) -> dict[str, Any]:
     if opts["report"]:
         click.echo(f"report: {write_report(results, opts['report'])}")
     return results
+
+
+def choose_systems(spec: str | None, learned: bool, controller: str | None = None) -> tuple[str, ...]:
+    """The systems --systems names (None: every system, without zsum when agentmem's controller is not
+    a learned one: zsum swaps a learned controller's scorer for an untrained one, and cosine has none)."""
+    from agentmem_eval.systems import SYSTEMS
+
+    if spec is None:
+        spec = ALL_SYSTEMS if learned else ALL_SYSTEMS.replace("zsum,", "")
+    systems = tuple(s.strip() for s in spec.split(",") if s.strip())
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        raise click.BadParameter(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}",
+                                 param_hint="--systems")
+    if not systems:
+        raise click.BadParameter(f"no system given; choose from {', '.join(SYSTEMS)}", param_hint="--systems")
+    if "zsum" in systems and not learned:
+        raise click.BadParameter(f"zsum ranks with an untrained learned scorer, and --controller {controller} "
+                                 "has none; drop zsum from --systems or use the learned controller",
+                                 param_hint="--systems")
+    return systems
+
+
+def _pairs(specs: tuple[str, ...], systems: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """--compare values ("A,B") as pairs of evaluated systems."""
+    pairs = []
+    for spec in specs:
+        names = [n.strip() for n in spec.split(",")]
+        if len(names) != 2 or names[0] == names[1] or not all(names):
+            raise click.BadParameter(f"{spec!r} is not two different systems; give A,B, e.g. agentmem,zsum",
+                                     param_hint="--compare")
+        missing = [n for n in names if n not in systems]
+        if missing:
+            raise click.BadParameter(f"{', '.join(missing)} is not evaluated in this run; add it to --systems "
+                                     f"({','.join(systems)}) or compare systems that are", param_hint="--compare")
+        pairs.append((names[0], names[1]))
+    return tuple(pairs)
 
 
 @contextlib.contextmanager
@@ -266,3 +306,30 @@ def dialogue(episodes: int, sessions: int, seed: int, **opts: Any) -> None:
     from agentmem.episodes.dialogue import DialogueConfig, generate_dialogue
 
     run(generate_dialogue(DialogueConfig(episodes=episodes, sessions=sessions, seed=seed)), opts)
+
+
+@eval_cli.command()
+@click.option("--shapes", "shape_names", default="held-out", show_default=True,
+              help="Comma-separated conversation shapes (agentmem.episodes.shapes.SHAPES), 'held-out' (the "
+                   "shapes training never sees) or 'all'.")
+@click.option("--episodes", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Episodes per shape.")
+@click.option("--seed", type=int, default=2000, show_default=True,
+              help="Seed (training uses seeds from 100000 up: keep evaluation seeds apart).")
+@common_options
+def shapes(shape_names: str, episodes: int, seed: int, **opts: Any) -> None:
+    """Generated conversations of many shapes (bursts, group chats, aliases, small talk, dates, tool logs,
+    assistant sessions, ...). Each shape is reported as a category of its own: the figures per shape are
+    what shows whether the controller holds on shapes it was not trained on."""
+    import dataclasses
+
+    from agentmem.episodes.shapes import HELD_OUT, SHAPES, ShapesConfig, generate_shapes
+
+    chosen = {"held-out": HELD_OUT, "all": SHAPES}.get(shape_names)
+    if chosen is None:
+        chosen = tuple(s.strip() for s in shape_names.split(",") if s.strip())
+    data = generate_shapes(ShapesConfig(shapes=chosen, episodes=episodes, seed=seed))
+    for ep in data.episodes:
+        shape = ep.id.rsplit("-", 2)[0]  # episode ids are f"{shape}-{seed}-{i}"
+        ep.items = [dataclasses.replace(item, category=shape) for item in ep.items]
+    run(data, opts)

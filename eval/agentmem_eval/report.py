@@ -14,6 +14,48 @@ def _fmt(v: Any) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def _p(v: float) -> str:
+    """A p-value: three decimals, or scientific notation below 0.001 (where three decimals say 0)."""
+    return f"{v:.3f}" if v >= 0.001 else f"{v:.1e}"
+
+
+def _headline_k(results: dict[str, Any]) -> int:
+    ks = results["ks"]
+    return 10 if 10 in ks else max(ks)
+
+
+def merged_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and one row per system with a `merged` block (the agentmem family): turns folded into
+    another turn's memory, gold turns among them, and recall at the headline k raw -> merged."""
+    k = _headline_k(results)
+    header = ["system", "turns merged", "gold turns merged", "items with merged gold",
+              f"any@{k} raw", f"any@{k} merged", f"all@{k} raw", f"all@{k} merged"]
+    rows = []
+    for name, s in results["systems"].items():
+        m = s.get("merged")
+        if m is None:
+            continue
+        rows.append([name, str(m["turns_merged"]), f"{m['gold_merged']} of {m['gold_turns']}",
+                     str(m["items_with_merged_gold"]),
+                     _fmt(s[f"recall_any@{k}"]), _fmt(m.get(f"recall_any@{k}", "-")),
+                     _fmt(s[f"recall_all@{k}"]), _fmt(m.get(f"recall_all@{k}", "-"))])
+    return header, rows
+
+
+def paired_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and one row per compared pair: items A alone / B alone gets right, and the sign test."""
+    k = _headline_k(results)
+    header = ["A vs B", f"any@{k}: A only", "B only", "p", f"all@{k}: A only", "B only", "p"]
+    rows = []
+    for pair in results.get("paired", []):
+        cells = [f"{pair['a']} vs {pair['b']}"]
+        for metric in (f"recall_any@{pair['k']}", f"recall_all@{pair['k']}"):
+            c = pair[metric]
+            cells += [str(c["a_only"]), str(c["b_only"]), _p(c["p_value"])]
+        rows.append(cells)
+    return header, rows
+
+
 def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Header and one row per system: turn-level recall@k, session recall_any@10, MRR, NDCG, latency."""
     ks = results["ks"]
@@ -40,8 +82,9 @@ def print_table(results: dict[str, Any]) -> None:
 
     header, rows = table_rows(results)
     keep = [i for i, h in enumerate(header) if h in TERMINAL_COLUMNS]
+    repaired = results.get("repaired") or "none"
     table = Table(title=f"{results['dataset']}: {results['n_items']} items, turn-level recall "
-                        f"(skipped: {results['skipped'] or 'none'})")
+                        f"(skipped: {results['skipped'] or 'none'}; repaired: {repaired})")
     for i in keep:
         table.add_column(header[i], justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
@@ -50,6 +93,17 @@ def print_table(results: dict[str, Any]) -> None:
     if not console.is_terminal:  # piped output: do not squeeze the table into 80 columns
         console = Console(width=max(console.width, 140))
     console.print(table)
+    titles = ("Gold turns folded into another turn's memory: recall raw -> with each counted at its memory",
+              "Paired comparison, item by item (exact two-sided sign test on the items one system alone gets)")
+    for title, (head, body) in zip(titles, (merged_rows(results), paired_rows(results)), strict=True):
+        if not body:
+            continue
+        extra = Table(title=title)
+        for i, h in enumerate(head):
+            extra.add_column(h, justify="left" if i == 0 else "right", no_wrap=True)
+        for row in body:
+            extra.add_row(*row)
+        console.print(extra)
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -141,6 +195,22 @@ def write_report(results: dict[str, Any], directory: str | Path) -> Path:
         cat_rows = [[name, *[_fmt(s["by_category"].get(c, {}).get(metric, "-")) for c in cats]]
                     for name, s in results["systems"].items()]
         parts += [_markdown_table(cat_header, cat_rows), "", f"![{metric}](categories_{metric}.png)", ""]
+    head, body = merged_rows(results)
+    if body:
+        parts += ["## Gold turns folded into another turn's memory", "",
+                  "agentmem's write gate skips a duplicate turn (the memory keeps naming the earlier turn) or "
+                  "updates a memory with a newer turn (it then names the newer one). A gold turn inside a memory "
+                  "that names another turn is a miss in the raw figures; *merged* counts it as found when the "
+                  "memory that absorbed it is in the top k (k memories, not k turns). *turns merged*: turns "
+                  "without a memory of their own; *gold turns merged*: gold turns (per item) hidden that way.",
+                  "", _markdown_table(head, body), ""]
+    head, body = paired_rows(results)
+    if body:
+        parts += ["## Paired comparison", "",
+                  "Item by item on turn-level recall: *A only* / *B only* count the items one system gets and the "
+                  "other misses; p is the exact two-sided sign test (McNemar's exact test) on those items. "
+                  "Per-category counts are in results.json (`paired[].by_category`).", "",
+                  _markdown_table(head, body), ""]
     path = directory / "report.md"
     path.write_text("\n".join(parts))
     return path

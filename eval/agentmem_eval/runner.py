@@ -3,6 +3,11 @@
 For each system and each episode a fresh memory is built and fed the episode's turns in order; each
 question is asked once the turns it may see have been added (`Item.at`), and is scored only against its
 own episode. Vectors are computed once for all systems (`CachedEncoder`); latency excludes encoding.
+
+The agentmem family (systems.AbsorbingSystem) is scored twice: the raw ranking of the turns its hits
+name, and the ranking of memories, where a gold turn folded into another turn's memory counts as found
+when that memory is returned (the `merged` block). Pairs of systems are compared item by item on
+recall_any and recall_all at the headline cut-off, with an exact sign test (the `paired` list).
 """
 
 from __future__ import annotations
@@ -17,16 +22,19 @@ import numpy as np
 
 from agentmem.episodes import Dataset, Episode
 from agentmem_eval.embeddings import CacheConfig, CachedEncoder
-from agentmem_eval.metrics import item_scores, mean_scores, percentiles, sessions_of
-from agentmem_eval.systems import NEEDS_VECTORS, SYSTEMS, Query, System, SystemsConfig
+from agentmem_eval.metrics import item_scores, mean_scores, paired, percentiles, sessions_of
+from agentmem_eval.systems import NEEDS_VECTORS, SYSTEMS, AbsorbingSystem, Query, System, SystemsConfig
 
 
 @dataclass
 class RunConfig:
-    """systems: names to evaluate; ks: cut-offs for recall@k (the deepest is how many turns are asked for)."""
+    """systems: names to evaluate; ks: cut-offs for recall@k (the deepest is how many turns are asked for);
+    compare: pairs (a, b) of systems to compare item by item (None: agentmem against every other system
+    that runs, when agentmem runs)."""
 
     systems: tuple[str, ...] = SYSTEMS
     ks: tuple[int, ...] = (1, 5, 10, 20)
+    compare: tuple[tuple[str, str], ...] | None = None
     settings: SystemsConfig = field(default_factory=SystemsConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     encoder: Any = None  # an agentmem encoder spec (None: the packaged default)
@@ -35,13 +43,20 @@ class RunConfig:
 
 @dataclass
 class ItemResult:
-    """One item's answer from one system: the ranking (turn ids) and its scores at each level."""
+    """One item's answer from one system: the ranking (turn ids) and its scores at each level.
+
+    merged: turn-level scores with gold turns mapped to the memories that absorbed them (AbsorbingSystem
+    only, else None); n_gold: the item's gold turns; gold_merged: how many of them sit in a memory that
+    names another turn, so the raw ranking cannot show them."""
 
     item_id: str
     category: str
     ranking: list[str]
     turn: dict[str, float]
     session: dict[str, float]
+    merged: dict[str, float] | None = None
+    n_gold: int = 0
+    gold_merged: int = 0
 
 
 @dataclass
@@ -54,6 +69,7 @@ class SystemRun:
     recall_ms: list[float] = field(default_factory=list)
     footprint: list[int] = field(default_factory=list)
     turns: list[int] = field(default_factory=list)
+    merged_turns: list[int] = field(default_factory=list)  # per episode: turns without a memory of their own
 
 
 class Vectors:
@@ -89,6 +105,7 @@ def run_episode(system: System, episode: Episode, vectors: Vectors | None, ks: t
                 run: SystemRun) -> None:
     """Feed `episode` to `system`, asking each question (for max(ks) turns) once its visible turns are in."""
     session_of = {t.id: t.session for t in episode.turns}
+    position = {t.id: i for i, t in enumerate(episode.turns)}
     turn_vecs = vectors.turns[episode.id] if vectors and system.needs_vectors else None
     done = 0
     by_at: dict[int, list] = defaultdict(list)
@@ -109,12 +126,33 @@ def run_episode(system: System, episode: Episode, vectors: Vectors | None, ks: t
             positions = system.search(Query(item.question, qvec, when), max(ks))
             run.recall_ms.append((time.perf_counter() - start) * 1000)
             ranking = [episode.turns[p].id for p in positions]
-            run.items.append(ItemResult(
+            result = ItemResult(
                 item.id, item.category, ranking,
                 item_scores(ranking, item.evidence, ks, system.ranked),
-                item_scores(sessions_of(ranking, session_of), item.sessions, ks, system.ranked)))
+                item_scores(sessions_of(ranking, session_of), item.sessions, ks, system.ranked),
+                n_gold=len(item.evidence))
+            if isinstance(system, AbsorbingSystem):
+                _score_merged(system, item.evidence, position, ks, result)
+            run.items.append(result)
     run.footprint.append(system.footprint())
     run.turns.append(len(episode.turns))
+    if isinstance(system, AbsorbingSystem):
+        run.merged_turns.append(len(system.memory_of) - len(set(system.memory_of)))
+
+
+def _score_merged(system: AbsorbingSystem, evidence: tuple[str, ...], position: dict[str, int],
+                  ks: tuple[int, ...], result: ItemResult) -> None:
+    """Score the memories `system` last returned against the memories holding the gold turns."""
+    gold: list[str] = []
+    for turn in evidence:
+        pos = position.get(turn, len(system.memory_of))
+        if pos >= len(system.memory_of):
+            gold.append(f"unobserved turn {turn}")  # matches no memory id
+            continue
+        memory = system.memory_of[pos]
+        gold.append(memory)
+        result.gold_merged += system.shown.get(memory) != pos
+    result.merged = item_scores(system.last_hits, gold, ks, True)
 
 
 def summarise(run: SystemRun) -> dict[str, Any]:
@@ -135,6 +173,58 @@ def summarise(run: SystemRun) -> dict[str, Any]:
     total_turns = sum(run.turns)
     out["memory_bytes"] = {"max_episode": max(run.footprint, default=0),
                            "per_turn": sum(run.footprint) / total_turns if total_turns else 0.0}
+    if run.merged_turns:
+        out["merged"] = _summarise_merged(run, groups)
+    return out
+
+
+def _summarise_merged(run: SystemRun, groups: dict[str, list[ItemResult]]) -> dict[str, Any]:
+    """The `merged` block: how many turns and gold turns went into another turn's memory, and turn-level
+    scores with each gold turn counted as found when the memory that absorbed it is returned."""
+    def scores(items: list[ItemResult]) -> dict[str, float]:
+        return mean_scores([r.merged for r in items if r.merged is not None])
+
+    rows = [r for r in run.items if r.merged is not None]
+    return {
+        "turns_merged": sum(run.merged_turns),
+        "gold_turns": sum(r.n_gold for r in rows),
+        "gold_merged": sum(r.gold_merged for r in rows),
+        "items_with_merged_gold": sum(1 for r in rows if r.gold_merged),
+        **scores(rows),
+        "by_category": {cat: {"n_items": len(items), **scores(items)} for cat, items in sorted(groups.items())},
+    }
+
+
+def headline_k(ks: tuple[int, ...] | list[int]) -> int:
+    """The cut-off paired comparisons use: 10 when evaluated, else the deepest."""
+    return 10 if 10 in ks else max(ks)
+
+
+def default_pairs(systems: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """agentmem against every other system that runs (none without agentmem)."""
+    if "agentmem" not in systems:
+        return ()
+    return tuple(("agentmem", other) for other in systems if other != "agentmem")
+
+
+def compare(runs: dict[str, SystemRun], pairs: tuple[tuple[str, str], ...], k: int) -> list[dict[str, Any]]:
+    """Item-by-item comparison of each pair on recall_any@k and recall_all@k, overall and by category:
+    items each system alone gets right, and the exact sign test on them (metrics.paired)."""
+    out = []
+    for a, b in pairs:
+        for name in (a, b):
+            if name not in runs:
+                raise ValueError(f"cannot compare {a} with {b}: {name} did not run; add it to the systems")
+        category = {r.item_id: r.category for r in runs[a].items}
+        entry: dict[str, Any] = {"a": a, "b": b, "k": k}
+        by_category: dict[str, dict[str, Any]] = {c: {} for c in sorted(set(category.values()))}
+        for metric in (f"recall_any@{k}", f"recall_all@{k}"):
+            scores = [{r.item_id: r.turn[metric] for r in runs[name].items} for name in (a, b)]
+            entry[metric] = paired(*scores)
+            for cat, block in by_category.items():
+                block[metric] = paired(*({i: s[i] for i in s if category.get(i) == cat} for s in scores))
+        entry["by_category"] = by_category
+        out.append(entry)
     return out
 
 
@@ -143,6 +233,11 @@ def evaluate(dataset: Dataset, config: RunConfig | None = None) -> tuple[dict[st
     from tqdm import tqdm
 
     config = config or RunConfig()
+    pairs = default_pairs(config.systems) if config.compare is None else config.compare
+    for a, b in pairs:
+        if a == b or a not in config.systems or b not in config.systems:
+            raise ValueError(f"cannot compare {a} with {b}: a pair needs two different systems among "
+                             f"those evaluated ({', '.join(config.systems)})")
     base_encoder = None
     vectors = None
     if NEEDS_VECTORS.intersection(config.systems):
@@ -174,5 +269,6 @@ def evaluate(dataset: Dataset, config: RunConfig | None = None) -> tuple[dict[st
         "ks": list(config.ks),
         "settings": asdict(config.settings),
         "systems": {name: summarise(run) for name, run in runs.items()},
+        "paired": compare(runs, pairs, headline_k(config.ks)),
     }
     return results, runs

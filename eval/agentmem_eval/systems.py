@@ -7,6 +7,14 @@ time is shared, cached, and kept out of the latency figures of every system alik
 
 - agentmem: `agentmem.Memory` with its default controller (event_time from session dates, speaker in
   metadata); one private store per episode.
+- zsum: the same Memory, written by the same write gate, read over the same candidates (dense top-K,
+  lexical top-K, temporal neighbours), but ranked by an untrained scorer: z(cos) + z(BM25), the
+  standardised sum of the two, nothing learned. A fresh `Scorer(config)` is exactly that (read
+  strength softplus(0.55) ~ 1, lexical weight 1, every other weight 0), so the system loads agentmem's
+  controller and replaces its scorer with a fresh one built from the controller's own scoring config:
+  what the trained read adds over its untrained starting point, with writes and candidates held fixed.
+- lexical: the same Memory ranked by its own BM25 index alone (`SlotReader.lexical`): what agentmem's
+  lexical candidates give without the dense half or any scoring.
 - dense: a flat inner-product FAISS index over the same unit vectors (exact cosine).
 - bm25: bm25s (Lucene BM25 variant by default), re-indexed after each batch of additions (bm25s has no
   incremental add).
@@ -14,6 +22,13 @@ time is shared, cached, and kept out of the latency figures of every system alik
 - recency: the last k turns, most recent first.
 - full-context: every turn that fits in the last T tokens; a set, not a ranking (`ranked = False`):
   what an LLM with a T-token window would see, so its recall@k does not depend on k.
+
+The agentmem family (agentmem, zsum, lexical) maps a hit to the turn named in the memory's metadata
+(`pos`). agentmem's write gate may fold a turn into an earlier memory (a duplicate is skipped; an update
+rewrites the memory with the newer turn's text and metadata), so one memory can hold several turns
+while naming one. These systems also keep which memory each turn went to (`AbsorbingSystem`), so the
+runner can score both ways: the raw ranking of named turns, and the ranking of memories with each gold
+turn found when the memory that absorbed it is returned.
 """
 
 from __future__ import annotations
@@ -25,7 +40,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -56,6 +71,21 @@ class System(Protocol):
         """Bytes the memory holds now."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class AbsorbingSystem(Protocol):
+    """A system whose memories may each hold several turns (agentmem's write gate merges them).
+
+    memory_of: the id of the memory each added turn went to, by position (what `remember` returned).
+    shown: the position of the turn each memory names now (its metadata's `pos`): the turn its hits
+        count as in the raw ranking.
+    last_hits: the memory ids of the last `search`, best first (the same hits as its positions).
+    """
+
+    memory_of: list[str]
+    shown: dict[str, int]
+    last_hits: list[str]
 
 
 class DenseSystem:
@@ -278,17 +308,21 @@ class AgentMemConfig:
 
 
 class AgentMemSystem:
-    """`agentmem.Memory`, one private temporary store per episode, fed the shared vectors."""
+    """`agentmem.Memory`, one private temporary store per episode, fed the shared vectors.
+
+    controller: the controller to use instead of `config.controller` (zsum passes its own)."""
 
     name, needs_vectors, ranked = "agentmem", True, True
 
-    def __init__(self, encoder: Any, config: AgentMemConfig | None = None) -> None:
+    def __init__(self, encoder: Any, config: AgentMemConfig | None = None, controller: Any = None) -> None:
         from agentmem import Memory
 
         self.config = config or AgentMemConfig()
         kwargs: dict[str, Any] = {"encoder": encoder}
-        if self.config.controller is not None:
-            kwargs["controller"] = self.config.controller
+        if controller is None:
+            controller = self.config.controller
+        if controller is not None:
+            kwargs["controller"] = controller
         if self.config.index is not None:
             kwargs["index"] = self.config.index
         if self.config.memory is not None:
@@ -303,17 +337,32 @@ class AgentMemSystem:
             self.schema = kwargs["config"].postgres.schema = f"eval_{uuid.uuid4().hex[:12]}"
             self.memory = Memory(self.config.postgres, **kwargs)
         self.n = 0
+        self.memory_of: list[str] = []
+        self.shown: dict[str, int] = {}
+        self.last_hits: list[str] = []
 
     def add(self, turns: Sequence[Turn], vectors: np.ndarray | None) -> None:
         metadata = [{"pos": self.n + i, "turn": t.id, "session": t.session, "speaker": t.speaker}
                     for i, t in enumerate(turns)]
-        self.memory.remember([t.text for t in turns], metadata=metadata, event_time=[t.time for t in turns],
-                             embeddings=np.ascontiguousarray(vectors, dtype=np.float32))
+        ids = self.memory.remember([t.text for t in turns], metadata=metadata, event_time=[t.time for t in turns],
+                                   embeddings=np.ascontiguousarray(vectors, dtype=np.float32))
+        merged: set[str] = set()
+        for i, memory_id in enumerate(ids):
+            if memory_id in self.shown:
+                merged.add(memory_id)  # skipped into, or updated by, this turn: which turn it names is read back
+            else:
+                self.shown[memory_id] = self.n + i
+        for memory_id in merged:
+            record = self.memory.get(memory_id)
+            if record is not None:
+                self.shown[memory_id] = int(record.metadata["pos"])
+        self.memory_of.extend(ids)
         self.n += len(turns)
 
     def search(self, query: Query, k: int) -> list[int]:
         # Reads leave usage untouched so results do not depend on the order questions are asked.
         hits = self.memory.recall(query.text, k=k, embedding=query.vector, query_time=query.time, track_usage=False)
+        self.last_hits = [h.id for h in hits]
         return [int(h.metadata["pos"]) for h in hits]
 
     def footprint(self) -> int:
@@ -328,8 +377,56 @@ class AgentMemSystem:
                 conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
 
 
-SYSTEMS = ("agentmem", "dense", "bm25", "hybrid", "recency", "full-context")
-NEEDS_VECTORS = frozenset({"agentmem", "dense", "hybrid"})  # the runner encodes only when one of these runs
+def zsum_controller(spec: Any = None) -> Any:
+    """agentmem's controller (`spec`: what `AgentMemConfig.controller` holds; None: the packaged learned
+    one) with its scorer replaced by a fresh, untrained one built from the controller's own scoring
+    config. The write gate and the candidate gathering stay as trained, so writes and candidates are
+    agentmem's, and a fresh scorer ranks by z(cos) + z(BM25) whatever parameters the trained one has.
+
+    Raises ValueError for a controller with no learned scorer (the cosine baseline)."""
+    from agentmem.controller import resolve_controller
+    from agentmem.controller.learned import LearnedController
+    from agentmem.controller.scoring import Scorer
+
+    loaded = resolve_controller("learned" if spec is None else spec)
+    if not isinstance(loaded, LearnedController):
+        raise ValueError(f"zsum ranks agentmem's candidates with an untrained learned scorer, and controller "
+                         f"{getattr(loaded, 'name', spec)!r} has none; drop zsum from the systems or use the "
+                         "learned controller")
+    controller = copy.deepcopy(loaded)  # a controller instance may be shared with the agentmem system
+    controller.scorer = Scorer(controller.config.scoring)
+    controller.eval()
+    return controller
+
+
+class ZSumSystem(AgentMemSystem):
+    """agentmem's memory read by the untrained z(cos) + z(BM25) sum (`zsum_controller`)."""
+
+    name = "zsum"
+
+
+class LexicalSystem(AgentMemSystem):
+    """agentmem's memory ranked by its own lexical (BM25) index alone.
+
+    The evaluation reads each memory from one thread, so the reader is taken without the Memory's lock."""
+
+    name = "lexical"
+
+    def search(self, query: Query, k: int) -> list[int]:
+        backend = self.memory.backend
+        with backend.errors():
+            reader = backend.reader()
+            found = reader.lexical(query.text, k)
+            rows = reader.rows([slot for slot, _ in found])
+        hits = [rows[slot] for slot, _ in found if slot in rows]
+        self.last_hits = [row.id for row in hits]
+        return [int(row.metadata["pos"]) for row in hits]
+
+
+SYSTEMS = ("agentmem", "zsum", "lexical", "dense", "bm25", "hybrid", "recency", "full-context")
+# The runner encodes only when one of these runs (zsum and lexical write through agentmem's write gate,
+# which weighs each turn by its vector).
+NEEDS_VECTORS = frozenset({"agentmem", "zsum", "lexical", "dense", "hybrid"})
 
 
 @dataclass
@@ -342,9 +439,14 @@ class SystemsConfig:
     agentmem: AgentMemConfig = field(default_factory=AgentMemConfig)
 
     def factory(self, name: str, encoder: Any) -> Callable[[], System]:
-        """`encoder` is the agentmem Encoder (for its dim, and for Memory so store and vectors agree)."""
+        """`encoder` is the agentmem Encoder (for its dim, and for Memory so store and vectors agree).
+        zsum's controller is built here, once for every episode."""
+        if name == "zsum":
+            controller = zsum_controller(self.agentmem.controller)
+            return lambda: ZSumSystem(encoder, self.agentmem, controller)
         makers: dict[str, Callable[[], System]] = {
             "agentmem": lambda: AgentMemSystem(encoder, self.agentmem),
+            "lexical": lambda: LexicalSystem(encoder, self.agentmem),
             "dense": lambda: DenseSystem(encoder.dim),
             "bm25": lambda: BM25System(self.bm25),
             "hybrid": lambda: HybridSystem(encoder.dim, self.hybrid),

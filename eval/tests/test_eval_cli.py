@@ -59,3 +59,30 @@ def test_qa_stage_from_the_command_line(locomo_file, tmp_path):
     qa = json.loads(out.read_text())["systems"]["recency"]["qa"]
     # The fake model answers "ok" to everything: no exact match, and the judge's "ok" is not a "yes".
     assert qa == {"n_items": 5, "exact_match": 0.0, "f1": 0.0, "judge": 0.0}
+
+
+def test_compare_prints_and_reports_the_sign_test(locomo_file, tmp_path):
+    out, report = tmp_path / "r.json", tmp_path / "report"
+    result = CliRunner().invoke(eval_cli, [
+        "locomo", "--data", str(locomo_file), "--systems", "bm25,recency", "--k", "1,2", "--compare", "bm25,recency",
+        "--out", str(out), "--report", str(report), "--quiet"])
+    assert result.exit_code == 0, result.output
+    (pair,) = json.loads(out.read_text())["paired"]
+    assert (pair["a"], pair["b"], pair["k"]) == ("bm25", "recency", 2)
+    # bm25 finds all 5 items within 2 turns; recency the two whose gold includes a last turn (see
+    # test_eval_runner). any@2: 3 items bm25 alone, p = 2 / 2^3; all@2: 4 alone, p = 2 / 2^4.
+    assert pair["recall_any@2"] == {"n_items": 5, "a_only": 3, "b_only": 0, "both": 2, "neither": 0, "p_value": 0.25}
+    assert pair["recall_all@2"]["a_only"] == 4 and pair["recall_all@2"]["p_value"] == 0.125
+    assert pair["by_category"]["single-hop"]["recall_any@2"]["n_items"] == 2
+    assert "| bm25 vs recency | 3 | 0 | 0.250 | 4 | 0 | 0.125 |" in (report / "report.md").read_text()
+    assert "bm25 vs recency" in result.output
+    assert "repaired: {'date_without_session': 1" in " ".join(result.output.split())
+
+
+def test_default_systems_hold_the_new_baselines_and_drop_zsum_without_a_learned_controller():
+    from agentmem_eval.cli import choose_systems
+
+    assert choose_systems(None, learned=True) == (
+        "agentmem", "zsum", "lexical", "dense", "bm25", "hybrid", "recency", "full-context")
+    assert "zsum" not in choose_systems(None, learned=False)
+    assert "lexical" in choose_systems(None, learned=False)

@@ -43,3 +43,22 @@ def test_counts_below_one_are_refused(tmp_path):
         assert result.exit_code == 2, args
         assert "is not in the range x>=1" in result.output, args
     assert not (tmp_path / "r.json").exists()
+
+
+def test_bad_compare_pairs_and_zsum_without_a_learned_controller_are_refused(locomo_file, tmp_path):
+    out = tmp_path / "r.json"
+    common = ["locomo", "--data", str(locomo_file), "--quiet", "--out", str(out)]
+    cases = [
+        (["--systems", "bm25,recency", "--compare", "agentmem,bm25"],
+         "Invalid value for --compare: agentmem is not evaluated in this run; add it to --systems (bm25,recency)"),
+        (["--systems", "bm25", "--compare", "bm25,bm25"],
+         "Invalid value for --compare: 'bm25,bm25' is not two different systems; give A,B"),
+        (["--systems", "zsum,bm25", "--controller", "cosine"],
+         "Invalid value for --systems: zsum ranks with an untrained learned scorer, and --controller cosine has none"),
+        (["--systems", ","], "Invalid value for --systems: no system given"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(eval_cli, [*common, *args])
+        assert result.exit_code == 2, args
+        assert message in " ".join(result.output.split()), result.output
+    assert not out.exists()

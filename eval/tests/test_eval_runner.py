@@ -5,7 +5,7 @@ from __future__ import annotations
 from agentmem_eval.embeddings import CacheConfig
 from agentmem_eval.runner import RunConfig, evaluate
 
-from agentmem.episodes import load_babi, load_locomo
+from agentmem.episodes import Dataset, Episode, Item, Turn, load_babi, load_locomo
 
 
 def test_locomo_recency_and_full_context_by_hand(locomo_file):
@@ -51,3 +51,42 @@ def test_vector_systems_share_one_encoding(locomo_file, fake_encoder, tmp_path):
     # Whatever its controller, a memory asked for 5 of 5 turns returns them all.
     assert systems["agentmem"]["recall_all@5"] == 1.0
     assert systems["agentmem"]["memory_bytes"]["max_episode"] > 0
+
+
+def test_a_gold_turn_folded_into_another_memory_counts_raw_and_merged(fake_encoder, tmp_path):
+    """Turn 2 repeats turn 0 word for word: the write gate skips it into turn 0's memory, which keeps
+    naming turn 0. A question whose gold is turn 2 misses in the raw ranking and is found, merged, when
+    that memory comes back."""
+    turns = [Turn(str(i), "s", text) for i, text in enumerate([
+        "Ann: I adopted a puppy named Rex.", "Bo: I started learning the violin.",
+        "Ann: I adopted a puppy named Rex.", "Ann: My sister lives in Porto."])]
+    items = [Item("q1", "What is the name of the puppy Ann adopted?", "Rex", "single-hop", ("2",), ("s",)),
+             Item("q2", "Where does the sister live?", "Porto", "single-hop", ("3",), ("s",))]
+    dataset = Dataset("dup", [Episode("e", turns, items)])
+    config = RunConfig(systems=("agentmem", "zsum", "lexical", "bm25"), ks=(1, 3), encoder=fake_encoder,
+                       cache=CacheConfig(directory=tmp_path / "cache"), progress=False)
+    results, runs = evaluate(dataset, config)
+    for name in ("agentmem", "zsum", "lexical"):
+        block = results["systems"][name]
+        assert runs[name].merged_turns == [1]
+        assert "2" not in runs[name].items[0].ranking  # the memory names turn 0
+        assert block["recall_any@3"] == 0.5  # q1 can never be found raw
+        merged = block["merged"]
+        assert (merged["turns_merged"], merged["gold_turns"], merged["gold_merged"]) == (1, 2, 1)
+        assert merged["items_with_merged_gold"] == 1
+        assert merged["recall_any@3"] == 1.0
+        assert merged["by_category"]["single-hop"]["n_items"] == 2
+    assert "merged" not in results["systems"]["bm25"]
+    # Default pairs: agentmem against each other system, on recall@3 (10 is not evaluated).
+    assert [(p["a"], p["b"], p["k"]) for p in results["paired"]] == [
+        ("agentmem", "zsum", 3), ("agentmem", "lexical", 3), ("agentmem", "bm25", 3)]
+    # bm25 ranks turns 0 and 2 alike (the same words) and finds both items; agentmem, raw, only q2.
+    assert results["paired"][2]["recall_any@3"] == {
+        "n_items": 2, "a_only": 0, "b_only": 1, "both": 1, "neither": 0, "p_value": 1.0}
+
+
+def test_compare_pairs_must_be_evaluated():
+    import pytest
+
+    with pytest.raises(ValueError, match="cannot compare bm25 with dense"):
+        evaluate(Dataset("x", []), RunConfig(systems=("bm25",), compare=(("bm25", "dense"),), progress=False))

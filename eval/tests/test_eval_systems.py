@@ -107,3 +107,76 @@ def test_agentmem_system_on_postgres_keeps_each_episode_in_a_schema_it_drops(fak
         left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'eval_%'").fetchone()[0]
     postgres.drop(url)
     assert left == 0
+
+
+def _random_unit(n: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, 64)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+CHAT = [Turn(str(i), "s", text) for i, text in enumerate([
+    "Ann: I adopted a puppy named Rex.", "Bo: I started learning the violin.", "Ann: My sister lives in Porto.",
+    "Bo: The violin recital in Porto went well.", "Ann: Rex chewed my shoes in Porto.", "Bo: My sister plays cello.",
+    "Ann: We walked Rex along the river.", "Bo: Porto has a great music school.",
+])]
+
+
+def test_zsum_is_agentmems_memory_ranked_by_the_untrained_z_sum(fake_encoder):
+    """zsum keeps the packaged write gate and candidate gathering, and its fresh scorer ranks by
+    softplus(0.55) z(cos) + z(BM25) over agentmem's candidates: recomputed here by hand."""
+    import torch
+    from agentmem_eval.systems import zsum_controller
+
+    from agentmem.controller import ReadQuery, resolve_controller
+    from agentmem.controller.scoring import Scorer
+
+    packaged, zsum = resolve_controller("learned"), zsum_controller()
+    for a, b in zip(packaged.gate.state_dict().values(), zsum.gate.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    fresh = Scorer(packaged.config.scoring).state_dict()
+    assert all(torch.equal(fresh[name], t) for name, t in zsum.scorer.state_dict().items())
+
+    system = SystemsConfig().factory("zsum", fake_encoder)()
+    agentmem = SystemsConfig().factory("agentmem", fake_encoder)()
+    try:
+        vectors = _random_unit(len(CHAT), 1)
+        system.add(CHAT, vectors)
+        agentmem.add(CHAT, vectors)
+        assert len(set(system.memory_of)) == len(set(agentmem.memory_of)) == len(CHAT)  # the same writes
+        text, q = "Where does the sister live in Porto?", _random_unit(1, 2)[0]
+        got = system.search(Query(text, q), 5)
+        assert len(got) == 5 and system.last_hits
+
+        reader = system.memory.backend.reader()
+        cand = zsum.gather(ReadQuery(text, q, 5), reader)
+        cos = cand.keys @ q / np.linalg.norm(cand.keys, axis=1)
+        z_cos = (cos - cos.mean()) / max(cos.std(), 0.05)
+        bm25 = dict(reader.lexical(text, zsum.config.candidates.lexical_k))
+        raw = np.array([bm25.get(int(s), 0.0) for s in cand.slots])
+        z_bm25 = (raw - raw.mean()) / max(raw.std(), 0.5)
+        score = np.log1p(np.exp(0.55)) * z_cos + z_bm25
+        top = cand.slots[np.argsort(-score, kind="stable")[:5]].tolist()
+        rows = reader.rows(top)
+        assert got == [rows[s].metadata["pos"] for s in top]
+    finally:
+        system.close()
+        agentmem.close()
+
+
+def test_zsum_needs_a_learned_controller(fake_encoder):
+    from agentmem_eval.systems import AgentMemConfig
+
+    with pytest.raises(ValueError, match="controller 'cosine' has none; drop zsum"):
+        SystemsConfig(agentmem=AgentMemConfig(controller="cosine")).factory("zsum", fake_encoder)
+
+
+def test_lexical_ranks_by_agentmems_own_bm25(fake_encoder):
+    system = SystemsConfig().factory("lexical", fake_encoder)()
+    try:
+        system.add(TURNS, fake_encoder.encode([t.text for t in TURNS]))
+        # "sister" is in turn 2 only, "Porto" in turns 2 and 3; no other content word matches.
+        assert system.search(Query("Where does the sister live in Porto?"), 10) == [2, 3]
+        assert system.last_hits == [system.memory_of[2], system.memory_of[3]]
+        assert system.search(Query("zebra xylophone"), 10) == []
+    finally:
+        system.close()
