@@ -1,7 +1,12 @@
 """The write gate: its pair features, update-instead-of-append with history and merged keys, batch
-writes weighed as stored, teacher-forced training pairs, and what its config switches off."""
+writes weighed as stored, the chat rules (small talk, bursts and questions never merge), teacher-forced
+training pairs, and what its config switches off."""
 
 from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +25,9 @@ from agentmem.controller.write_gate import (
     pair_features,
 )
 from agentmem.episodes import Turn
+from agentmem.text import asks, entities, says_changed, substance
+
+PACKAGED = Path(__file__).resolve().parent.parent / "agentmem" / "checkpoints" / "controller.safetensors"
 
 
 def _logistic_gate(candidates: int = 1, **weights: float) -> LearnedController:
@@ -86,11 +94,12 @@ def test_gate_pair_features_by_hand():
 
     same = features("user: Ilse Kim drives a Subaru.", 0.78)
     assert same == pytest.approx(
-        # content words {ilse kim sold subaru bought kia} vs {ilse kim drives subaru}: 3 of 7 shared
+        # substantive words {ilse kim subaru bought kia} ("sold" is a change word) vs {ilse kim drives
+        # subaru}: 3 of 6 shared
         dict(
             cosine=0.78,
             closest=0.0,
-            overlap=3 / 7,
+            overlap=3 / 6,
             entities=1.0,
             speaker=1.0,
             cue=1.0,
@@ -103,7 +112,7 @@ def test_gate_pair_features_by_hand():
         dict(
             cosine=0.81,
             closest=1.0,
-            overlap=1 / 9,
+            overlap=1 / 8,
             entities=1 / 3,
             speaker=1.0,
             cue=1.0,
@@ -156,7 +165,8 @@ def test_one_batch_and_one_write_at_a_time_weigh_the_same_memories(encoder):
         "user: Ana Silva has moved from Oslo to Lima.",
         "user: Ana Silva has moved from Lima to Quito.",
     ]
-    # content-word overlap: 2nd vs 1st 3/6, 3rd vs 2nd 4/6, 3rd vs 1st 2/7; fires above 0.45
+    # substantive-word overlap ("moved" is a change word): 2nd vs 1st 3/5, 3rd vs 2nd 3/5, 3rd vs 1st 2/6;
+    # fires above 0.45
     ctl = _logistic_gate(overlap=20.0, bias=-9.0)
     stores = []
     for one_batch in (True, False):
@@ -221,3 +231,119 @@ def test_gradients_reach_every_gate_parameter():
 def test_an_untrained_gate_never_updates():
     with torch.no_grad():
         assert float(WriteGate().probability(torch.ones(len(GATE_FEATURES)))) < 0.05
+
+
+# -- the chat rules -------------------------------------------------------------------------------
+
+
+def test_text_rules_by_hand():
+    # substance: content words without change words, conversation glue or two-letter pieces ("m")
+    assert substance("Good morning!") == [] and substance("ok moving on") == [] and substance("haha same") == []
+    assert substance("I'm home now") == ["home"]
+    assert substance("We moved to Denver, now we live in a tiny flat.") == ["denver", "live", "tiny", "flat"]
+    # entities: capitalised words that are not a sentence's glue, possessives folded
+    assert entities("Actually I'm at Omar's place in Lima.") == {"omar", "lima"}
+    # whom a message is said to is not what it is about
+    assert substance("Thanks, Gina! Wow Nate, the dance studio is great.") == ["dance", "studio"]
+    assert entities("Hey Jon, I moved to Denver!") == {"denver"}
+    # a question states nothing; a statement followed by a question does
+    assert asks("Where do you live again?") and asks("Are you still in Austin? :)")
+    assert not asks("We moved! Have you been to Denver?") and not asks("ok")
+    # change words, the ones that say a state ended included
+    assert says_changed("Sam and I broke up.") and says_changed("Ana relocated to Lima.")
+    assert not says_changed("I started a new job as a nurse.")
+    # a negated change word says nothing changed, but "not ... anymore" and "no longer" do
+    assert not says_changed("I won't quit, ever!") and not says_changed("We never moved.")
+    assert says_changed("I'm not in Austin anymore.") and says_changed("I no longer drive.")
+
+
+def _chat(*lines: tuple[str, float]) -> tuple[list[str], list[dict[str, str]], list[datetime]]:
+    """(texts, metadata, event times) of "Name: text" lines at the given minutes after a start."""
+    start = datetime(2024, 3, 4, 9, 0)
+    texts = [t for t, _ in lines]
+    return texts, [{"speaker": t.partition(":")[0]} for t in texts], [start + timedelta(minutes=m) for _, m in lines]
+
+
+def _write(encoder, ctl, lines, one_batch: bool) -> list[str]:
+    texts, metadata, times = _chat(*lines)
+    with Memory(None, encoder=encoder, controller=ctl) as mem:
+        if one_batch:
+            return mem.remember(texts, metadata=metadata, event_time=times)
+        return [
+            i for t, m, at in zip(texts, metadata, times, strict=True) for i in mem.remember(t, metadata=m, event_time=at)
+        ]
+
+
+@pytest.mark.parametrize("one_batch", [True, False])
+def test_small_talk_with_a_change_word_never_merges(encoder, one_batch):
+    """A gate that fires on a change word between one speaker's turns (what the network learns from
+    generated chats) would fold small talk into whatever that speaker said before; a merge needs a
+    shared substantive word."""
+    ctl = _logistic_gate(candidates=4, cue=10.0, speaker=10.0, bias=-15.0)
+    day = 24 * 60
+    lines = [
+        ("Mira: I live in Austin, close to the river.", 0),
+        ("Mira: Good morning!", day),
+        ("Mira: I'm home now", day + 90),
+        ("Mira: not tired anymore haha", 2 * day),
+        ("Mira: ok moving on", 2 * day + 30),
+    ]
+    assert len(set(_write(encoder, ctl, lines, one_batch))) == len(lines)
+    ctl.config.gate.shared_content = False  # the gate alone: small talk merges
+    assert len(set(_write(encoder, ctl, lines, one_batch))) < len(lines)
+
+
+@pytest.mark.parametrize("one_batch", [True, False])
+def test_a_burst_continues_and_a_later_change_replaces(encoder, one_batch):
+    """One speaker's messages seconds apart continue each other, even sharing words and a change word;
+    the same change days later replaces the earlier statement."""
+    ctl = _logistic_gate(candidates=4, cue=10.0, speaker=10.0, bias=-15.0)
+    burst = [
+        ("Mira: at the store, they don't have my cereal anymore", 0),
+        ("Mira: got the other cereal brand instead", 0.5),
+        ("Mira: the cereal line is huge now", 0.9),
+    ]
+    assert len(set(_write(encoder, ctl, burst, one_batch))) == 3
+    ctl.config.gate.burst_seconds = 0.0  # no burst rule: the change words merge them
+    assert len(set(_write(encoder, ctl, burst, one_batch))) < 3
+    ctl.config.gate.burst_seconds = 60.0
+    update = [("Mira: I live in Austin, close to the river.", 0), ("Mira: We moved, now we live in Denver.", 5 * 24 * 60)]
+    ids = _write(encoder, ctl, update, one_batch)
+    assert ids[0] == ids[1]
+
+
+def test_a_question_never_merges(encoder):
+    ctl = _logistic_gate(candidates=4, cue=10.0, speaker=10.0, bias=-15.0)
+    lines = [("Mira: Are you still living in Austin?", 0), ("Mira: I'm not living in Austin anymore.", 60 * 24)]
+    assert len(set(_write(encoder, ctl, lines, True))) == 2
+
+
+def test_a_repeated_statement_is_skipped_and_repeated_small_talk_is_not(encoder):
+    """The duplicate skip keeps one memory of a statement written twice; small talk and questions say
+    nothing to keep once, so each is a memory of its own."""
+    with Memory(None, encoder=encoder, controller=LearnedController()) as mem:
+        fact = mem.remember(["Mira: The bakery on Main Street closes at six."] * 2)
+        chat = mem.remember(["Mira: Good morning!"] * 2 + ["Mira: Where do you live again?"] * 2)
+        assert fact[0] == fact[1] and len(set(chat)) == 4
+
+
+@pytest.mark.parametrize("one_batch", [True, False])
+def test_a_reply_never_replaces_what_another_speaker_said(encoder, one_batch):
+    ctl = _logistic_gate(candidates=4, cue=10.0, overlap=10.0, bias=-12.0)
+    lines = [
+        ("Gina: I'm looking for a new dance studio downtown.", 0),
+        ("Jon: A new dance studio downtown? Mine closed, I'm teaching from home now.", 60 * 24),
+    ]
+    assert len(set(_write(encoder, ctl, lines, one_batch))) == 2
+    ctl.config.gate.same_speaker = False  # the gate alone: the reply replaces the statement
+    assert len(set(_write(encoder, ctl, lines, one_batch))) == 1
+
+
+def test_the_gate_config_of_a_checkpoint_without_the_rules_fields_loads():
+    from safetensors import safe_open
+
+    with safe_open(str(PACKAGED), framework="pt") as f:
+        gate = json.loads(f.metadata()["config"])["gate"]
+    rules = ("shared_content", "same_speaker", "burst_seconds")
+    config = WriteGateConfig(**{k: v for k, v in gate.items() if k not in rules})
+    assert config.shared_content and config.same_speaker and config.burst_seconds == 60.0

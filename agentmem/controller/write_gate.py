@@ -17,8 +17,10 @@ features (text.py's rules), all in 0..1:
 
     cosine    key similarity of the two
     closest   1 when the old memory is the new observation's nearest one among the G weighed
-    overlap   Jaccard overlap of their content words (stop words dropped)
-    entities  share of the old memory's capitalised words (names, places) that the new one repeats
+    overlap   Jaccard overlap of their substantive words (text.substance: no stop words, change words
+              or small talk, so two chit-chat turns do not overlap on "ok", "lol" or "now")
+    entities  share of the old memory's names, places and brands (text.entities: capitalised words
+              that are not glue such as a sentence's "Actually" or "I'm") that the new one repeats
     speaker   1 when both have the same known speaker
     cue       1 when the new text says something changed ("moved", "now", "anymore", "left", ...)
     subject   share of the old memory's full names ("Ana Silva") that the new one repeats: the same
@@ -26,6 +28,25 @@ features (text.py's rules), all in 0..1:
     named     1 when the old memory names someone by full name. With `subject` it tells "names no one"
               (a chat's "I live in Austin", where 0 shared names says nothing) from "names someone
               else" ("Nikhil Kim lives in Cusco" is not replaced by "Viktor Kim has moved to Cusco")
+
+Rules of chat come before the network, because its features cannot tell those cases apart (a short
+chat turn's key is mostly its "Name:" prefix, so "Mira: I'm home now" is closer to "Mira: Good
+morning!" than "Mira: We moved to Denver" is to "Mira: I live in Austin"):
+
+- shared content: an observation merges (updates or skips onto) a memory only when the two share a
+  substantive word (a topic word, a name, a value). A change word alone ("now", "anymore", "left")
+  says nothing about *what* changed, and small talk ("Good morning!", "ok moving on") has no
+  substance, so it never merges and is never merged into; nor does a question, which states nothing.
+  The name of the one person both texts name is not enough either: in an agent's log one person has
+  many facts, and "Ana Silva moved to Lima" shares nothing that says it replaces "Ana Silva works at
+  Acme" rather than "Ana Silva lives in Oslo" (two people both name are: "Ana Silva and Bo Ek split
+  up" replaces "Ana Silva is dating Bo Ek").
+- one speaker: when both speakers are known, only a speaker's own statement replaces theirs. A reply
+  ("Thanks, Gina! I won't give up") is not a new version of what it answers.
+- bursts: one speaker's messages seconds apart (at most `burst_seconds`) continue each other ("at the
+  store" / "they don't have my cereal anymore" / "got the other brand instead"); one never replaces
+  another. Equal times are a session's or a batch's stamp rather than a message's, so they say nothing
+  about bursts.
 
 Besides its G closest memories, a write is weighed against the G closest of those naming someone it
 names: in an agent's log, a person's old statement is often farther by key than the same template
@@ -52,16 +73,27 @@ from torch import nn
 from agentmem.controller.base import PendingWrite, WriteDecision
 from agentmem.episodes import Turn
 from agentmem.storage.base import SlotReader, SlotRow
-from agentmem.text import capitalised, content_words, name_phrases, says_changed, speaker_of, without_speaker
+from agentmem.text import (
+    asks,
+    entities,
+    fold,
+    name_phrases,
+    says_changed,
+    speaker_of,
+    substance,
+    without_speaker,
+)
 
 log = logging.getLogger("agentmem")
 
 GATE_FEATURES = ("cosine", "closest", "overlap", "entities", "speaker", "cue", "subject", "named")
 _NAMING_CAP = 256  # memories naming someone a write names that its gate may weigh
 _GATE_ROWS = 4000  # longer episodes give gate examples for a sample of this many turns
+PRECISION = 0.99  # the precision on its training pairs that the fitted gate's threshold is chosen for
 
 Target = tuple[int | None, int | None]  # (stored slot, batch position of the write allocating it)
-Pair = tuple[Target, str, str, float]  # (target, its text, its speaker, cosine to the write)
+# (target, its text, its speaker, cosine to the write, the event time of its text)
+Pair = tuple[Target, str, str, float, float | None]
 
 
 @dataclass
@@ -71,13 +103,19 @@ class WriteGateConfig:
     (0: a logistic gate over the pair features); update_threshold: the gate probability above which the
     observation updates that memory (set by `fit_gate`); duplicate_cosine: a write whose key is at least
     this close to a memory with the same normalised text is skipped; naming: also weigh the memories
-    naming someone the write names."""
+    naming someone the write names; shared_content: merge only texts sharing a substantive word;
+    same_speaker: never merge two known speakers' texts; burst_seconds: a speaker's messages at most
+    this far apart (and not at the same time) never replace each other (0: no burst rule). The rules:
+    the module docstring."""
 
     candidates: int = 4
     hidden: int = 16
-    update_threshold: float = 0.35
+    update_threshold: float = 0.5
     duplicate_cosine: float = 0.98
     naming: bool = True
+    shared_content: bool = True
+    same_speaker: bool = True
+    burst_seconds: float = 60.0
 
 
 class WriteGate(nn.Module):
@@ -129,9 +167,9 @@ class WriteGate(nn.Module):
         return probability
 
     def plan(self, writes: Sequence[PendingWrite], memory: SlotReader) -> list[WriteDecision]:
-        """Per observation, in order: skip it when its namespace already holds the same text; update the
-        memory it supersedes when the gate says so (an earlier write of this batch counts too); else
-        allocate a new slot."""
+        """Per observation, in order: skip it when its namespace already holds the same text (small talk
+        and questions excepted: the rules below); update the memory it supersedes when the rules allow
+        and the gate says so (an earlier write of this batch counts too); else allocate a new slot."""
         c = self.config
         out: list[WriteDecision] = []
         names = [name_phrases(w.text) if c.naming else [] for w in writes]  # worked out once per write
@@ -150,18 +188,36 @@ class WriteGate(nn.Module):
             decision = WriteDecision("new")
             if w.vector is not None:
                 pairs = self._pairs(w, names[i], stored[i], rows, earlier)
+                speaker = speaker_of(w.text, w.metadata)
+                mine = facts_of(w.text, speaker)
+                olds = [facts_of(p[1], p[2]) for p in pairs]
+                shares = [
+                    shares_content(c, mine, old) and not other_speaker(c, speaker, p[2])
+                    for p, old in zip(pairs, olds, strict=True)
+                ]
                 dup = next(
-                    (p for p in pairs if p[3] >= c.duplicate_cosine and _norm(p[1]) == _norm(w.text)), None
+                    (
+                        p
+                        for p, ok in zip(pairs, shares, strict=True)
+                        if ok and p[3] >= c.duplicate_cosine and _norm(p[1]) == _norm(w.text)
+                    ),
+                    None,
                 )
+                may = [
+                    ok and not in_burst(c, speaker, w.event_time, p[2], p[4])
+                    for p, ok in zip(pairs, shares, strict=True)
+                ]
                 if dup is not None:
                     decision = WriteDecision("skip", *dup[0])
-                elif pairs:
-                    speaker = speaker_of(w.text, w.metadata)
-                    best, mine = pairs[0][3], facts_of(w.text, speaker)
+                elif any(may):
+                    best = pairs[0][3]
                     feats = np.stack(
-                        [facts_features(mine, speaker, facts_of(t, spk), spk, cos, best) for _, t, spk, cos in pairs]
+                        [
+                            facts_features(mine, speaker, old, p[2], p[3], best)
+                            for p, old in zip(pairs, olds, strict=True)
+                        ]
                     )
-                    p = gate(feats)
+                    p = np.where(may, gate(feats), 0.0)
                     top = int(p.argmax())
                     if float(p[top]) > c.update_threshold:
                         target = pairs[top][0]
@@ -226,7 +282,7 @@ class WriteGate(nn.Module):
 
         def pairs(stored: list[tuple[int, float]], batch: list[Pair]) -> list[Pair]:
             out = [
-                ((s, None), rows[s].text, rows[s].speaker, cos)
+                ((s, None), rows[s].text, rows[s].speaker, cos, rows[s].event_time)
                 for s, cos in stored
                 if rows[s].namespace == w.namespace and s not in gone
             ]
@@ -241,8 +297,9 @@ class WriteGate(nn.Module):
 
 @dataclass(frozen=True)
 class TextFacts:
-    """What the pair features read of one text, worked out once per text: a write is weighed against a
-    few memories and a memory against many writes of a batch."""
+    """What the pair features and the rules read of one text, worked out once per text: a write is
+    weighed against a few memories and a memory against many writes of a batch. content: its
+    substantive words (text.substance), none for a question (it states nothing to merge)."""
 
     content: frozenset[str]
     entities: frozenset[str]
@@ -253,7 +310,9 @@ class TextFacts:
     def of(cls, text: str, speaker: str) -> TextFacts:
         body = without_speaker(text, speaker)
         return cls(
-            frozenset(content_words(body)), frozenset(capitalised(body)), frozenset(name_phrases(body)),
+            frozenset() if asks(body) else frozenset(substance(body)),
+            frozenset(entities(body)),
+            frozenset(name_phrases(body)),
             says_changed(body),
         )
 
@@ -283,6 +342,35 @@ def facts_features(
     return np.array(
         [max(cosine, 0.0), closest, overlap, entities, same, float(new.cue), subject, named], dtype=np.float32
     )
+
+
+def shares_content(config: WriteGateConfig, new: TextFacts, old: TextFacts) -> bool:
+    """The shared-content rule (module docstring): whether the two texts may merge by what they say."""
+    if not config.shared_content:
+        return True
+    shared = new.content & old.content
+    if not shared:
+        return False
+    people = new.names & old.names
+    if len(people) != 1:
+        return True  # no one named by both, or a statement about the same two people ("A and B split up")
+    (person,) = people
+    return not {fold(w) for w in shared}.issubset(person.split())
+
+
+def other_speaker(config: WriteGateConfig, new_speaker: str, old_speaker: str) -> bool:
+    """The one-speaker rule (module docstring): whether both speakers are known and differ."""
+    return config.same_speaker and bool(new_speaker) and bool(old_speaker) and new_speaker != old_speaker
+
+
+def in_burst(
+    config: WriteGateConfig, new_speaker: str, new_time: float | None, old_speaker: str, old_time: float | None
+) -> bool:
+    """The burst rule (module docstring): whether the old memory is the same speaker's message sent at
+    most `burst_seconds` apart, which the new one continues rather than replaces."""
+    if not new_speaker or new_speaker != old_speaker or new_time is None or old_time is None:
+        return False
+    return 0.0 < abs(new_time - old_time) <= config.burst_seconds
 
 
 def merge_keys(old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -338,7 +426,7 @@ class _BatchWrites:
 
     def pair(self, row: int, cosine: float) -> Pair:
         w = self.writes[self.latest[row]]
-        return self.targets[row], w.text, speaker_of(w.text, w.metadata), cosine
+        return self.targets[row], w.text, speaker_of(w.text, w.metadata), cosine, w.event_time
 
     def nearest(self, vector: np.ndarray, k: int) -> list[Pair]:
         """Pairs of the k closest memories the batch wrote."""
@@ -372,8 +460,8 @@ class GateExample:
 
 @dataclass
 class GateReport:
-    """The write gate's fit: the update threshold chosen (best F1 on the training pairs) and the held-out
-    precision and recall of the update decisions it gives."""
+    """The write gate's fit: the update threshold chosen (`fit_gate`) and the held-out precision and
+    recall of the update decisions it gives."""
 
     threshold: float = float("nan")
     pairs: int = 0
@@ -388,7 +476,9 @@ def gate_pairs(turns: Sequence[Turn], vectors: np.ndarray, k: int) -> list[GateE
     closest keys, and the `k` closest of those naming someone it names (vectors `(n, d)`, unit rows).
     The memories are those a gate that decided every earlier write right would have left (teacher
     forcing): one per chain of replacements (`Turn.supersedes`), holding its latest statement and the
-    merged key, which is what the write finds stored, in one batch or not."""
+    merged key, which is what the write finds stored, in one batch or not. The pairs the rules decide
+    at write time stay in: small talk, replies and bursts the generated episodes hold are negatives
+    that teach the network that a change word and one speaker are not enough."""
     n = len(turns)
     index = {t.id: i for i, t in enumerate(turns)}
     keys = np.array(vectors, dtype=np.float32)
@@ -403,6 +493,8 @@ def gate_pairs(turns: Sequence[Turn], vectors: np.ndarray, k: int) -> list[GateE
             keys[i], until[last] = merge_keys(keys[last], vectors[i]), i
         head[chain[i]] = i
     names = [name_phrases(t.text) for t in turns]
+    speakers = [_speaker(t) for t in turns]
+    facts = [TextFacts.of(t.text, spk) for t, spk in zip(turns, speakers, strict=True)]  # once per turn
     naming: dict[str, list[int]] = {}
     for i, found in enumerate(names):
         for name in set(found):
@@ -425,16 +517,9 @@ def gate_pairs(turns: Sequence[Turn], vectors: np.ndarray, k: int) -> list[GateE
             if not weighed:
                 continue
             weighed.sort(key=lambda j: -sims[r, j])
-            new = turns[t]
+            best = float(sims[r, weighed[0]])
             feats = [
-                pair_features(
-                    new.text,
-                    _speaker(new),
-                    turns[j].text,
-                    _speaker(turns[j]),
-                    float(sims[r, j]),
-                    float(sims[r, weighed[0]]),
-                )
+                facts_features(facts[t], speakers[t], facts[j], speakers[j], float(sims[r, j]), best)
                 for j in weighed
             ]
             replaced = chain[t] != t
@@ -448,9 +533,12 @@ def _speaker(turn: Turn) -> str:
     return speaker_of(turn.text, {"speaker": turn.speaker} if turn.speaker else {})
 
 
-def fit_gate(gate: WriteGate, examples: Sequence[GateExample], seed: int = 0) -> GateReport:
+def fit_gate(
+    gate: WriteGate, examples: Sequence[GateExample], seed: int = 0, *, min_precision: float = PRECISION
+) -> GateReport:
     """Fit the write gate (all its parameters, full batch) on pair examples, 20% of the turns held out;
-    sets `update_threshold` to the best F1 on the training pairs."""
+    sets `update_threshold` to the lowest one whose precision on the training pairs is at least
+    `min_precision` (the best F1 when none is)."""
     start = time.perf_counter()
     rng = random.Random(seed)
     order = list(range(len(examples)))
@@ -476,7 +564,7 @@ def fit_gate(gate: WriteGate, examples: Sequence[GateExample], seed: int = 0) ->
         loss.backward()
         opt.step()
     with torch.no_grad():
-        gate.config.update_threshold = _best_threshold(gate.probability(xt), yt > 0.5)
+        gate.config.update_threshold = _best_threshold(gate.probability(xt), yt > 0.5, min_precision)
         decided = gate.probability(xv) > gate.config.update_threshold
     truth = yv > 0.5
     report.threshold = gate.config.update_threshold
@@ -487,14 +575,18 @@ def fit_gate(gate: WriteGate, examples: Sequence[GateExample], seed: int = 0) ->
     return report
 
 
-def _best_threshold(p: torch.Tensor, truth: torch.Tensor) -> float:
-    """The update threshold with the best F1 on the training pairs (updates are rare, so 0.5 on
-    calibrated probabilities leaves most of them unmade)."""
-    best, best_f1 = 0.5, -1.0
+def _best_threshold(p: torch.Tensor, truth: torch.Tensor, min_precision: float) -> float:
+    """The lowest threshold (most updates made) whose precision is at least `min_precision`, else the one
+    with the best F1. Precision comes first: a wrong update folds an observation into a memory it does
+    not belong to, where a missed one only leaves two memories of one fact. Updates are rare, so 0.5 on
+    calibrated probabilities would leave most of them unmade."""
+    best, best_f1, precise = 0.5, -1.0, None
     for t in torch.linspace(0.05, 0.95, 19).tolist():
         decided = p > t
         tp = float((decided & truth).sum())
         f1 = 2 * tp / max(float(decided.sum() + truth.sum()), 1.0)
         if f1 > best_f1:
             best, best_f1 = t, f1
-    return best
+        if precise is None and tp > 0 and tp / float(decided.sum()) >= min_precision:
+            precise = t
+    return best if precise is None else precise
