@@ -9,7 +9,12 @@ the write gate agree on it and a change to one rule touches one file:
   ("Ana Silva", "New York"), folded to one term.
 - `content_words`: a text's distinct words without stop words.
 - `says_changed`: whether a text says something changed ("moved", "now", "anymore", ...).
-- `capitalised`: the capitalised words of a text (names, places), lower-cased.
+- `substance`: the words that say what a text is about: its content words without change words and
+  the glue of conversation (`SMALL_TALK`: greetings, thanks, reactions, fillers). "Good morning!",
+  "ok moving on" and "haha same" have none.
+- `capitalised`: the capitalised words of a text (names, places), lower-cased; `entities`: those that
+  are not glue (a sentence's "Actually", "Good", "I'm").
+- `asks`: whether a text only asks (every sentence a question), so states no fact.
 - `fold` and `STOPWORDS`: the normalisation every rule above (and the BM25 index) shares.
 """
 
@@ -28,26 +33,45 @@ STOPWORDS = frozenset(
     "when where which who whom why will with would you your".split()
 )
 WORD = re.compile(r"\w+")
-# Words that say a fact changed. Words that merely continue a story ("again", "new", "started") are
-# left out: "Rex chewed my shoes again" does not replace "I adopted a puppy named Rex".
+# Words that say a fact changed, or that a state ended ("broke up", "split up", "stopped"). Words that
+# merely continue a story ("again", "new", "started", "joined") are left out: "Rex chewed my shoes
+# again" does not replace "I adopted a puppy named Rex".
 CHANGE_CUES = frozenset(
-    (
-        "now",
-        "anymore",
-        "longer",
-        "moved",
-        "moving",
-        "left",
-        "quit",
-        "switched",
-        "changed",
-        "instead",
-        "sold",
-        "replaced",
-        "transferred",
-    )
+    "now anymore longer moved moving left leaving quit quitting switched switching changed instead sold "  # noqa: SIM905
+    "replaced transferred relocated relocating traded broke split divorced stopped".split()
+)
+# The glue of conversation: words that carry no topic of their own. Greetings and partings, thanks,
+# reactions and interjections, agreement, intensifiers and fillers, words of time and place deixis,
+# verbs of saying, feeling and wanting, and the pieces of contractions ("don't" -> "don", "t").
+SMALL_TALK = frozenset(
+    "hi hello hey hiya yo morning evening afternoon night goodnight bye goodbye later ttyl brb cya "  # noqa: SIM905
+    "thanks thank thx ty please pls sorry welcome cheers congrats congratulations "
+    "yes yeah yep yup yea ya no nope nah ok okay kk sure alright fine cool nice great awesome amazing done "
+    "lovely wonderful wow aww awww omg lol lmao rofl haha hahaha hehe ugh hmm hm oh ooh ah ahh wait "
+    "true agreed agree same exactly totally definitely absolutely indeed right "
+    "just really so very too also still again finally anyway anyways well actually honestly literally "
+    "maybe probably already even ever much more most quite pretty kinda sorta lot lots bit little "
+    "good bad happy glad fun funny sad crazy wild weird best worst better "
+    "today tonight tomorrow yesterday rn day days week weeks time times moment soon last next first ago since "
+    "here everything something anything nothing everyone someone thing things stuff back out off heading "
+    "go going gone went come coming came get got getting make made take took know knew think thought "
+    "feel felt see saw look looks looking say said says tell told talk talking want wanted need needed "
+    "love loved like liked hope hoped wish miss let lets gonna wanna gotta "
+    "not never don didn doesn isn wasn aren weren won wouldn couldn shouldn haven hasn hadn ain "
+    "im ive ill id youre thats whats its".split()
 )
 _CAPITALISED = re.compile(r"\b[A-Z][\w'-]+")
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")  # a sentence and the marks that end it
+# A name said to someone: after a comma, a sentence's start or a greeting, before a punctuation mark.
+_VOCATIVE = re.compile(
+    r"(?:^|[,.!?;:]\s*|\b(?i:hi|hey|hello|hiya|yo|dear|thanks|thank you|thx|bye|night|morning|congrats|"
+    r"cheers|sorry|wow|aww+|omg|oh|yay|yeah|yes)\s+)"
+    r"([A-Z][\w-]*)(?=\s*(?:[,.!?;]|$))"
+)
+# Negations that undo a change word right after them ("won't quit": "won", "t", "quit"), and the change
+# words they do not undo, which say a state ended whatever comes before them ("not ... anymore").
+_NEGATIONS = frozenset("not never t no".split())  # noqa: SIM905
+_STATE_CUES = frozenset(("anymore", "longer", "now", "instead"))
 # A "Name:" prefix is a speaker when its head is at most this long (and at most three words).
 SPEAKER_PREFIX_CHARS = 40
 
@@ -102,6 +126,25 @@ def speaker_word(speaker: str) -> str:
     return words[0] if words else ""
 
 
+# Speakers that are roles, not people: in an agent's log most memories have one of them, so a question
+# naming "the user" says nothing about which memory holds the answer.
+ROLES = frozenset(("user", "assistant", "system", "tool", "agent", "ai", "bot", "human", "function"))
+
+
+def refers_to(words: set[str], names: set[str], speaker: str) -> bool:
+    """Whether a query with lower-cased `words` and capitalised `names` (lower-cased) refers to
+    `speaker` (lower-cased, a person, not one of `ROLES`): it holds a word of the speaker's name ("Wu"
+    for "katherine wu"), or a name sharing the first three letters of one: nicknames and short forms
+    keep the head of the name ("Kate", "Katie", "Kat" for Katherine; "Mel" for Melanie)."""
+    if speaker in ROLES:
+        return False
+    parts = [w for w in WORD.findall(speaker) if len(w) > 1]
+    if any(w in words for w in parts):
+        return True
+    heads = {w[:3] for w in parts if len(w) >= 3}
+    return any(n[:3] in heads for n in names if len(n) >= 3)
+
+
 def without_speaker(text: str, speaker: str) -> str:
     """The text without its "Speaker:" prefix, so a speaker's name is not counted as something it names."""
     head, sep, rest = text.partition(":")
@@ -109,10 +152,48 @@ def without_speaker(text: str, speaker: str) -> str:
 
 
 def says_changed(text: str) -> bool:
-    """Whether `text` says a fact changed (one of `CHANGE_CUES`)."""
-    return bool(set(WORD.findall(text.lower())) & CHANGE_CUES)
+    """Whether `text` says a fact changed: one of `CHANGE_CUES`, not negated ("I won't quit", "we never
+    moved" say nothing changed; "not ... anymore" and "no longer" do)."""
+    words = WORD.findall(text.lower())
+    return any(
+        w in CHANGE_CUES and (w in _STATE_CUES or i == 0 or words[i - 1] not in _NEGATIONS)
+        for i, w in enumerate(words)
+    )
+
+
+def substance(text: str) -> list[str]:
+    """The words that say what `text` is about, in order: its content words (`content_words`) without
+    change words (`CHANGE_CUES`), conversation glue (`SMALL_TALK`), one- or two-letter pieces ("m" of
+    "I'm") and the names it addresses someone by (`addressed`). Empty for small talk ("Good morning!",
+    "ok moving on", "haha same", "Thanks, Gina!")."""
+    glue = CHANGE_CUES | SMALL_TALK | addressed(text)
+    return [w for w in content_words(text) if len(w) > 2 and w not in glue]
+
+
+def addressed(text: str) -> set[str]:
+    """The names `text` addresses someone by, lower-cased: a capitalised word after a greeting or a
+    comma and before a punctuation mark ("Thanks, Gina!", "Hey Jon,", "Go for it, Mel."). Whom a
+    message is said to is not what it is about."""
+    return {m.group(1).lower() for m in _VOCATIVE.finditer(text)}
 
 
 def capitalised(text: str) -> set[str]:
     """The capitalised words of `text` (names, places), lower-cased; "I" is not one."""
     return {w.lower() for w in _CAPITALISED.findall(text)} - {"i"}
+
+
+def entities(text: str) -> set[str]:
+    """The names, places and brands of `text`: its capitalised words, lower-cased and without a
+    possessive ("Omar's" -> "omar"), that are not glue: stop words, change words and `SMALL_TALK`, as
+    a sentence's first word often is ("Actually", "Good", "We", "I'm"), or a name it addresses."""
+    heads = {w.lower().partition("'")[0] for w in _CAPITALISED.findall(text)}
+    glue = STOPWORDS | SMALL_TALK | CHANGE_CUES | addressed(text)
+    return {w for w in heads if w and w != "i" and w not in glue}
+
+
+def asks(text: str) -> bool:
+    """Whether `text` only asks: each of its sentences is a question ("How's work these days?"), so it
+    states no fact. "We moved! Have you been to Denver?" also states one."""
+    sentences = [x.strip() for x in _SENTENCE.findall(text)]
+    sentences = [x for x in sentences if WORD.search(x)]
+    return bool(sentences) and all(x.endswith("?") for x in sentences)

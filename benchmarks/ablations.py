@@ -4,11 +4,14 @@
         --out eval/results/ablations/ablations.json
 
 Each variant is the packaged checkpoint with one mechanism switched off through configuration (a
-weight zeroed, a candidate source not gathered, links counted without their coherence, the lexical
-index built without name phrases or over each memory's latest text alone, reads or writes that do not
-look up the memories naming whom a text names, a write gate that never updates, no duplicate skip;
-nothing is retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4) and on the
-synthetic agent-history suite (10k observations, seed 0).
+weight zeroed, a candidate source not gathered, links counted without their coherence or without
+telling a reply from a burst, the lexical index built without name phrases or over each memory's
+latest text alone, reads or writes that do not look up the memories naming whom a text names, a write
+gate that never updates, no duplicate skip; nothing is retrained), evaluated with agentmem's harness on
+locomo-dev (categories 1-4), on the generated shapes training never sees (`agentmem eval shapes`'
+defaults) and on the synthetic agent-history suite (10k observations, seed 0). `--checkpoint NAME=PATH`
+adds other checkpoints as variants (the read modes and the context layer are trained by `agentmem train
+controller --read-modes` / `--context 32`, not switched on afterwards).
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ def variants() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
 
     base = LearnedController.load(DEFAULT_CHECKPOINT)
 
-    def controller(*signals: str, links: bool = True, **config: Any) -> Callable[[], LearnedController]:
-        """The checkpoint with `signals` weighted 0, the links off, and `config` ("part.field": value) set."""
+    def controller(
+        *signals: str, links: bool = True, speakers: bool = True, session: bool = True, **config: Any
+    ) -> Callable[[], LearnedController]:
+        """The checkpoint with `signals` weighted 0, the links off (or one weight per direction whoever
+        spoke: `speakers` False), session pooling off, and `config` ("part__field": value) set."""
 
         def make() -> LearnedController:
             m = copy.deepcopy(base)
@@ -45,6 +51,10 @@ def variants() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
                     m.scorer.signal_weight[SIGNALS.index(s)] = 0.0
                 if not links:
                     m.scorer.link_weight.zero_()
+                if not speakers:
+                    m.scorer.link_weight.copy_(m.scorer.link_weight.mean(-1, keepdim=True).expand(2, 2))
+                if not session:
+                    m.scorer.session_weight.zero_()
             for key, value in config.items():
                 part, name = key.split("__")
                 setattr(getattr(m.config, part), name, value)
@@ -77,6 +87,9 @@ def variants() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
             controller(),
             lexical(superseded=False),
         ),
+        "- links telling a reply from a burst (one weight per direction)": (controller(speakers=False), default),
+        "- session pooling": (controller(session=False), default),
+        "- time expressions in the query (when)": (controller("when"), default),
         "- recency and time": (controller("recency", "time"), default),
         "- speaker": (controller("speaker"), default),
         "- write gate (update-instead-of-append)": (controller(gate__update_threshold=1.0), default),
@@ -89,20 +102,39 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--locomo", required=True, help="locomo10.json layout file or directory (dev split)")
     ap.add_argument("--observations", type=int, default=10_000, help="synthetic suite size")
+    ap.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
+                    help="another checkpoint to evaluate as a variant named NAME")
+    ap.add_argument("--only", default=None, help="comma-separated variant names (default: all)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
     from agentmem_eval.runner import RunConfig, evaluate
     from agentmem_eval.systems import AgentMemConfig, SystemsConfig
 
-    from agentmem.episodes import SyntheticConfig, generate, load_locomo
+    from agentmem.controller.learned import LearnedController
+    from agentmem.episodes import (
+        HELD_OUT,
+        ShapesConfig,
+        SyntheticConfig,
+        generate,
+        generate_shapes,
+        load_locomo,
+    )
+    from agentmem.memory import MemoryConfig
 
     datasets = {
         "locomo-dev": lambda: load_locomo(args.locomo),
+        "held-out-shapes": lambda: generate_shapes(ShapesConfig(shapes=HELD_OUT, episodes=10, seed=2000)),
         "synthetic-10k": lambda: generate(SyntheticConfig(observations=args.observations)),
     }
+    table = variants()
+    for spec in args.checkpoint:
+        name, _, path = spec.partition("=")
+        table[name] = (lambda path=path: LearnedController.load(path), MemoryConfig)
+    if args.only:
+        table = {name: table[name] for name in args.only.split(",")}
     rows = []
-    for name, (make_controller, make_config) in variants().items():
+    for name, (make_controller, make_config) in table.items():
         row: dict = {"variant": name}
         for ds_name, load in datasets.items():
             settings = SystemsConfig(agentmem=AgentMemConfig(controller=make_controller(), memory=make_config()))
@@ -118,10 +150,11 @@ def main() -> None:
                 },
             }
         rows.append(row)
-        lo, sy = row["locomo-dev"], row["synthetic-10k"]
+        lo, ho, sy = row["locomo-dev"], row["held-out-shapes"], row["synthetic-10k"]
         ku = sy["by_category"].get("knowledge-update", {}).get("recall_any@1", float("nan"))
         print(
             f"{name:45s} locomo any/all@10 {lo['recall_any@10']:.3f}/{lo['recall_all@10']:.3f}  "
+            f"held-out shapes any/all@10 {ho['recall_any@10']:.3f}/{ho['recall_all@10']:.3f}  "
             f"synthetic any/all@10 {sy['recall_any@10']:.3f}/{sy['recall_all@10']:.3f}  "
             f"knowledge-update latest first {ku:.3f}",
             flush=True,

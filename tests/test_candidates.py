@@ -24,7 +24,7 @@ def test_candidate_signals_by_hand():
         return np.array([[s, 0.0, 0.0] for s in slots], dtype=np.float32).reshape(-1, 3)
 
     build = CandidateBuilder(
-        query="What did Caroline ask Mel?", namespace=("u", "m"), query_time=10 * day, keys=keys
+        query="What is Caroline asking Mel now?", namespace=("u", "m"), query_time=10 * day, keys=keys
     )
     build.add(batch_from_rows(rows[2:]))
     build.describe()  # a first batch described early, as a read does while its index scan runs
@@ -41,6 +41,11 @@ def test_candidate_signals_by_hand():
     assert feats["usage"].tolist() == [0.0, 0.5, 1.0]
     assert feats["namespace"].tolist() == [0.0, 1.0, 1.0]  # exactly the queried namespace, not deeper
     assert cand.prev.tolist() == [-1, 0, 1] and cand.next.tolist() == [1, 2, -1]
+    # A question about the past gets no recency or time: newer says nothing about which memory answers it.
+    past = CandidateBuilder(query="What did Caroline ask Mel?", namespace=("u", "m"), query_time=10 * day, keys=keys)
+    past.add(batch_from_rows(rows))
+    feats = dict(zip(SIGNALS, past.build({}).features.T, strict=True))
+    assert not feats["recency"].any() and not feats["time"].any()
 
 
 def test_a_query_naming_someone_cuts_the_links_and_matches_the_memories_naming_them():
@@ -61,3 +66,46 @@ def test_a_query_naming_someone_cuts_the_links_and_matches_the_memories_naming_t
         cand = build(nobody)
         assert cand.prev.tolist() == [-1, 0, 1, 2, 3] and cand.next.tolist() == [1, 2, 3, 4, -1]
         assert not cand.features[:, SIGNALS.index("speaker")].any()
+
+
+def test_a_query_refers_to_a_speaker_by_any_part_or_short_form_of_the_name_but_not_to_a_role():
+    from agentmem.text import refers_to
+
+    assert refers_to({"what", "did", "wu", "buy"}, {"wu"}, "katherine wu")
+    assert refers_to({"what", "did", "kate", "buy"}, {"kate"}, "katherine wu")  # a short form
+    assert not refers_to({"what", "did", "kate", "buy"}, set(), "katherine wu")  # "kate" not capitalised
+    assert not refers_to({"what", "did", "omar", "buy"}, {"omar"}, "katherine wu")
+    assert not refers_to({"which", "flight", "did", "the", "user", "book"}, set(), "user")  # a role
+
+
+def test_sessions_split_event_times_at_gaps_over_three_hours_and_unknown_times_stand_alone():
+    from agentmem.controller.candidates import SESSION_GAP, sessions
+
+    h = 3600.0
+    times = np.array([0.0, 10 * h, 60.0, np.nan, 10 * h + SESSION_GAP, 10 * h + 2 * SESSION_GAP + 1, np.nan])
+    codes = sessions(times)
+    assert codes[0] == codes[2] and codes[1] == codes[4]  # within the gap, by time not by position
+    assert len({codes[0], codes[1], codes[5], codes[3], codes[6]}) == 5
+
+
+def test_when_matches_event_times_to_the_time_the_query_names_and_speakers_get_one_code_each():
+    """Query "what happened last week", asked on Wednesday 20 March 2024: last week is 11-18 March."""
+    from datetime import datetime, timezone
+
+    def at(*ymd: int) -> float:
+        return datetime(*ymd, tzinfo=timezone.utc).timestamp()
+
+    rows = [
+        (1, None, 2, at(2024, 3, 12), 0.0, "u", "mel"),  # inside
+        (2, 1, 3, at(2024, 3, 25), 0.0, "u", "caroline"),  # 7 days after its end
+        (3, 2, None, None, 0.0, "u", "mel"),  # unknown time
+    ]
+    b = CandidateBuilder(
+        query="What happened last week?", namespace=None, query_time=at(2024, 3, 20, 12),
+        keys=lambda s: np.zeros((len(s), 3)),
+    )
+    b.add(batch_from_rows(rows))
+    cand = b.build({})
+    np.testing.assert_allclose(cand.features[:, SIGNALS.index("when")], [1.0, np.exp(-1.0), 0.0], rtol=1e-6)
+    assert cand.speakers[0] == cand.speakers[2] != cand.speakers[1]
+    assert cand.sessions[0] != cand.sessions[1] != cand.sessions[2]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from agentmem.controller.candidates import SIGNALS, Candidates
+from agentmem.controller.candidates import QUERY_FEATURES, SIGNALS, Candidates
 from agentmem.controller.scoring import PARTS, Scorer, ScoringConfig, collate
 from agentmem.research.addressing import sparse_content_weighting
 
@@ -18,7 +18,18 @@ def _random_candidates(rng, c=7, d=16):
     feats = rng.random((c, len(SIGNALS))).astype(np.float32)
     prev = np.array([-1, 0, 1, 2, -1, 4, 5])[:c]
     nxt = np.array([1, 2, 3, -1, 5, 6, -1])[:c]
-    return Candidates(np.arange(c), keys, feats, prev, nxt)
+    speakers = np.array([0, 1, 0, 1, -1, 2, 2])[:c]
+    sessions = np.array([0, 0, 0, 1, 1, 2, 2])[:c]
+    return Candidates(np.arange(c), keys, feats, prev, nxt, speakers, sessions, _query())
+
+
+def _query(**on: float) -> np.ndarray:
+    """QUERY_FEATURES with the named ones set (the constant always 1)."""
+    q = np.zeros(len(QUERY_FEATURES), np.float32)
+    q[QUERY_FEATURES.index("bias")] = 1.0
+    for name, value in on.items():
+        q[QUERY_FEATURES.index(name)] = value
+    return q
 
 
 def test_content_read_is_sparse_content_addressing_with_strength_over_spread():
@@ -45,7 +56,7 @@ def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     scorer = Scorer(ScoringConfig(link_coherence=(-1.0, 1.0)))
     with torch.no_grad():
         scorer.signal_weight.copy_(torch.arange(len(SIGNALS), dtype=torch.float32) / 10)
-        scorer.link_weight.copy_(torch.tensor([0.5, -0.25]))
+        scorer.link_weight.copy_(torch.tensor([[0.5, 0.5], [-0.25, -0.25]]))  # whoever spoke
     cand = _random_candidates(rng)
     q = rng.standard_normal(16).astype(np.float32)
     with torch.no_grad():
@@ -84,13 +95,16 @@ def test_a_link_counts_by_the_coherence_of_its_two_memories():
         np.zeros((4, len(SIGNALS)), np.float32),
         np.array([-1, 0, 0, 0]),
         np.array([-1, -1, -1, -1]),
+        np.full(4, -1),
+        np.arange(4),
+        _query(),
     )
     q = e[0]
     fwd = PARTS.index("link_forward")
     for coherence, shares in (((0.2, 0.5), [0.0, 0.0, 0.5, 1.0]), (None, [0.0, 1.0, 1.0, 1.0])):
         scorer = Scorer(ScoringConfig(link_coherence=coherence))
         with torch.no_grad():
-            scorer.link_weight.copy_(torch.tensor([1.0, 0.0]))
+            scorer.link_weight.copy_(torch.tensor([[1.0, 1.0], [0.0, 0.0]]))
         _, parts = scorer.score_numpy(cand, q)
         match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
         np.testing.assert_allclose(parts[:, fwd], np.array(shares) * (match[0] - match.mean()), atol=1e-5)
@@ -105,8 +119,8 @@ def test_the_fast_path_scores_equal_the_reference(coherence):
     whichever `ScoringConfig.fast` picks."""
     rng = np.random.default_rng(5)
     fast, reference = (
-        Scorer(ScoringConfig(coherence, fast=True)),
-        Scorer(ScoringConfig(coherence, fast=False)),
+        Scorer(ScoringConfig(coherence, read_modes=True, hidden=8, fast=True)),
+        Scorer(ScoringConfig(coherence, read_modes=True, hidden=8, fast=False)),
     )
     with torch.no_grad():
         for p in fast.parameters():
@@ -162,9 +176,11 @@ def test_padded_candidates_get_no_weight_and_no_nan():
 
 def test_gradients_reach_every_parameter():
     rng = np.random.default_rng(3)
-    scorer = Scorer()
+    scorer = Scorer(ScoringConfig(read_modes=True, hidden=8))
     with torch.no_grad():
         scorer.link_weight.fill_(0.3)
+        scorer.session_weight.fill_(0.3)
+        scorer.w_out.fill_(0.3)  # it starts at 0, where nothing reaches the layers under it
     cand = _random_candidates(rng)
     scores, _ = scorer(*collate([cand], [rng.standard_normal(16).astype(np.float32)]))
     (-torch.log_softmax(scores, -1)[0, 2]).backward()
@@ -175,7 +191,7 @@ def test_gradients_reach_every_parameter():
 def test_gradients_match_finite_differences():
     """The reference's gradient of -log w_gold, against central differences in float64."""
     rng = np.random.default_rng(4)
-    scorer = Scorer().double()
+    scorer = Scorer(ScoringConfig(read_modes=True, hidden=4, attention=3)).double()
     with torch.no_grad():
         for p in scorer.parameters():
             p.normal_(0, 0.5)
@@ -198,3 +214,57 @@ def test_gradients_match_finite_differences():
             down = loss().item()
             flat[i] = old
             assert (up - down) / 2e-6 == pytest.approx(grad[i].item(), abs=1e-5)
+
+
+def test_links_weigh_a_reply_across_speakers_apart_from_a_burst_by_one_speaker():
+    """γ[direction, same / other speaker]: candidate 1 follows candidate 0 by another speaker, candidate 2
+    follows candidate 1 by the same speaker; an unknown speaker is never the same."""
+    rng = np.random.default_rng(7)
+    cand = _random_candidates(rng, c=4)
+    cand.speakers[:] = [5, 6, 6, -1]
+    cand.prev[:], cand.next[:] = [-1, 0, 1, 2], [1, 2, 3, -1]
+    scorer = Scorer(ScoringConfig(link_coherence=None))
+    with torch.no_grad():
+        scorer.link_weight.copy_(torch.tensor([[2.0, 3.0], [0.0, 0.0]]))
+    q = rng.standard_normal(16).astype(np.float32)
+    _, parts = scorer.score_numpy(cand, q)
+    match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
+    centred = match - match.mean()
+    fwd = parts[:, PARTS.index("link_forward")]
+    np.testing.assert_allclose(fwd, [0.0, 3.0 * centred[0], 2.0 * centred[1], 3.0 * centred[2]], atol=1e-5)
+
+
+def test_a_candidate_pools_the_best_matches_of_the_other_candidates_of_its_session():
+    """session_i = γ_s Σ_{j in S(i), j ≠ i} softmax_j(m̃_j) m̃_j, by hand; a lone candidate gets 0."""
+    rng = np.random.default_rng(8)
+    cand = _random_candidates(rng, c=5)
+    cand.sessions[:] = [0, 0, 0, 1, 2]
+    cand.prev[:] = cand.next[:] = -1
+    scorer = Scorer()
+    with torch.no_grad():
+        scorer.session_weight.fill_(0.5)
+    _, parts = scorer.score_numpy(cand, rng.standard_normal(16).astype(np.float32))
+    m = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
+    m = m - m.mean()
+    want = []
+    for i in range(5):
+        others = [j for j in range(5) if j != i and cand.sessions[j] == cand.sessions[i]]
+        w = np.exp(m[others]) / np.exp(m[others]).sum() if others else np.zeros(0)
+        want.append(0.5 * float(w @ m[others]) if others else 0.0)
+    np.testing.assert_allclose(parts[:, PARTS.index("session")], want, atol=1e-5)
+
+
+def test_read_modes_move_each_coefficient_by_the_query_features():
+    """(b, θ, γ, γ_s)(q) = base + q Π: a "when" question given weight on the `when` signal scores it,
+    another question does not."""
+    rng = np.random.default_rng(9)
+    cand = _random_candidates(rng)
+    scorer = Scorer(ScoringConfig(read_modes=True))
+    with torch.no_grad():
+        scorer.read_modes[QUERY_FEATURES.index("when"), 1 + SIGNALS.index("when")] = 2.0
+    q = rng.standard_normal(16).astype(np.float32)
+    column = PARTS.index("when")
+    for asked, weight in (("when", 2.0), ("what", 0.0)):
+        cand.query = _query(**{asked: 1.0})
+        _, parts = scorer.score_numpy(cand, q)
+        np.testing.assert_allclose(parts[:, column], weight * cand.features[:, SIGNALS.index("when")], atol=1e-6)

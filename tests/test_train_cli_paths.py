@@ -39,4 +39,4 @@ def test_babi_without_data_or_task_files_is_a_usage_error(tmp_path) -> None:
 def test_controller_names_a_misspelt_generator(tmp_path) -> None:
     result = CliRunner().invoke(train, ["controller", "--data", "dialog", "--out", str(tmp_path / "c.safetensors")])
     assert result.exit_code == 2
-    assert "Invalid value for --data: 'dialog' is neither a generator (dialogue, synthetic" in result.output
+    assert "Invalid value for --data: 'dialog' is neither a generator (shapes, dialogue, synthetic" in result.output

@@ -1,7 +1,8 @@
 """`agentmem train controller`: the flags of `agentmem.controller.train.train_controller`.
 
-Episodes come from the project's generators (`--data dialogue`, the default, or `--data synthetic`;
-nothing to download) or from a LoCoMo- or LongMemEval-format file the user gives. The packaged
+Episodes come from the project's generators (`--data shapes`, the default: conversations of many shapes;
+`dialogue`, `synthetic`; nothing to download) or from a LoCoMo- or LongMemEval-format file the user
+gives. The epoch kept is the one that reads best the shapes training never sees (`--select held-out`). The packaged
 checkpoint (`agentmem/checkpoints/controller.safetensors`) is this command with its defaults. Writes the
 checkpoint (safetensors, config in its metadata), a JSON report with the curves, and a PNG of them.
 """
@@ -17,11 +18,11 @@ import click
 @click.command("controller")
 @click.option(
     "--data",
-    default="dialogue",
+    default="shapes",
     show_default=True,
-    help="'dialogue' (generated two-person chats: what the packaged checkpoint is trained on), 'synthetic' "
-    "(generated agent histories), both ('dialogue+synthetic'), or a LoCoMo (locomo10.json layout) or "
-    "LongMemEval (S/M/oracle) file.",
+    help="'shapes' (generated conversations of the shapes not held out for validation: what the packaged "
+    "checkpoint is trained on), 'dialogue' (generated two-person chats), 'synthetic' (generated agent "
+    "histories), several joined by '+', or a LoCoMo (locomo10.json layout) or LongMemEval (S/M/oracle) file.",
 )
 @click.option(
     "--format",
@@ -41,13 +42,34 @@ import click
 @click.option(
     "--episodes",
     type=click.IntRange(min=1),
-    default=40,
+    default=30,
     show_default=True,
-    help="Generated episodes (with --data dialogue or synthetic).",
+    help="Generated episodes (with --data shapes: per shape; dialogue or synthetic: in all).",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option(
+    "--select",
+    type=click.Choice(["held-out", "split"]),
+    default="held-out",
+    show_default=True,
+    help="Keep the epoch that reads best the generated shapes training never sees ('held-out'), or a "
+    "held-out fifth of the training questions ('split').",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=12, show_default=True)
 @click.option("--lr", type=float, default=0.03, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--read-modes/--no-read-modes",
+    default=False,
+    show_default=True,
+    help="Let the read's coefficients follow the query's features (scoring.py, read modes).",
+)
+@click.option(
+    "--context",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Width of the attention layer across the candidates (0: none).",
+)
 @click.option(
     "--gate-data",
     default="dialogue+synthetic",
@@ -64,6 +86,9 @@ def controller(
     epochs: int,
     lr: float,
     seed: int,
+    select: str,
+    read_modes: bool,
+    context: int,
     gate_data: str,
     out: str,
 ) -> None:
@@ -75,10 +100,13 @@ def controller(
       agentmem train controller --data longmemeval_s.json --epochs 20 --out lme.safetensors
     """
     from agentmem.cli import render
+    from agentmem.controller.learned import LearnedConfig
+    from agentmem.controller.scoring import ScoringConfig
     from agentmem.controller.train import (
         GENERATORS,
         ControllerTrainingConfig,
         plot_report,
+        selection_episodes,
         train_controller,
         training_episodes,
     )
@@ -105,6 +133,8 @@ def controller(
             episodes_,
             resolve_encoder(),
             gate_episodes=gate_episodes,
+            selection_episodes=selection_episodes(seed=seed) if select == "held-out" else None,
+            config=LearnedConfig(scoring=ScoringConfig(read_modes=read_modes, hidden=context)),
             training=ControllerTrainingConfig(epochs=epochs, lr=lr, seed=seed),
             progress=True,
         )
@@ -119,6 +149,7 @@ def controller(
         "write_gate": gate.__dict__,
         "data": data,
         "gate_data": gate_data,
+        "select": select,
         "episodes": len(episodes_),
         "examples": result.examples,
         "wall_seconds": result.seconds,

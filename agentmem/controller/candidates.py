@@ -11,12 +11,26 @@ trained controller can read any store, including one written by the cosine basel
                prefix of its text) is named in the query, or the slot names by full name someone the
                query names: who a memory is about is its speaker in a chat ("Mira: I moved to Lisbon"),
                and whom it names in an agent's log ("user: Mira Kim moved to Lisbon")
-    recency    write-order rank among the candidates (0 oldest .. 1 newest)
-    time       -log(1 + days between the slot's event time and the query time) / log(366), 0 if unknown
+    recency    write-order rank among the candidates (0 oldest .. 1 newest), when the query asks about the
+               present ("now", "current", "still", ...; `CURRENT`), else 0
+    time       -log(1 + days between the slot's event time and the query time) / log(366), 0 if unknown;
+               also only when the query asks about the present: newer is better for "where does she
+               live now?", and says nothing about "which flight did I book to Bologna?"
     usage      DNC usage of the slot (0..1)
     namespace  1 when the slot sits exactly in the queried namespace (not deeper)
+    when       how well the slot's event time falls in the stretch of time the query names ("last week",
+               "in May 2023": time_expressions.py): 1 inside it, exp(-days outside / 7) near it, 0 when
+               the query names no time or the slot's time is unknown
 
 Content similarity is not here: it depends on the read keys, which the controller learns.
+A read is also described as a whole, by the query's `QUERY_FEATURES` (`query_features`): what kind of
+question it is, from which the scorer chooses how much each signal counts (its read modes).
+
+Besides the signals, each candidate carries what relates candidates to each other, for the scorer's
+links, session pooling and attention: its event time, a speaker code and a session code. A session is
+a run of candidates whose event times lie within `SESSION_GAP` of each other (a chat's sitting; in
+LoCoMo-style data every turn of a session shares the session's date); a candidate of unknown time is
+a session of its own.
 `prev` / `next` give each candidate's temporal neighbour as a position in the candidate list
 (-1 if the neighbour is not a candidate): the sparse link matrix, K = 1 link each way. When the query
 names someone and a candidate names them, the links are cut.
@@ -39,10 +53,19 @@ import numpy as np
 from agentmem.controller.base import ReadQuery
 from agentmem.cpu import in_background
 from agentmem.storage.base import ReadBatch, SlotReader, ns_key
-from agentmem.text import name_phrases, speaker_word
+from agentmem.text import STOPWORDS, capitalised, name_phrases, refers_to
+from agentmem.time_expressions import window
 
-SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace")
+SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace", "when")
 _DAY = 86_400.0
+# The question words that say what kind of answer a query wants, then: whether it names a speaker,
+# names a time, asks about the present state of something, and a constant.
+QUESTION_WORDS = ("when", "where", "who", "what", "which", "how", "why")
+CURRENT = frozenset(("now", "current", "currently", "latest", "still", "anymore", "recently", "nowadays"))
+QUERY_FEATURES = (*QUESTION_WORDS, "names_speaker", "names_time", "current", "bias")
+# Event times further apart than this start a new session: people pause for minutes inside a sitting
+# and for hours or days between sittings.
+SESSION_GAP = 3 * 3600.0
 # BM25 spreads below this are noise (a word every candidate shares, scored apart only by text length):
 # z-scoring them would blow that noise up to whole standard deviations.
 LEXICAL_SPREAD_FLOOR = 0.5
@@ -67,7 +90,9 @@ class Candidates:
 
     slots (C,), keys (C, d) unit key vectors, features (C, F) in SIGNALS order, prev / next (C,)
     positions of the temporal neighbours within the candidates (-1 when absent): a doubly linked chain,
-    next[i] = j exactly when prev[j] = i.
+    next[i] = j exactly when prev[j] = i. speakers (C,) int64: equal codes for the same speaker, -1
+    unknown; sessions (C,) int64: equal codes for one session (module docstring); query (Q,) the
+    read's QUERY_FEATURES.
     """
 
     slots: np.ndarray
@@ -75,6 +100,9 @@ class Candidates:
     features: np.ndarray
     prev: np.ndarray
     next: np.ndarray
+    speakers: np.ndarray
+    sessions: np.ndarray
+    query: np.ndarray
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -95,14 +123,21 @@ class CandidateBuilder:
         keys: Callable[[list[int]], np.ndarray],
     ) -> None:
         """keys(slots) gives the key vectors `(len(slots), d)` of slots."""
-        self.words = set(re.findall(r"\w+", query.lower()))
+        words = re.findall(r"\w+", query.lower())
+        self.words = set(words)
+        self.asked = next((w for w in words if w in QUESTION_WORDS), None)
+        self.present = bool(self.words & CURRENT)
+        self.names = capitalised(query) - STOPWORDS
         self.ns = None if namespace is None else ns_key(namespace)
         self.query_time = query_time
+        self.window = window(query, query_time)
+        self._speaker_codes: dict[str, int] = {"": -1}
         self.keys = keys
         self._links: dict[int, tuple[int, int]] = {}  # slot -> (prev, next) of every row collected
         self._pending: list[ReadBatch] = []  # rows collected but not yet described
-        # described batches: slots (n,), own features (n, F), links (2, n) (prev, next; -1: none), keys (n, d)
-        self._batches: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        # described batches: slots (n,), own features (n, F), links (2, n) (prev, next; -1: none), keys (n, d),
+        # event times (n,), speaker codes (n,)
+        self._batches: list[tuple[np.ndarray, ...]] = []
 
     def __contains__(self, slot: object) -> bool:
         return slot in self._links
@@ -132,14 +167,22 @@ class CandidateBuilder:
         for b in self._pending:
             feats = np.zeros((len(b), len(SIGNALS)), dtype=np.float32)
             # A read's rows share a handful of speakers and namespaces: decide each distinct one once.
-            said = [c for c in np.unique(b.speaker).tolist() if speaker_word(b.speakers[c]) in self.words]
+            codes = np.unique(b.speaker).tolist()
+            said = [c for c in codes if refers_to(self.words, self.names, b.speakers[c])]
             feats[:, 1] = np.isin(b.speaker, said)
-            if self.query_time is not None:
+            if self.present and self.query_time is not None:
                 days = np.abs(self.query_time - b.event_time) / _DAY  # nan when unknown
                 feats[:, 3] = np.nan_to_num(-np.log1p(days) / math.log(366.0))  # 0 when the time is unknown
             feats[:, 4] = b.usage
             feats[:, 5] = np.isin(b.ns, [c for c in np.unique(b.ns).tolist() if b.ns_names[c] == self.ns])
-            self._batches.append((b.slot, feats, np.stack([b.prev, b.next]), self.keys(b.slot.tolist())))
+            if self.window is not None:
+                start, end = self.window
+                outside = np.maximum(start - b.event_time, b.event_time - end).clip(min=0.0) / _DAY
+                feats[:, 6] = np.nan_to_num(np.exp(-outside / 7.0))  # 0 when the time is unknown
+            ids = np.array([self._speaker_codes.setdefault(b.speakers[c], len(self._speaker_codes)) for c in codes])
+            speakers = ids[np.searchsorted(codes, b.speaker)] if codes else np.zeros(0, dtype=np.int64)
+            links = np.stack([b.prev, b.next])
+            self._batches.append((b.slot, feats, links, self.keys(b.slot.tolist()), b.event_time, speakers))
         self._pending.clear()
 
     def build(self, lexical: Mapping[int, float], naming: np.ndarray | None = None) -> Candidates:
@@ -149,18 +192,23 @@ class CandidateBuilder:
         self.describe()
         if not self._links:
             empty = np.zeros(0, dtype=np.int64)
-            return Candidates(empty, self.keys([]), np.zeros((0, len(SIGNALS)), np.float32), empty, empty)
-        slots, feats, keys = (np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3))
+            feats = np.zeros((0, len(SIGNALS)), np.float32)
+            return Candidates(empty, self.keys([]), feats, empty, empty, empty, empty, self.query_features(feats))
+        slots, feats, keys, times, speakers = (
+            np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3, 4, 5)
+        )
         links = np.concatenate([batch[2] for batch in self._batches], axis=1)
         order = np.argsort(slots)
         slots, feats, links, keys = slots[order], feats[order], links[:, order], keys[order]
+        times, speakers = times[order], speakers[order]
         n = len(slots)
         raw = np.zeros(n)
         if lexical:
             at, found = _positions(slots, np.fromiter(lexical, dtype=np.int64, count=len(lexical)))
             raw[at[found]] = np.fromiter(lexical.values(), dtype=np.float64, count=len(lexical))[found]
         feats[:, 0] = (raw - raw.mean()) / max(raw.std(), LEXICAL_SPREAD_FLOOR)
-        feats[:, 2] = np.arange(n) / (n - 1) if n > 1 else 1.0  # write-order rank: slots are sorted
+        if self.present:
+            feats[:, 2] = np.arange(n) / (n - 1) if n > 1 else 1.0  # write-order rank: slots are sorted
         at, found = _positions(slots, links)
         prev, nxt = np.where(found, at, -1)
         named = _positions(naming, slots)[1] if naming is not None and len(naming) else None
@@ -170,7 +218,35 @@ class CandidateBuilder:
             # likely about Carmen Kim, or, by chance, another of Omar's: a link would carry the strong
             # match of one memory over to its neighbour. The memories naming the person rank on their own.
             prev[:] = nxt[:] = -1
-        return Candidates(slots, keys, feats, prev, nxt)
+        speakers = speakers.astype(np.int64)
+        return Candidates(slots, keys, feats, prev, nxt, speakers, sessions(times), self.query_features(feats))
+
+    def query_features(self, features: np.ndarray) -> np.ndarray:
+        """The read's QUERY_FEATURES (Q,) given its candidates' features (C, F): the question word
+        (the query's first word of QUESTION_WORDS), whether any candidate is the named speaker,
+        whether the query names a time it could resolve, whether it asks about the present."""
+        out = np.zeros(len(QUERY_FEATURES), dtype=np.float32)
+        if self.asked is not None:
+            out[QUESTION_WORDS.index(self.asked)] = 1.0
+        n = len(QUESTION_WORDS)
+        out[n] = float(len(features) > 0 and features[:, SIGNALS.index("speaker")].any())
+        out[n + 1] = float(self.window is not None)
+        out[n + 2] = float(self.present)
+        out[n + 3] = 1.0
+        return out
+
+
+def sessions(times: np.ndarray) -> np.ndarray:
+    """Session codes (C,) of event times (C,) (nan: unknown, a session of its own): sorted by time, a
+    gap over SESSION_GAP starts a new session."""
+    order = np.argsort(times, kind="stable")  # nan last
+    t = times[order]
+    known = ~np.isnan(t)
+    new = np.ones(len(t), dtype=bool)
+    new[1:] = ~(known[1:] & known[:-1] & (np.diff(t) <= SESSION_GAP))
+    codes = np.empty(len(t), dtype=np.int64)
+    codes[order] = np.cumsum(new) - 1
+    return codes
 
 
 def _positions(sorted_slots: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

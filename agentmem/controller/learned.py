@@ -31,7 +31,7 @@ from agentmem.controller.write_gate import WriteGate, WriteGateConfig
 from agentmem.errors import InvalidInputError
 from agentmem.storage.base import SlotReader
 
-FORMAT = "agentmem-controller/2"
+FORMAT = "agentmem-controller/3"
 
 
 @dataclass

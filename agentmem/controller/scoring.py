@@ -1,24 +1,50 @@
-"""Scoring a read's candidates: content addressing with strength β, the candidate signals, and links.
+"""Scoring a read's candidates: content addressing with strength β, the candidate signals, links that
+know who spoke, session pooling, and attention across the candidates.
 
 Each candidate i of one read (candidates.py) gets a logit
 
     ℓ_i = β z(cos(k, M))_i  +  Σ_f θ_f φ_f(i)          (content, then candidates.SIGNALS)
 
 with k the unit query key, M_i the candidate's key, β = softplus(b) the read strength, and z the z-score
-over the candidates. The temporal links carry each neighbour's match m = β z(cos)_i + θ_lex φ_lex(i),
-as the DNC's forward and backward weightings do, each link weighed by how related its two memories are:
+over the candidates. Then the candidates inform each other, through three terms that each stay
+attributable (`why`, in PARTS order):
 
-    s_i = ℓ_i + γ_f c(i, prev(i)) m̃_prev(i) + γ_b c(i, next(i)) m̃_next(i),      m̃ = m − mean(m)
-    c(i, j) = clip((cos(M_i, M_j) − lo) / (hi − lo), 0, 1)
+- **links** (the DNC's forward and backward weightings) carry each neighbour's match
+  m = β z(cos) + θ_lex φ_lex, weighed by how related the two memories are and by whether the same person
+  spoke both (a reply across speakers is not a burst by one speaker: σ = same or other speaker):
 
-(in conversations the words of a question often sit in the turn that asked for the answer, or in the
-reply to it, rather than in the answer itself; in an agent's history consecutive observations are often
-unrelated, and their link says nothing). The DNC mixes weightings with read modes π; here the modes act
-on logits, so each signal's share of the score stays exactly attributable (`why`, in PARTS order). The
-read weights are w = softmax(s) over the candidates, differentiable end to end.
+      link_i = Σ_dir γ_{dir,σ(i,dir(i))} c(i, dir(i)) m̃_dir(i),     m̃ = m − mean(m)
+      c(i, j) = clip((cos(M_i, M_j) − lo) / (hi − lo), 0, 1)
 
-Softmax over z-scored cosines is NTM content addressing with the strength divided by the cosines'
-spread: softmax(β z(cos)) = softmax((β/σ) cos) (research/addressing.py, `content_weighting`).
+  (in conversations the words of a question often sit in the turn that asked for the answer, or in the
+  reply to it; in an agent's history consecutive observations are often unrelated);
+- **session**: evidence clusters in sessions, so a candidate gains from the best matches among the
+  other candidates of its session (candidates.py's session codes):
+
+      session_i = γ_s Σ_{j ∈ S(i), j ≠ i} softmax_j(m̃_j) m̃_j
+
+- **context**: one attention layer across the candidate set. Each candidate's unweighted inputs
+  x_i = (z(cos), φ, the link and session inputs) go through h_i = tanh(x_i W_1 + b_1); attention
+  over all candidates, with learned biases for pairs in one session, by one speaker, or adjacent,
+
+      a_ij = softmax_j(q_i · k_j / √A + r_sess [S]_ij + r_spk [P]_ij + r_adj [L]_ij),   q, k, v = h W_q, h W_k, h W_v
+      context_i = w_o · tanh([h_i, Σ_j a_ij v_j] W_2 + b_2)
+
+  so a candidate's score can depend on what the others look like (two answers to one question, a
+  strong match two turns away). w_o starts at 0: before training the read is the linear one.
+
+**Read modes.** The DNC mixes its weightings with read modes π that the controller emits for each read.
+Here every mixing coefficient above (b, θ, γ, γ_s) is a base value plus a linear function of the
+query's QUERY_FEATURES q (candidates.py: the question word, whether it names a speaker or a time,
+whether it asks about the present):
+
+    (b, θ, γ, γ_s)(q) = (b, θ, γ, γ_s) + q Π          (Π: Q x (2 + F + 4), starting at 0)
+
+so a "when" question can lean on event times and a "now" question on recency, while the modes act on
+logits and each term's share of the score stays exactly attributable. The read weights are w = softmax(s) over the candidates,
+differentiable end to end. Softmax over z-scored cosines is NTM content addressing with the strength
+divided by the cosines' spread: softmax(β z(cos)) = softmax((β/σ) cos) (research/addressing.py,
+`content_weighting`).
 
 Two paths compute the same numbers: `forward` (torch, batched over padded candidate sets, the
 reference and what training differentiates) and `score_numpy` (one unpadded set, the fast path reads
@@ -28,6 +54,7 @@ the arithmetic). `ScoringConfig.fast` chooses; the two are tested equal.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,25 +63,39 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agentmem.controller.candidates import SIGNALS, Candidates
+from agentmem.controller.candidates import QUERY_FEATURES, SIGNALS, Candidates
 from agentmem.research.addressing import EPS, cosine_similarity
 
-PARTS = ("content", *SIGNALS, "link_forward", "link_backward")
+PARTS = ("content", *SIGNALS, "link_forward", "link_backward", "session", "context")
 # Candidate cosines of one query closer than this are one value: standardised, they stay near-identical.
 COSINE_SPREAD_FLOOR = 0.05
+_LEX = SIGNALS.index("lexical")
+_NEVER = -1e9  # the logit of a pair that must get no weight
+INPUTS = len(SIGNALS) + 4  # the context layer's inputs: z(cos), the signals, forward, backward, session
+# The read-mode coefficients, in this order: strength, signal weights, link weights (2 x 2), session.
+MODES = 1 + len(SIGNALS) + 4 + 1
 
 
 @dataclass
 class ScoringConfig:
     """link_coherence: (lo, hi) of the link weighting c(i, j) (None: every link counts fully);
-    fast: reads score with `score_numpy` (True) or the torch reference `forward` (False)."""
+    read_modes: the coefficients follow the query's features (q Π) or are the same for every read;
+    hidden / attention: widths H and A of the context layer (hidden 0: no context layer);
+    fast: reads score with `score_numpy` (True) or the torch reference `forward` (False).
+
+    The packaged checkpoint has neither read modes nor a context layer: trained on the generated shapes,
+    both read the held-out shapes and locomo-dev worse than the linear read (eval/results/controller)."""
 
     link_coherence: tuple[float, float] | None = (0.2, 0.5)
+    read_modes: bool = False
+    hidden: int = 0
+    attention: int = 16
     fast: bool = True
 
 
 class Scorer(nn.Module):
-    """The read's learned parameters: strength β, signal weights θ, link weights (γ_f, γ_b)."""
+    """The read's learned parameters: strength β, signal weights θ, link weights γ (direction x same or
+    other speaker), session weight γ_s, the read modes Π, and the context layer's."""
 
     def __init__(self, config: ScoringConfig | None = None) -> None:
         super().__init__()
@@ -65,8 +106,23 @@ class Scorer(nn.Module):
         self.strength = nn.Parameter(torch.tensor(0.55))
         self.signal_weight = nn.Parameter(torch.zeros(len(SIGNALS)))
         with torch.no_grad():
-            self.signal_weight[SIGNALS.index("lexical")] = 1.0
-        self.link_weight = nn.Parameter(torch.zeros(2))  # (γ_f, γ_b)
+            self.signal_weight[_LEX] = 1.0
+        self.link_weight = nn.Parameter(torch.zeros(2, 2))  # (forward, backward) x (same, other speaker)
+        self.session_weight = nn.Parameter(torch.zeros(()))
+        if self.config.read_modes:
+            self.read_modes = nn.Parameter(torch.zeros(len(QUERY_FEATURES), MODES))  # Π
+        h, a = self.config.hidden, self.config.attention
+        if h:
+            g = torch.Generator().manual_seed(0)  # a fresh scorer is the same every time
+
+            def init(*shape: int) -> nn.Parameter:
+                return nn.Parameter(torch.randn(*shape, generator=g) / math.sqrt(shape[0]))
+
+            self.w_in, self.b_in = init(INPUTS, h), nn.Parameter(torch.zeros(h))
+            self.w_q, self.w_k, self.w_v = init(h, a), init(h, a), init(h, a)
+            self.pair_bias = nn.Parameter(torch.zeros(3))  # (same session, same speaker, adjacent)
+            self.w_mix, self.b_mix = init(h + a, h), nn.Parameter(torch.zeros(h))
+            self.w_out = nn.Parameter(torch.zeros(h))
 
     def score(self, cand: Candidates, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores (C,) and their parts (C, P) of one read's candidates, for query embedding (d,)."""
@@ -85,30 +141,76 @@ class Scorer(nn.Module):
         features: torch.Tensor,
         prev: torch.Tensor,
         next: torch.Tensor,
+        speakers: torch.Tensor,
+        sessions: torch.Tensor,
+        modes: torch.Tensor,
         mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Score padded candidate sets.
 
         query (B, d); keys (B, C, d) candidate keys; features (B, C, F); prev / next (B, C) positions
-        of the temporal neighbours (-1: none); mask (B, C) True for real candidates.
+        of the temporal neighbours (-1: none); speakers / sessions (B, C) codes (speaker -1: unknown);
+        modes (B, Q) the queries' QUERY_FEATURES; mask (B, C) True for real candidates.
         Returns scores (B, C) (-inf where masked) and their parts (B, C, P) in PARTS order, which
         sum to the scores.
         """
-        beta = F.softplus(self.strength)
+        n_sig = len(SIGNALS)
+        base = torch.cat(
+            [self.strength.view(1), self.signal_weight, self.link_weight.view(4), self.session_weight.view(1)]
+        )
+        # (B, MODES): each read's coefficients
+        mix = base + modes @ self.read_modes if self.config.read_modes else base.expand(len(query), -1)
+        beta = F.softplus(mix[:, :1])  # (B, 1)
+        theta = mix[:, 1 : 1 + n_sig].unsqueeze(1)  # (B, 1, F)
+        gamma = mix[:, 1 + n_sig : 5 + n_sig].view(-1, 1, 2, 2)  # (B, 1, 2, 2)
         key = F.normalize(query, dim=-1).unsqueeze(1)  # (B, 1, d): the unit read key
-        cos = cosine_similarity(keys, key)[:, 0]  # (B, C), NTM eq. 6
-        content = beta * _standardise(cos, mask)  # (B, C)
-        signals = features * self.signal_weight  # (B, C, F)
-        # The links carry how well a neighbour matches the query (content + lexical), not who said it or
-        # when: turns alternate speakers, so a neighbour's speaker signal says nothing about this turn.
-        match = content + signals[..., SIGNALS.index("lexical")]
-        centred = (match - _masked_mean(match, mask)) * mask
+        zcos = _standardise(cosine_similarity(keys, key)[:, 0], mask)  # (B, C), NTM eq. 6, standardised
+        content = beta * zcos
+        signals = features * theta  # (B, C, F)
+        # The links and sessions carry how well a memory matches the query (content + lexical), not who
+        # said it or when.
+        match = content + signals[..., _LEX]
+        centred = (match - _masked_mean(match, mask)) * mask  # (B, C)
         unit = F.normalize(keys, dim=-1)
-        fwd = self.link_weight[0] * _gather(centred, prev) * self._coherence(unit, prev)
-        bwd = self.link_weight[1] * _gather(centred, next) * self._coherence(unit, next)
-        parts = torch.cat([content.unsqueeze(-1), signals, fwd.unsqueeze(-1), bwd.unsqueeze(-1)], dim=-1)
+        fwd_in = _gather(centred, prev) * self._coherence(unit, prev)  # (B, C)
+        bwd_in = _gather(centred, next) * self._coherence(unit, next)
+        fwd = (gamma[..., 0, :] * _same_speaker_onehot(speakers, prev)).sum(-1) * fwd_in
+        bwd = (gamma[..., 1, :] * _same_speaker_onehot(speakers, next)).sum(-1) * bwd_in
+        both = mask.unsqueeze(1) & mask.unsqueeze(2)  # (B, C, C) pairs of real candidates
+        same_session = (sessions.unsqueeze(1) == sessions.unsqueeze(2)) & both
+        others = same_session & ~torch.eye(mask.shape[1], dtype=torch.bool, device=mask.device)
+        # A finite fill, not -inf: a row with no others would be all -inf, whose softmax has NaN gradients.
+        pooled_w = torch.softmax(centred.unsqueeze(1).masked_fill(~others, _NEVER), -1) * others
+        pooled = (pooled_w * centred.unsqueeze(1)).sum(-1)  # (B, C)
+        session = mix[:, -1:] * pooled
+        columns = [
+            content.unsqueeze(-1),
+            signals,
+            fwd.unsqueeze(-1),
+            bwd.unsqueeze(-1),
+            session.unsqueeze(-1),
+        ]
+        if self.config.hidden:
+            x = torch.cat([zcos.unsqueeze(-1), features, torch.stack([fwd_in, bwd_in, pooled], -1)], -1)
+            same_speaker = (speakers.unsqueeze(1) == speakers.unsqueeze(2)) & (speakers >= 0).unsqueeze(1)
+            adjacent = _adjacency(prev, next)
+            relations = torch.stack([same_session, same_speaker, adjacent], -1).to(x.dtype)  # (B, C, C, 3)
+            columns.append(self._context(x, relations, both).unsqueeze(-1))
+        parts = torch.cat(columns, dim=-1) * mask.unsqueeze(-1)
+        if not self.config.hidden:
+            parts = torch.cat([parts, torch.zeros_like(parts[..., :1])], -1)
         scores = parts.sum(-1).masked_fill(~mask, float("-inf"))
         return scores, parts
+
+    def _context(self, x: torch.Tensor, relations: torch.Tensor, both: torch.Tensor) -> torch.Tensor:
+        """The context layer: inputs x (B, C, INPUTS), pair relations (B, C, C, 3), real pairs (B, C, C)
+        -> context (B, C)."""
+        h = torch.tanh(x @ self.w_in + self.b_in)  # (B, C, H)
+        q, k, v = h @ self.w_q, h @ self.w_k, h @ self.w_v  # (B, C, A)
+        logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1]) + relations @ self.pair_bias  # (B, C, C)
+        att = torch.softmax(logits.masked_fill(~both, _NEVER), -1) * both
+        mixed = torch.tanh(torch.cat([h, att @ v], -1) @ self.w_mix + self.b_mix)  # (B, C, H)
+        return mixed @ self.w_out
 
     def _coherence(self, unit: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
         """c(i, neighbour(i)) (B, C) of unit keys (B, C, d) and neighbour positions (B, C) (-1: none)."""
@@ -132,20 +234,66 @@ class Scorer(nn.Module):
         sq = np.einsum("cd,cd->c", keys, keys)
         # cosine_similarity's ε-guarded norms, so both paths give the same numbers
         cos = (keys @ key) / (np.sqrt((key**2).sum() + EPS) * np.sqrt(sq + EPS))  # (C,)
-        beta = np.logaddexp(0.0, p["strength"])  # softplus
-        content = beta * _standardise_np(cos)
-        signals = cand.features * p["signal_weight"]  # (C, F)
-        match = content + signals[:, SIGNALS.index("lexical")]
+        n_sig = len(SIGNALS)
+        base = np.concatenate(
+            [
+                p["strength"].reshape(1),
+                p["signal_weight"],
+                p["link_weight"].ravel(),
+                p["session_weight"].reshape(1),
+            ]
+        )
+        mix = base + cand.query @ p["read_modes"] if self.config.read_modes else base  # this read's (MODES,)
+        beta = np.logaddexp(0.0, mix[0])  # softplus
+        zcos = _standardise_np(cos)
+        content = beta * zcos
+        signals = cand.features * mix[1 : 1 + n_sig]  # (C, F)
+        match = content + signals[:, _LEX]
         centred = match - match.mean()
         norm = np.maximum(np.sqrt(sq), 1e-12)  # F.normalize's
         coh = self._prev_coherence(keys, norm, cand.prev)
         # The chain is doubly linked (next(i) = j exactly when prev(j) = i), so c(i, next(i)) is
         # c(j, prev(j)): the links to the next memory reuse the cosines of the links to the previous one.
+        has_prev, has_next = cand.prev >= 0, cand.next >= 0
         prev, nxt = np.maximum(cand.prev, 0), np.maximum(cand.next, 0)
-        fwd = p["link_weight"][0] * np.where(cand.prev >= 0, centred[prev] * coh, 0.0)
-        bwd = p["link_weight"][1] * np.where(cand.next >= 0, centred[nxt] * coh[nxt], 0.0)
-        parts = np.column_stack([content, signals, fwd, bwd]).astype(np.float32)
+        fwd_in = np.where(has_prev, centred[prev] * coh, 0.0)
+        bwd_in = np.where(has_next, centred[nxt] * coh[nxt], 0.0)
+        spk = cand.speakers
+        same_prev = (spk == spk[prev]) & (spk >= 0)
+        same_next = (spk == spk[nxt]) & (spk >= 0)
+        gamma = mix[1 + n_sig : 5 + n_sig].reshape(2, 2)
+        fwd = np.where(same_prev, gamma[0, 0], gamma[0, 1]) * fwd_in
+        bwd = np.where(same_next, gamma[1, 0], gamma[1, 1]) * bwd_in
+        same_session = cand.sessions[:, None] == cand.sessions[None, :]  # (C, C)
+        others = same_session.copy()
+        np.fill_diagonal(others, False)
+        pooled = _pool_np(centred, others)
+        columns = [content, signals, fwd, bwd, mix[-1] * pooled]
+        if self.config.hidden:
+            x = np.column_stack([zcos, cand.features, fwd_in, bwd_in, pooled]).astype(np.float32)
+            same_speaker = (spk[:, None] == spk[None, :]) & (spk >= 0)[None, :]
+            adjacent = np.zeros_like(same_session)
+            rows = np.arange(len(spk))
+            adjacent[rows[has_prev], cand.prev[has_prev]] = True
+            adjacent[rows[has_next], cand.next[has_next]] = True
+            bias = p["pair_bias"]
+            rel = bias[0] * same_session + bias[1] * same_speaker + bias[2] * adjacent  # (C, C)
+            columns.append(self._context_np(p, x, rel))
+        else:
+            columns.append(np.zeros(len(cos)))
+        parts = np.column_stack(columns).astype(np.float32)
         return parts.sum(-1), parts
+
+    @staticmethod
+    def _context_np(p: dict[str, np.ndarray], x: np.ndarray, rel: np.ndarray) -> np.ndarray:
+        """`_context` of one set: inputs x (C, INPUTS), pair-relation biases rel (C, C) -> (C,)."""
+        h = np.tanh(x @ p["w_in"] + p["b_in"])  # (C, H)
+        q, k, v = h @ p["w_q"], h @ p["w_k"], h @ p["w_v"]  # (C, A)
+        logits = q @ k.T / math.sqrt(q.shape[-1]) + rel  # (C, C)
+        att = np.exp(logits - logits.max(-1, keepdims=True))
+        att /= att.sum(-1, keepdims=True)
+        mixed = np.tanh(np.concatenate([h, att @ v], -1) @ p["w_mix"] + p["b_mix"])  # (C, H)
+        return mixed @ p["w_out"]
 
     def _prev_coherence(self, keys: np.ndarray, norm: np.ndarray, prev: np.ndarray) -> np.ndarray:
         """c(i, prev(i)) (C,) from keys (C, d), their norms (C,) and prev positions (C,) (-1: none, where
@@ -175,13 +323,13 @@ class Scorer(nn.Module):
 
 
 def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple[torch.Tensor, ...]:
-    """Pad candidate sets into the batch `forward` takes: (query, keys, features, prev, next, mask)."""
+    """Pad candidate sets into the batch `forward` takes: (query, keys, features, prev, next, speakers,
+    sessions, modes, mask)."""
     b, c = len(cands), max(len(x) for x in cands)
     d, f = cands[0].keys.shape[1], cands[0].features.shape[1]
     keys = torch.zeros(b, c, d)
     feats = torch.zeros(b, c, f)
-    prev = torch.full((b, c), -1, dtype=torch.long)
-    nxt = torch.full((b, c), -1, dtype=torch.long)
+    prev, nxt, speakers, sessions = (torch.full((b, c), -1, dtype=torch.long) for _ in range(4))
     mask = torch.zeros(b, c, dtype=torch.bool)
     for i, x in enumerate(cands):
         n = len(x)
@@ -189,8 +337,12 @@ def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple
         feats[i, :n] = torch.from_numpy(x.features)
         prev[i, :n] = torch.from_numpy(x.prev)
         nxt[i, :n] = torch.from_numpy(x.next)
+        speakers[i, :n] = torch.from_numpy(x.speakers)
+        sessions[i, :n] = torch.from_numpy(x.sessions)
         mask[i, :n] = True
-    return torch.as_tensor(np.stack(queries), dtype=torch.float32), keys, feats, prev, nxt, mask
+    query = torch.as_tensor(np.stack(queries), dtype=torch.float32)
+    modes = torch.as_tensor(np.stack([x.query for x in cands]), dtype=torch.float32)
+    return query, keys, feats, prev, nxt, speakers, sessions, modes, mask
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -213,6 +365,28 @@ def _standardise_np(x: np.ndarray, floor: float = COSINE_SPREAD_FLOOR) -> np.nda
     centred = x - x.mean(-1, keepdims=True)
     std = np.sqrt((centred**2).mean(-1, keepdims=True) + 1e-12)
     return centred / np.maximum(std, floor)
+
+
+def _same_speaker_onehot(speakers: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
+    """(B, C, 2): (1, 0) where candidate i and its neighbour (B, C) have one known speaker, else (0, 1)."""
+    same = (speakers == torch.gather(speakers, 1, neighbour.clamp(min=0))) & (speakers >= 0)
+    return torch.stack([same, ~same], -1).to(torch.float32)
+
+
+def _adjacency(prev: torch.Tensor, next: torch.Tensor) -> torch.Tensor:
+    """(B, C, C) True where j is i's previous or next memory, from positions prev / next (B, C)."""
+    b, c = prev.shape
+    adjacent = torch.zeros(b, c, c + 1, dtype=torch.bool, device=prev.device)
+    for neighbour in (prev, next):
+        adjacent.scatter_(2, torch.where(neighbour >= 0, neighbour, c).unsqueeze(-1), True)
+    return adjacent[..., :c]
+
+
+def _pool_np(centred: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Σ_{j: others[i, j]} softmax_j(centred_j) centred_j (C,), 0 for a row with no others."""
+    e = np.exp(centred - centred.max()) * others  # (C, C); the shift cancels in the ratio
+    total = e.sum(-1)
+    return np.divide(e @ centred, total, out=np.zeros_like(total), where=total > 0)
 
 
 def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

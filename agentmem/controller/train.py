@@ -8,9 +8,13 @@ The recipe (`train_controller`):
    and every question is read with the controller's own `gather`, the gold slots added to the
    candidates so the loss is defined (`replay`).
 3. The scorer is fitted on those candidate sets (`fit`), keeping the epoch with the best held-out
-   recall_any@10:
+   recall (any@10 + all@10, on a split of the examples or on a selection set the caller gives):
 
-    loss = -log Σ_{i ∈ gold} w_i,    w = softmax(scores over the candidates)
+    loss = -log Σ_{g ∈ gold} w_g  +  λ mean_{g ∈ gold} -log(e^{s_g} / (e^{s_g} + Σ_{j ∉ gold} e^{s_j}))
+
+   w = softmax(scores over the candidates). The first term asks for any gold memory on top
+   (recall_any); the second, weighted λ (`all_weight`), for every gold memory above every other
+   candidate (recall_all: a question needing three turns needs all three).
 
 Episodes come from the project's generators (`training_episodes("dialogue")`, drawn from seeds no
 evaluation uses) or from a LoCoMo- or LongMemEval-format file the user gives.
@@ -43,38 +47,46 @@ log = logging.getLogger("agentmem")
 # Generated training episodes are drawn from seeds TRAIN_SEED + seed; `agentmem eval` generates from
 # seeds 0 (synthetic) and 1000 (dialogue), so no evaluated episode is ever trained on.
 TRAIN_SEED = 100_000
-GENERATORS = ("dialogue", "synthetic")
+# The held-out shapes' episodes that select the epoch come from seeds SELECTION_SEED + seed; `agentmem
+# eval shapes` uses 2000.
+SELECTION_SEED = 200_000
+GENERATORS = ("shapes", "dialogue", "synthetic")
 
 
 @dataclass
 class ControllerTrainingConfig:
     """epochs / lr / batch_size / weight_decay: the optimiser of the scorer; val_fraction: questions held
-    out to pick the best epoch; seed: shuffling, the split and the generated episodes."""
+    out to pick the best epoch when no selection set is given; all_weight: λ of the loss (module
+    docstring); seed: shuffling, the split and the generated episodes."""
 
-    epochs: int = 30
+    epochs: int = 12
     lr: float = 0.03
     batch_size: int = 64
     weight_decay: float = 1e-4
     val_fraction: float = 0.2
+    all_weight: float = 1.0
     seed: int = 0
 
 
 @dataclass
 class Example:
-    """One question's candidate set, query key `(d,)` and the gold candidates' positions."""
+    """One question's candidate set, query key `(d,)`, the gold candidates' positions, and how many
+    gold memories the candidates miss (0 when the gold is added to them, as training does)."""
 
     candidates: Candidates
     query: np.ndarray
     gold: list[int]
+    missing: int = 0
 
 
 @dataclass
 class TrainingReport:
-    """Per-epoch curves and the chosen epoch (best validation recall_any@10)."""
+    """Per-epoch curves and the chosen epoch (best validation recall_any@10 + recall_all@10)."""
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_recall_any_at_10: list[float] = field(default_factory=list)
+    val_recall_all_at_10: list[float] = field(default_factory=list)
     best_epoch: int = -1
     n_train: int = 0
     n_val: int = 0
@@ -95,14 +107,18 @@ class TrainingResult:
 def training_episodes(
     source: str, *, fmt: str = "auto", observations: int = 20_000, episodes: int = 40, seed: int = 0
 ) -> list[Episode]:
-    """Episodes to train on: '+'-joined generator names ('dialogue', 'synthetic'; `episodes` each, the
-    synthetic ones `observations` turns in all), or a LoCoMo (locomo10.json layout) or LongMemEval file
-    (`fmt` 'locomo' / 'longmemeval', or 'auto' by the file name)."""
+    """Episodes to train on: '+'-joined generator names ('shapes': `episodes` of each conversation shape
+    not held out for validation, `episodes.shapes.TRAINING_SHAPES`; 'dialogue', 'synthetic': `episodes`
+    each, the synthetic ones `observations` turns in all), or a LoCoMo (locomo10.json layout) or
+    LongMemEval file (`fmt` 'locomo' / 'longmemeval', or 'auto' by the file name)."""
     from agentmem.episodes import (
+        TRAINING_SHAPES,
         DialogueConfig,
+        ShapesConfig,
         SyntheticConfig,
         generate,
         generate_dialogue,
+        generate_shapes,
         load_locomo,
         load_longmemeval,
     )
@@ -115,6 +131,11 @@ def training_episodes(
                     SyntheticConfig(observations=observations, episodes=episodes, seed=TRAIN_SEED + seed)
                 ).episodes
             ),
+            "shapes": lambda: (
+                generate_shapes(
+                    ShapesConfig(shapes=TRAINING_SHAPES, episodes=episodes, seed=TRAIN_SEED + seed)
+                ).episodes
+            ),
             "dialogue": lambda: (
                 generate_dialogue(DialogueConfig(episodes=episodes, seed=TRAIN_SEED + seed)).episodes
             ),
@@ -125,17 +146,28 @@ def training_episodes(
     return (load_locomo if fmt == "locomo" else load_longmemeval)(source).episodes
 
 
+def selection_episodes(episodes: int = 8, seed: int = 0) -> list[Episode]:
+    """Episodes of the shapes training never sees (`episodes.shapes.HELD_OUT`), `episodes` of each, from
+    seeds apart from training's and evaluation's: what `train_controller` selects the epoch on."""
+    from agentmem.episodes import HELD_OUT, ShapesConfig, generate_shapes
+
+    return generate_shapes(ShapesConfig(shapes=HELD_OUT, episodes=episodes, seed=SELECTION_SEED + seed)).episodes
+
+
 def train_controller(
     episodes: Sequence[Episode],
     encoder: Encoder,
     *,
     gate_episodes: Sequence[Episode] | None = None,
+    selection_episodes: Sequence[Episode] | None = None,
     config: LearnedConfig | None = None,
     training: ControllerTrainingConfig | None = None,
     progress: bool = False,
 ) -> TrainingResult:
     """The recipe of the module docstring: fit the gate on `gate_episodes` (default: `episodes`), replay
-    `episodes`, fit the scorer. `progress` shows a progress bar per stage on stderr."""
+    `episodes`, fit the scorer, keeping the epoch that reads `selection_episodes` best (episodes of
+    other shapes than `episodes`; None: a held-out split of `episodes`' questions). `progress` shows a
+    progress bar per stage on stderr."""
     from rich.progress import Progress
 
     start = time.perf_counter()
@@ -152,9 +184,14 @@ def train_controller(
         gate = fit_gate(model.gate, pairs, seed=training.seed)
         task = bar.add_task("replay episodes", total=len(episodes))
         examples = replay(model, episodes, encoder, progress=lambda n: bar.advance(task, n))
+        selection = None
+        if selection_episodes:
+            task = bar.add_task("replay selection episodes", total=len(selection_episodes))
+            advance = lambda n: bar.advance(task, n)  # noqa: E731
+            selection = replay(model, selection_episodes, encoder, progress=advance, add_gold=False)
     if not examples:
         raise ValueError("no question's evidence could be found among the episodes' turns")
-    report = fit(model, examples, training)
+    report = fit(model, examples, training, selection)
     return TrainingResult(model, report, gate, len(examples), time.perf_counter() - start)
 
 
@@ -164,8 +201,11 @@ def replay(
     encoder: Encoder,
     *,
     progress: Callable[[int], None] | None = None,
+    add_gold: bool = True,
 ) -> list[Example]:
-    """Write each episode into a private Memory read by `controller` and gather every question."""
+    """Write each episode into a private Memory read by `controller` and gather every question. With
+    `add_gold` the gold memories join each candidate set (training); without it the candidates are a
+    read's own (measuring recall)."""
     from agentmem.memory import Memory
 
     examples: list[Example] = []
@@ -191,25 +231,34 @@ def replay(
                 if not gold_slots:
                     continue
                 read = ReadQuery(q.question, vec, 10, ("episode",), (), parse_time(q.time))
-                cand = controller.gather(read, reader, extra=gold_slots)
+                cand = controller.gather(read, reader, extra=gold_slots if add_gold else ())
                 pos = {int(s): i for i, s in enumerate(cand.slots)}
-                examples.append(Example(cand, vec, [pos[s] for s in gold_slots]))
+                gold = [pos[s] for s in gold_slots if s in pos]
+                examples.append(Example(cand, vec, gold, len(gold_slots) - len(gold)))
         if progress:
             progress(1)
     return examples
 
 
 def fit(
-    controller: LearnedController, examples: Sequence[Example], config: ControllerTrainingConfig
+    controller: LearnedController,
+    examples: Sequence[Example],
+    config: ControllerTrainingConfig,
+    selection: Sequence[Example] | None = None,
 ) -> TrainingReport:
-    """Fit the controller's scorer on gathered examples; keeps the weights of the best validation epoch."""
+    """Fit the controller's scorer on gathered examples; keeps the weights of the epoch with the best
+    validation recall_any@10 + recall_all@10, measured on `selection` (examples gathered without their
+    gold added: episodes of shapes not trained on) or, without it, on a held-out split of `examples`."""
     start = time.perf_counter()
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
-    order = list(range(len(examples)))
-    rng.shuffle(order)
-    n_val = int(len(order) * config.val_fraction)
-    val, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
+    if selection is None:
+        order = list(range(len(examples)))
+        rng.shuffle(order)
+        n_val = int(len(order) * config.val_fraction)
+        val, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
+    else:
+        val, train = list(selection), list(examples)
     report = TrainingReport(n_train=len(train), n_val=len(val))
     scorer = controller.scorer
     opt = torch.optim.Adam(scorer.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -219,27 +268,29 @@ def fit(
         rng.shuffle(train)
         losses = []
         for i in range(0, len(train), config.batch_size):
-            loss = _loss(scorer, train[i : i + config.batch_size])
+            loss = _loss(scorer, train[i : i + config.batch_size], config.all_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
             losses.append(loss.item())
         scorer.eval()
         with torch.no_grad():
-            vl, vr = _evaluate(scorer, val) if val else (float("nan"), float("nan"))
-        report.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
+            vl, v_any, v_all = _evaluate(scorer, val, config.all_weight) if val else (math.nan,) * 3
+        report.train_loss.append(float(np.mean(losses)) if losses else math.nan)
         report.val_loss.append(vl)
-        report.val_recall_any_at_10.append(vr)
-        score = vr if val else -report.train_loss[-1]
+        report.val_recall_any_at_10.append(v_any)
+        report.val_recall_all_at_10.append(v_all)
+        score = v_any + v_all if val else -report.train_loss[-1]
         if score > best:
             best, report.best_epoch = score, epoch
             best_state = {k: v.detach().clone() for k, v in scorer.state_dict().items()}
         log.info(
-            "epoch %d: train loss %.4f, val loss %.4f, val recall_any@10 %.3f",
+            "epoch %d: train loss %.4f, val loss %.4f, val recall_any@10 %.3f, recall_all@10 %.3f",
             epoch,
             report.train_loss[-1],
             vl,
-            vr,
+            v_any,
+            v_all,
         )
     if best_state is not None:
         scorer.load_state_dict(best_state)
@@ -248,25 +299,43 @@ def fit(
     return report
 
 
-def _loss(scorer: torch.nn.Module, batch: Sequence[Example]) -> torch.Tensor:
+def _loss(scorer: torch.nn.Module, batch: Sequence[Example], all_weight: float) -> torch.Tensor:
+    """The module docstring's loss, averaged over the batch's examples that have a gold candidate."""
+    batch = [e for e in batch if e.gold]
     scores, _ = scorer(*collate([e.candidates for e in batch], [e.query for e in batch]))
-    log_w = torch.log_softmax(scores, dim=-1)
     gold = torch.zeros_like(scores, dtype=torch.bool)
     for i, e in enumerate(batch):
         gold[i, e.gold] = True
-    return -torch.logsumexp(log_w.masked_fill(~gold, float("-inf")), dim=-1).mean()
+    log_w = torch.log_softmax(scores, dim=-1)
+    any_loss = -torch.logsumexp(log_w.masked_fill(~gold, -math.inf), dim=-1)  # (B,)
+    if not all_weight:
+        return any_loss.mean()
+    # Each gold candidate against the non-gold ones only: logsumexp over {g} ∪ non-gold, per g.
+    negatives = torch.logsumexp(scores.masked_fill(gold, -math.inf), dim=-1, keepdim=True)  # (B, 1)
+    each = (torch.logaddexp(scores, negatives) - scores).masked_fill(~gold, 0.0)  # (B, C): -log p(g wins)
+    all_loss = each.sum(-1) / gold.sum(-1)
+    return (any_loss + all_weight * all_loss).mean()
 
 
-def _evaluate(scorer: torch.nn.Module, examples: Sequence[Example]) -> tuple[float, float]:
-    """Mean loss and recall_any@10 over examples (in batches)."""
-    losses, hits = [], []
+def _evaluate(
+    scorer: torch.nn.Module, examples: Sequence[Example], all_weight: float
+) -> tuple[float, float, float]:
+    """Mean loss (examples with a gold candidate), recall_any@10 and recall_all@10 (a gold memory
+    missing from the candidates is a miss) over examples, in batches."""
+    losses, n_loss, hits_any, hits_all = 0.0, 0, [], []
     for i in range(0, len(examples), 256):
         batch = examples[i : i + 256]
-        losses.append(float(_loss(scorer, batch)) * len(batch))
+        with_gold = [e for e in batch if e.gold]
+        if with_gold:
+            losses += float(_loss(scorer, with_gold, all_weight)) * len(with_gold)
+            n_loss += len(with_gold)
         scores, _ = scorer(*collate([e.candidates for e in batch], [e.query for e in batch]))
-        top = torch.topk(scores, k=min(10, scores.shape[1]), dim=-1).indices
-        hits += [float(any(g in set(top[j].tolist()) for g in e.gold)) for j, e in enumerate(batch)]
-    return sum(losses) / len(examples), float(np.mean(hits))
+        top = torch.topk(scores, k=min(10, scores.shape[1]), dim=-1).indices.tolist()
+        for j, e in enumerate(batch):
+            found = len(set(top[j]) & set(e.gold))
+            hits_any.append(float(found > 0))
+            hits_all.append(float(found == len(e.gold) and not e.missing and found > 0))
+    return losses / max(n_loss, 1), float(np.mean(hits_any)), float(np.mean(hits_all))
 
 
 def plot_report(report: TrainingReport, path: str | Path) -> None:

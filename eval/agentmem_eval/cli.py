@@ -328,7 +328,12 @@ def shapes(shape_names: str, episodes: int, seed: int, **opts: Any) -> None:
     chosen = {"held-out": HELD_OUT, "all": SHAPES}.get(shape_names)
     if chosen is None:
         chosen = tuple(s.strip() for s in shape_names.split(",") if s.strip())
-    data = generate_shapes(ShapesConfig(shapes=chosen, episodes=episodes, seed=seed))
+    from agentmem.errors import InvalidInputError
+
+    try:
+        data = generate_shapes(ShapesConfig(shapes=chosen, episodes=episodes, seed=seed))
+    except InvalidInputError as e:
+        raise click.BadParameter(str(e), param_hint="--shapes") from None
     for ep in data.episodes:
         shape = ep.id.rsplit("-", 2)[0]  # episode ids are f"{shape}-{seed}-{i}"
         ep.items = [dataclasses.replace(item, category=shape) for item in ep.items]

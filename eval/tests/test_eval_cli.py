@@ -86,3 +86,17 @@ def test_default_systems_hold_the_new_baselines_and_drop_zsum_without_a_learned_
         "agentmem", "zsum", "lexical", "dense", "bm25", "hybrid", "recency", "full-context")
     assert "zsum" not in choose_systems(None, learned=False)
     assert "lexical" in choose_systems(None, learned=False)
+
+
+def test_shapes_reports_each_held_out_shape_as_a_category(tmp_path):
+    out = tmp_path / "shapes.json"
+    result = CliRunner().invoke(eval_cli, ["shapes", "--episodes", "1", "--systems", "bm25,recency",
+                                           "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    from agentmem.episodes.shapes import HELD_OUT
+
+    got = json.loads(out.read_text())["systems"]["bm25"]["by_category"]
+    assert set(got) == set(HELD_OUT) and all(v["n_items"] > 0 for v in got.values())
+    bad = CliRunner().invoke(eval_cli, ["shapes", "--shapes", "nope", "--systems", "bm25", "--quiet",
+                                        "--out", str(tmp_path / "x.json")])
+    assert bad.exit_code != 0 and "nope" in bad.output

@@ -1,0 +1,125 @@
+"""What each part of the learned read earns, measured on the candidate sets themselves.
+
+    .venv/bin/python benchmarks/reranker_ablations.py --locomo ../shared/datasets/locomo-dev \
+        --out eval/results/ablations/reranker.json
+
+Every episode is written into a private store and each question is gathered once, as
+`agentmem train controller` does (`controller.train.replay`): the training shapes with their gold
+added (to fit), the held-out shapes and locomo-dev without (to measure: a gold memory outside the
+candidates is a miss). Then, on those fixed candidate sets:
+
+- the packaged checkpoint, and the same with one part switched off (a signal's weight zeroed, the links,
+  the reply-or-burst split of the links, session pooling);
+- `zsum`, a fresh untrained scorer: z(cos) + z(BM25) over the same candidates;
+- scorers trained here by the recipe's `fit` on the training shapes' candidate sets, selected on the
+  held-out shapes as the recipe selects: the linear read, with read modes, with a context layer.
+
+Printed and saved: recall_any@10 / recall_all@10 on locomo-dev, its multi-hop questions and each
+held-out shape. Writes bypass the write gate (each turn its own memory), as in training, so these
+figures differ from `agentmem eval`'s by the gate's merges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from results_file import save
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--locomo", required=True, help="locomo10.json layout file or directory (dev split)")
+    ap.add_argument("--episodes", type=int, default=15, help="training episodes per shape for the trained variants")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+
+    from agentmem.controller import DEFAULT_CHECKPOINT
+    from agentmem.controller.candidates import SIGNALS
+    from agentmem.controller.learned import LearnedConfig, LearnedController
+    from agentmem.controller.scoring import Scorer, ScoringConfig
+    from agentmem.controller.train import (
+        ControllerTrainingConfig,
+        _evaluate,
+        fit,
+        replay,
+        selection_episodes,
+        training_episodes,
+    )
+    from agentmem.encoder import resolve_encoder
+    from agentmem.episodes import load_locomo
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    encoder = resolve_encoder()
+    packaged = LearnedController.load(DEFAULT_CHECKPOINT)
+    dev_eps = load_locomo(args.locomo).episodes
+    dev = replay(packaged, dev_eps, encoder, add_gold=False)
+    categories = [item.category for ep in dev_eps for item in ep.items]
+    held: dict[str, list] = {}
+    for ep in selection_episodes(seed=1):  # seeds apart from the recipe's own selection episodes
+        held.setdefault(ep.id.rsplit("-", 2)[0], []).extend(replay(packaged, [ep], encoder, add_gold=False))
+    train = replay(packaged, training_episodes("shapes", episodes=args.episodes), encoder)
+    sets = {
+        "locomo-dev": dev,
+        "locomo-dev multi-hop": [e for e, c in zip(dev, categories, strict=True) if c == "multi-hop"],
+        **held,
+    }
+    print(f"replayed in {time.perf_counter() - start:.0f} s: {len(train)} training questions", flush=True)
+
+    def measure(scorer: torch.nn.Module) -> dict[str, list[float]]:
+        with torch.no_grad():
+            return {name: [round(x, 4) for x in _evaluate(scorer, xs, 1.0)[1:]] for name, xs in sets.items()}
+
+    def switched(change: Callable[[Scorer], None]) -> Scorer:
+        scorer = copy.deepcopy(packaged.scorer)
+        with torch.no_grad():
+            change(scorer)
+        return scorer
+
+    def zero(*signals: str) -> Callable[[Scorer], None]:
+        return lambda s: [s.signal_weight[SIGNALS.index(x)].zero_() for x in signals]
+
+    variants: dict[str, Callable[[], torch.nn.Module]] = {
+        "full (packaged checkpoint)": lambda: packaged.scorer,
+        **{f"- {signal}": (lambda s=signal: switched(zero(s))) for signal in ("lexical", "speaker", "when")},
+        "- recency and time": lambda: switched(zero("recency", "time")),
+        "- links": lambda: switched(lambda s: s.link_weight.zero_()),
+        "- reply / burst split of the links": lambda: switched(
+            lambda s: s.link_weight.copy_(s.link_weight.mean(-1, keepdim=True).expand(2, 2))
+        ),
+        "- session pooling": lambda: switched(lambda s: s.session_weight.zero_()),
+        "zsum (untrained scorer)": lambda: Scorer(packaged.config.scoring),
+    }
+    selection = [x for xs in held.values() for x in xs]
+    for name, scoring in (
+        ("trained here: linear", ScoringConfig()),
+        ("trained here: + read modes", ScoringConfig(read_modes=True)),
+        ("trained here: + context layer (32)", ScoringConfig(hidden=32)),
+    ):
+
+        def train_one(scoring: ScoringConfig = scoring) -> torch.nn.Module:
+            model = LearnedController(LearnedConfig(scoring=scoring))
+            fit(model, train, ControllerTrainingConfig(epochs=args.epochs), selection)
+            return model.scorer
+
+        variants[name] = train_one
+    rows = []
+    for name, make in variants.items():
+        row = {"variant": name, **measure(make())}
+        rows.append(row)
+        shown = "  ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in row.items() if k != "variant")
+        print(f"{name:38s} {shown}", flush=True)
+    save({"rows": rows, "episodes_per_shape": args.episodes, "epochs": args.epochs}, args.out)
+
+
+if __name__ == "__main__":
+    main()
