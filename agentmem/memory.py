@@ -153,6 +153,14 @@ class Memory:
                     self._controller = resolve_controller(self._controller_source)
         return self._controller
 
+    @controller.setter
+    def controller(self, spec: Any) -> None:
+        """Swap the controller of an open memory (a spec as `Memory(controller=...)` takes): what is
+        stored does not change, only how later writes and reads are decided."""
+        built = resolve_controller(spec)
+        with self._lock:
+            self._controller = built
+
     def _controller_name(self) -> str:
         if self._controller is not None:
             return self._controller.name

@@ -372,3 +372,14 @@ def keys_held(mem: Memory) -> int:
     from agentmem.storage.local import LocalBackend
 
     return mem.backend.dense.size if isinstance(mem.backend, LocalBackend) else mem.stats()["indexed"]
+
+
+def test_the_controller_of_an_open_memory_can_be_swapped_and_a_bad_spec_changes_nothing(store_at, fake_encoder):
+    with Memory(store_at("m"), encoder=fake_encoder, controller="cosine") as mem:
+        first = mem.controller
+        mem.remember("Mira moved to Lisbon")
+        with pytest.raises(InvalidInputError, match="unknown controller"):
+            mem.controller = "no-such-controller"
+        assert mem.controller is first
+        mem.controller = CosineController()
+        assert mem.controller is not first and mem.recall("Where does Mira live?", k=1)[0].text == "Mira moved to Lisbon"
