@@ -3,8 +3,9 @@
 Every rule that reads meaning off raw text lives here, so the lexical index, the candidate signals and
 the write gate agree on it and a change to one rule touches one file:
 
-- `speaker_name` / `speaker_of` / `speaker_word`: who said a memory, from its `speaker` metadata or
+- `speaker_name` / `speaker_of`: who said a memory, from its `speaker` metadata or
   a short "Name:" prefix of its text ("Mira: I moved to Lisbon").
+- `refers_to`: whether a query names a speaker (any part of the name, or a short form), roles aside.
 - `name_phrases`: the people (and places) a text names by full name: each pair of capitalised words
   ("Ana Silva", "New York"), folded to one term.
 - `content_words`: a text's distinct words without stop words.
@@ -118,12 +119,6 @@ def speaker_name(value: Any, text: str) -> str:
 def speaker_of(text: str, metadata: Mapping[str, Any]) -> str:
     """`speaker_name` of a memory's text and metadata."""
     return speaker_name(metadata.get("speaker"), text)
-
-
-def speaker_word(speaker: str) -> str:
-    """The first word of a speaker's name ("" when none): what a question names a speaker by."""
-    words = speaker.split()
-    return words[0] if words else ""
 
 
 # Speakers that are roles, not people: in an agent's log most memories have one of them, so a question
