@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentmem.episodes import HELD_OUT, SHAPES, TRAINING_SHAPES, Episode, ShapesConfig, generate_shapes
-from agentmem.episodes.shapes import ALIASES, CATEGORIES
+from agentmem.episodes.shapes import ALIASES, CATEGORIES, ECHOES
 from agentmem.errors import InvalidInputError
+from agentmem.text import substance
 
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
@@ -27,6 +28,11 @@ DATE_FORMATS = {
     "relative day": rf"\b(today|yesterday|this morning|last ({WEEKDAYS}))\b",
     "ago": r"\b(days|weeks?) ago\b",
 }
+
+
+def echo_pattern(frame: str, question: str) -> str:
+    """A regex matching `frame` around `question`, its echoed word captured."""
+    return re.escape(frame).replace(re.escape("{q}"), re.escape(question)).replace(re.escape("{w}"), r"(\w+)")
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +206,35 @@ def test_toollog_and_assistant_speakers(data):
         assert any(i.category == "knowledge-update" for i in ep.items)
 
 
+def shares_a_word(ep: Episode) -> float:
+    """The share of ep's questions holding a content word (`text.substance`) of their evidence turns."""
+    text = {t.id: t.text.split(": ", 1)[1] for t in ep.turns}
+    return sum(
+        bool(set(substance(i.question)) & {w for e in i.evidence for w in substance(text[e])}) for i in ep.items
+    ) / len(ep.items)
+
+
+def test_echo_repeats_a_word_of_the_evidence_never_the_answer():
+    plain = generate_shapes(ShapesConfig(episodes=2, seed=5, echo=0.0))
+    echoed = generate_shapes(ShapesConfig(episodes=2, seed=5, echo=1.0))
+    changed = 0
+    for a, b in zip(plain.episodes, echoed.episodes, strict=True):
+        check_episode(b)
+        text = {t.id: t.text for t in b.turns}
+        for p, q in zip(a.items, b.items, strict=True):
+            assert (p.answer, p.evidence) == (q.answer, q.evidence)
+            if p.question == q.question:
+                continue
+            changed += 1
+            # the template's question in one of the frames, around one word
+            (word,) = {m.group(1) for frame in ECHOES if (m := re.fullmatch(echo_pattern(frame, p.question), q.question))}
+            assert any(word in substance(text[e]) for e in q.evidence)
+            assert word not in substance(q.answer)
+    assert changed >= 0.8 * sum(len(e.items) for e in echoed.episodes)
+    share = sum(map(shares_a_word, echoed.episodes)) / len(echoed.episodes)
+    assert share > sum(map(shares_a_word, plain.episodes)) / len(plain.episodes) + 0.2
+
+
 def test_held_out_partition():
     assert len(HELD_OUT) == 3 and set(HELD_OUT) <= set(SHAPES)
     assert set(TRAINING_SHAPES) | set(HELD_OUT) == set(SHAPES)
@@ -214,6 +249,7 @@ def test_held_out_partition():
         (ShapesConfig(shapes=()), ("no shapes", "unnamed")),
         (ShapesConfig(episodes=0), ("episodes", "1 or more")),
         (ShapesConfig(sessions=0), ("sessions", "1 or more")),
+        (ShapesConfig(echo=1.5), ("echo", "between 0 and 1")),
     ],
 )
 def test_bad_config_says_what_and_how(config, words):
