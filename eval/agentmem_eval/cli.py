@@ -316,8 +316,11 @@ def dialogue(episodes: int, sessions: int, seed: int, **opts: Any) -> None:
               help="Episodes per shape.")
 @click.option("--seed", type=int, default=2000, show_default=True,
               help="Seed (training uses seeds from 100000 up: keep evaluation seeds apart).")
+@click.option("--echo", type=click.FloatRange(0.0, 1.0), default=0.6, show_default=True,
+              help="Share of questions that repeat a word of their evidence (ShapesConfig.echo); 0: every "
+                   "question in its template's words only.")
 @common_options
-def shapes(shape_names: str, episodes: int, seed: int, **opts: Any) -> None:
+def shapes(shape_names: str, episodes: int, seed: int, echo: float, **opts: Any) -> None:
     """Generated conversations of many shapes (bursts, group chats, aliases, small talk, dates, tool logs,
     assistant sessions, ...). Each shape is reported as a category of its own: the figures per shape are
     what shows whether the controller holds on shapes it was not trained on."""
@@ -331,7 +334,7 @@ def shapes(shape_names: str, episodes: int, seed: int, **opts: Any) -> None:
     from agentmem.errors import InvalidInputError
 
     try:
-        data = generate_shapes(ShapesConfig(shapes=chosen, episodes=episodes, seed=seed))
+        data = generate_shapes(ShapesConfig(shapes=chosen, episodes=episodes, seed=seed, echo=echo))
     except InvalidInputError as e:
         raise click.BadParameter(str(e), param_hint="--shapes") from None
     for ep in data.episodes:

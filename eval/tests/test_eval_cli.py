@@ -100,3 +100,13 @@ def test_shapes_reports_each_held_out_shape_as_a_category(tmp_path):
     bad = CliRunner().invoke(eval_cli, ["shapes", "--shapes", "nope", "--systems", "bm25", "--quiet",
                                         "--out", str(tmp_path / "x.json")])
     assert bad.exit_code != 0 and "nope" in bad.output
+
+
+def test_shapes_echo_defaults_to_the_generators_and_is_checked(tmp_path):
+    from agentmem.episodes.shapes import ShapesConfig
+
+    (echo,) = [p for p in eval_cli.commands["shapes"].params if p.name == "echo"]
+    assert echo.default == ShapesConfig().echo
+    bad = CliRunner().invoke(eval_cli, ["shapes", "--echo", "2", "--systems", "bm25", "--quiet",
+                                        "--out", str(tmp_path / "x.json")])
+    assert bad.exit_code != 0 and "--echo" in bad.output
