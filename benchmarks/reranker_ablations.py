@@ -12,7 +12,9 @@ candidates is a miss). Then, on those fixed candidate sets:
   the reply-or-burst split of the links, session pooling);
 - `zsum`, a fresh untrained scorer: z(cos) + z(BM25) over the same candidates;
 - scorers trained here by the recipe's `fit` on the training shapes' candidate sets, selected on the
-  held-out shapes as the recipe selects: the linear read, with read modes, with a context layer.
+  held-out shapes as the recipe selects: the linear read, the linear read trained on the same episodes
+  with every question in its template's words only (`ShapesConfig(echo=0)`), with read modes, with a
+  context layer.
 
 Printed and saved: recall_any@10 / recall_all@10 on locomo-dev, its multi-hop questions and each
 held-out shape. Writes bypass the write gate (each turn its own memory), as in training, so these
@@ -47,15 +49,16 @@ def main() -> None:
     from agentmem.controller.learned import LearnedConfig, LearnedController
     from agentmem.controller.scoring import Scorer, ScoringConfig
     from agentmem.controller.train import (
+        TRAIN_SEED,
         ControllerTrainingConfig,
-        _evaluate,
+        evaluate,
         fit,
         replay,
         selection_episodes,
         training_episodes,
     )
     from agentmem.encoder import resolve_encoder
-    from agentmem.episodes import load_locomo
+    from agentmem.episodes import TRAINING_SHAPES, ShapesConfig, generate_shapes, load_locomo
 
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -68,6 +71,9 @@ def main() -> None:
     for ep in selection_episodes(seed=1):  # seeds apart from the recipe's own selection episodes
         held.setdefault(ep.id.rsplit("-", 2)[0], []).extend(replay(packaged, [ep], encoder, add_gold=False))
     train = replay(packaged, training_episodes("shapes", episodes=args.episodes), encoder)
+    # The same episodes with every question in its template's words only (no echo of the evidence).
+    plain = ShapesConfig(shapes=TRAINING_SHAPES, episodes=args.episodes, seed=TRAIN_SEED, echo=0.0)
+    train_plain = replay(packaged, generate_shapes(plain).episodes, encoder)
     sets = {
         "locomo-dev": dev,
         "locomo-dev multi-hop": [e for e, c in zip(dev, categories, strict=True) if c == "multi-hop"],
@@ -77,7 +83,7 @@ def main() -> None:
 
     def measure(scorer: torch.nn.Module) -> dict[str, list[float]]:
         with torch.no_grad():
-            return {name: [round(x, 4) for x in _evaluate(scorer, xs, 1.0)[1:]] for name, xs in sets.items()}
+            return {name: [round(x, 4) for x in evaluate(scorer, xs, 1.0)[1:]] for name, xs in sets.items()}
 
     def switched(change: Callable[[Scorer], None]) -> Scorer:
         scorer = copy.deepcopy(packaged.scorer)
@@ -100,15 +106,16 @@ def main() -> None:
         "zsum (untrained scorer)": lambda: Scorer(packaged.config.scoring),
     }
     selection = [x for xs in held.values() for x in xs]
-    for name, scoring in (
-        ("trained here: linear", ScoringConfig()),
-        ("trained here: + read modes", ScoringConfig(read_modes=True)),
-        ("trained here: + context layer (32)", ScoringConfig(hidden=32)),
+    for name, scoring, examples in (
+        ("trained here: linear", ScoringConfig(), train),
+        ("trained here: linear, questions without echo", ScoringConfig(), train_plain),
+        ("trained here: + read modes", ScoringConfig(read_modes=True), train),
+        ("trained here: + context layer (32)", ScoringConfig(hidden=32), train),
     ):
 
-        def train_one(scoring: ScoringConfig = scoring) -> torch.nn.Module:
+        def train_one(scoring: ScoringConfig = scoring, examples: list = examples) -> torch.nn.Module:
             model = LearnedController(LearnedConfig(scoring=scoring))
-            fit(model, train, ControllerTrainingConfig(epochs=args.epochs), selection)
+            fit(model, examples, ControllerTrainingConfig(epochs=args.epochs), selection)
             return model.scorer
 
         variants[name] = train_one

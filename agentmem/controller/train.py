@@ -275,7 +275,7 @@ def fit(
             losses.append(loss.item())
         scorer.eval()
         with torch.no_grad():
-            vl, v_any, v_all = _evaluate(scorer, val, config.all_weight) if val else (math.nan,) * 3
+            vl, v_any, v_all = evaluate(scorer, val, config.all_weight) if val else (math.nan,) * 3
         report.train_loss.append(float(np.mean(losses)) if losses else math.nan)
         report.val_loss.append(vl)
         report.val_recall_any_at_10.append(v_any)
@@ -317,7 +317,7 @@ def _loss(scorer: torch.nn.Module, batch: Sequence[Example], all_weight: float) 
     return (any_loss + all_weight * all_loss).mean()
 
 
-def _evaluate(
+def evaluate(
     scorer: torch.nn.Module, examples: Sequence[Example], all_weight: float
 ) -> tuple[float, float, float]:
     """Mean loss (examples with a gold candidate), recall_any@10 and recall_all@10 (a gold memory
