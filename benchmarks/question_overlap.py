@@ -4,7 +4,8 @@ generated shape, with and without the shapes' echo (`episodes.shapes.ShapesConfi
 A read learns how far to trust a word match from its training questions; this measures whether the
 generated questions share words with their evidence as often as real ones do.
 
-    .venv/bin/python benchmarks/question_overlap.py --locomo ../shared/datasets/locomo-dev
+    .venv/bin/python benchmarks/question_overlap.py --locomo ../shared/datasets/locomo-dev \
+        --out eval/results/controller/question-overlap.json
 
 A content word is one of `text.substance` (no stop words, small talk or one- and two-letter pieces),
 compared on its first five letters so "moved" meets "moving"; the speaker's names are left out of both
@@ -16,6 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from pathlib import Path
+
+from results_file import save
 
 from agentmem.episodes import SHAPES, Episode, ShapesConfig, generate_shapes, load_locomo
 from agentmem.text import WORD, substance
@@ -48,6 +52,7 @@ def main() -> None:
     ap.add_argument("--locomo", help="a LoCoMo-format file or directory to compare with")
     ap.add_argument("--episodes", type=int, default=10, help="generated episodes per shape")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     args = ap.parse_args()
     out: dict[str, object] = {}
     if args.locomo:
@@ -58,6 +63,8 @@ def main() -> None:
             shape: overlap([e for e in data.episodes if e.id.startswith(f"{shape}-")]) for shape in SHAPES
         }
     print(json.dumps(out, indent=1))
+    if args.out:
+        save(out, args.out)
 
 
 if __name__ == "__main__":
