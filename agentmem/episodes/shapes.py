@@ -1867,10 +1867,10 @@ def _echo(rng: random.Random, a: _Ask, evidence: list[str], spread: Counter[str]
     hold each word) of the evidence's words, as people recall what was particular about a turn; never
     one of the answer's, a name, or small talk."""
     taken = set(content_words(a.question)) | set(content_words(a.answer))
-    words = {
-        w for text in evidence for w in substance(text.split(": ", 1)[-1])
-        if w not in taken and w.isalpha() and w not in _capitalised_words(text)
-    }
+    words = set()
+    for text in evidence:
+        skip = taken | _capitalised_words(text)
+        words |= {w for w in substance(text.split(": ", 1)[-1]) if w not in skip and w.isalpha()}
     if not words:
         return a.question
     rarest = sorted(words, key=lambda w: (spread[w], w))[:2]
