@@ -15,7 +15,8 @@ the write gate agree on it and a change to one rule touches one file:
   "ok moving on" and "haha same" have none.
 - `capitalised`: the capitalised words of a text (names, places), lower-cased; `entities`: those that
   are not glue (a sentence's "Actually", "Good", "I'm").
-- `asks`: whether a text only asks (every sentence a question), so states no fact.
+- `asks`: whether a text only asks (every sentence a question), so states no fact; `has_question`:
+  whether it asks anything at all (a question mark), so the memory after it may be the answer.
 - `fold` and `STOPWORDS`: the normalisation every rule above (and the BM25 index) shares.
 """
 
@@ -184,6 +185,17 @@ def entities(text: str) -> set[str]:
     heads = {w.lower().partition("'")[0] for w in _CAPITALISED.findall(text)}
     glue = STOPWORDS | SMALL_TALK | CHANGE_CUES | addressed(text)
     return {w for w in heads if w and w != "i" and w not in glue}
+
+
+# The question marks of the scripts a chat is likely written in: Latin (Spanish opens with ¿ and closes
+# with ?), full-width CJK, Arabic.
+QUESTION_MARKS = ("?", "？", "؟")
+
+
+def has_question(text: str) -> bool:
+    """Whether `text` asks anything ("We moved! Have you been to Denver?" does): the memory written next
+    may answer it, where a reply to a statement ("Noted.", "Ha, nice") rarely holds an answer."""
+    return any(m in text for m in QUESTION_MARKS)
 
 
 def asks(text: str) -> bool:

@@ -52,7 +52,8 @@ def variants() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
                 if not links:
                     m.scorer.link_weight.zero_()
                 if not speakers:
-                    m.scorer.link_weight.copy_(m.scorer.link_weight.mean(-1, keepdim=True).expand(2, 2))
+                    w = m.scorer.link_weight
+                    w.copy_(w.mean(1, keepdim=True).expand_as(w))  # axis 1: same or other speaker
                 if not session:
                     m.scorer.session_weight.zero_()
             for key, value in config.items():

@@ -9,7 +9,7 @@ added (to fit), the held-out shapes and locomo-dev without (to measure: a gold m
 candidates is a miss). Then, on those fixed candidate sets:
 
 - the packaged checkpoint, and the same with one part switched off (a signal's weight zeroed, the links,
-  the reply-or-burst split of the links, session pooling);
+  the reply-or-burst split of the links, their question-or-statement split, session pooling);
 - `zsum`, a fresh untrained scorer: z(cos) + z(BM25) over the same candidates;
 - scorers trained here by the recipe's `fit` on the training shapes' candidate sets, selected on the
   held-out shapes as the recipe selects: the linear read, the linear read trained on the same episodes
@@ -99,9 +99,8 @@ def main() -> None:
         **{f"- {signal}": (lambda s=signal: switched(zero(s))) for signal in ("lexical", "speaker", "when")},
         "- recency and time": lambda: switched(zero("recency", "time")),
         "- links": lambda: switched(lambda s: s.link_weight.zero_()),
-        "- reply / burst split of the links": lambda: switched(
-            lambda s: s.link_weight.copy_(s.link_weight.mean(-1, keepdim=True).expand(2, 2))
-        ),
+        "- reply / burst split of the links": lambda: switched(lambda s: _merge_link_axis(s, 1)),
+        "- question / statement split of the links": lambda: switched(lambda s: _merge_link_axis(s, 2)),
         "- session pooling": lambda: switched(lambda s: s.session_weight.zero_()),
         "zsum (untrained scorer)": lambda: Scorer(packaged.config.scoring),
     }
@@ -126,6 +125,13 @@ def main() -> None:
         shown = "  ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in row.items() if k != "variant")
         print(f"{name:38s} {shown}", flush=True)
     save({"rows": rows, "episodes_per_shape": args.episodes, "epochs": args.epochs}, args.out)
+
+
+def _merge_link_axis(scorer: torch.nn.Module, axis: int) -> None:
+    """One link weight for both values of `axis` of the (direction, same or other speaker, the earlier
+    memory asks or not) link weights: their mean."""
+    w = scorer.link_weight
+    w.copy_(w.mean(axis, keepdim=True).expand_as(w))
 
 
 if __name__ == "__main__":

@@ -11,13 +11,13 @@ from agentmem.storage.local.columns import batch_from_rows
 def test_candidate_signals_by_hand():
     """The per-candidate signals, whichever order the rows arrive in."""
     day = 86_400.0
-    # (slot, prev, next, event time, usage, namespace key, speaker), as the store reads them; the
+    # (slot, prev, next, event time, usage, namespace key, speaker, asks), as the store reads them; the
     # speakers are those text.speaker_of gives "Mel: I went hiking.", {"speaker": "Caroline Smith"}, and
     # "a very long first clause that is no name: x"
     rows = [
-        (7, 3, 9, 10 * day, 0.5, "u\x1fm", "mel"),
-        (3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "caroline smith"),
-        (9, 7, None, 0.0, 1.0, "u\x1fm", ""),
+        (7, 3, 9, 10 * day, 0.5, "u\x1fm", "mel", 0),
+        (3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "caroline smith", 1),
+        (9, 7, None, 0.0, 1.0, "u\x1fm", "", 0),
     ]
 
     def keys(slots):  # a key that names its slot, to check that keys stay with their rows
@@ -41,6 +41,7 @@ def test_candidate_signals_by_hand():
     assert feats["usage"].tolist() == [0.0, 0.5, 1.0]
     assert feats["namespace"].tolist() == [0.0, 1.0, 1.0]  # exactly the queried namespace, not deeper
     assert cand.prev.tolist() == [-1, 0, 1] and cand.next.tolist() == [1, 2, -1]
+    assert cand.asks.tolist() == [True, False, False]
     # A question about the past gets no recency or time: newer says nothing about which memory answers it.
     past = CandidateBuilder(query="What did Caroline ask Mel?", namespace=("u", "m"), query_time=10 * day, keys=keys)
     past.add(batch_from_rows(rows))
@@ -51,7 +52,7 @@ def test_candidate_signals_by_hand():
 def test_a_query_naming_someone_cuts_the_links_and_matches_the_memories_naming_them():
     """A chain 1-2-3-4-5 where 3 and 4 name the asked-about person: they match the query's speaker,
     and no link carries anything, not even the one between them."""
-    rows = [(s, s - 1 if s > 1 else None, s + 1 if s < 5 else None, None, 0.0, "u", "") for s in range(1, 6)]
+    rows = [(s, s - 1 if s > 1 else None, s + 1 if s < 5 else None, None, 0.0, "u", "", 0) for s in range(1, 6)]
 
     def build(naming):
         b = CandidateBuilder(query="q", namespace=None, query_time=None, keys=lambda s: np.zeros((len(s), 3)))
@@ -96,9 +97,9 @@ def test_when_matches_event_times_to_the_time_the_query_names_and_speakers_get_o
         return datetime(*ymd, tzinfo=timezone.utc).timestamp()
 
     rows = [
-        (1, None, 2, at(2024, 3, 12), 0.0, "u", "mel"),  # inside
-        (2, 1, 3, at(2024, 3, 25), 0.0, "u", "caroline"),  # 7 days after its end
-        (3, 2, None, None, 0.0, "u", "mel"),  # unknown time
+        (1, None, 2, at(2024, 3, 12), 0.0, "u", "mel", 0),  # inside
+        (2, 1, 3, at(2024, 3, 25), 0.0, "u", "caroline", 0),  # 7 days after its end
+        (3, 2, None, None, 0.0, "u", "mel", 0),  # unknown time
     ]
     b = CandidateBuilder(
         query="What happened last week?", namespace=None, query_time=at(2024, 3, 20, 12),

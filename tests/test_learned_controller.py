@@ -44,6 +44,46 @@ def test_checkpoint_round_trip(tmp_path):
         LearnedController.load(tmp_path / "other.safetensors")
 
 
+def test_a_format_3_checkpoint_loads_with_one_link_weight_whether_or_not_a_memory_asks(tmp_path):
+    """Format 3 had link weights (direction x speaker) and read-mode columns to match: loaded, each
+    weight serves both values of the new asks axis, so the checkpoint reads exactly as it did."""
+    import json
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    from agentmem.controller.candidates import QUERY_FEATURES, Candidates
+
+    ctl = LearnedController(LearnedConfig(scoring=ScoringConfig(read_modes=True)))
+    n_sig = len(SIGNALS)
+    old_links = torch.tensor([[0.4, 0.6], [-0.1, 0.2]])
+    old_modes = torch.randn(len(QUERY_FEATURES), 1 + n_sig + 4 + 1, generator=torch.Generator().manual_seed(0))
+    state = {k: v.detach().clone() for k, v in ctl.state_dict().items()}
+    state["scorer.link_weight"], state["scorer.read_modes"] = old_links, old_modes
+    meta = {"config": json.dumps(asdict(ctl.config)), "format": "agentmem-controller/3"}
+    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
+    got = LearnedController.load(tmp_path / "old.safetensors").scorer
+    for asks in (0, 1):
+        torch.testing.assert_close(got.link_weight[..., asks], old_links)
+    modes = got.read_modes.detach()
+    torch.testing.assert_close(modes[:, : 1 + n_sig], old_modes[:, : 1 + n_sig])
+    torch.testing.assert_close(modes[:, 1 + n_sig : 9 + n_sig : 2], old_modes[:, 1 + n_sig : 5 + n_sig])
+    torch.testing.assert_close(modes[:, 2 + n_sig : 9 + n_sig : 2], old_modes[:, 1 + n_sig : 5 + n_sig])
+    torch.testing.assert_close(modes[:, -1], old_modes[:, -1])
+    # so whether a memory asks changes no score
+    rng = np.random.default_rng(0)
+    keys = rng.standard_normal((4, 8)).astype(np.float32)
+    cand = Candidates(
+        np.arange(4), keys, rng.random((4, n_sig)).astype(np.float32), np.array([-1, 0, 1, 2]),
+        np.array([1, 2, 3, -1]), np.array([0, 1, 0, 1]), np.zeros(4, np.int64), np.array([1, 0, 1, 0], bool),
+        np.ones(len(QUERY_FEATURES), np.float32),
+    )
+    q = rng.standard_normal(8).astype(np.float32)
+    asked = got.score(cand, q)[0]
+    cand.asks[:] = ~cand.asks
+    np.testing.assert_allclose(got.score(cand, q)[0], asked, rtol=1e-6)
+
+
 def _people_episodes(n_episodes: int, seed: int) -> list[Episode]:
     """Every speaker states a preference in the same words: only who said it tells turns apart."""
     rng = random.Random(seed)

@@ -20,7 +20,8 @@ def _random_candidates(rng, c=7, d=16):
     nxt = np.array([1, 2, 3, -1, 5, 6, -1])[:c]
     speakers = np.array([0, 1, 0, 1, -1, 2, 2])[:c]
     sessions = np.array([0, 0, 0, 1, 1, 2, 2])[:c]
-    return Candidates(np.arange(c), keys, feats, prev, nxt, speakers, sessions, _query())
+    asks = np.array([True, False, False, True, False, True, False])[:c]
+    return Candidates(np.arange(c), keys, feats, prev, nxt, speakers, sessions, asks, _query())
 
 
 def _query(**on: float) -> np.ndarray:
@@ -56,7 +57,7 @@ def test_scores_are_the_sum_of_their_parts_with_links_by_hand():
     scorer = Scorer(ScoringConfig(link_coherence=(-1.0, 1.0)))
     with torch.no_grad():
         scorer.signal_weight.copy_(torch.arange(len(SIGNALS), dtype=torch.float32) / 10)
-        scorer.link_weight.copy_(torch.tensor([[0.5, 0.5], [-0.25, -0.25]]))  # whoever spoke
+        scorer.link_weight[0], scorer.link_weight[1] = 0.5, -0.25  # whoever spoke, whether or not it asks
     cand = _random_candidates(rng)
     q = rng.standard_normal(16).astype(np.float32)
     with torch.no_grad():
@@ -97,6 +98,7 @@ def test_a_link_counts_by_the_coherence_of_its_two_memories():
         np.array([-1, -1, -1, -1]),
         np.full(4, -1),
         np.arange(4),
+        np.zeros(4, dtype=bool),
         _query(),
     )
     q = e[0]
@@ -104,7 +106,7 @@ def test_a_link_counts_by_the_coherence_of_its_two_memories():
     for coherence, shares in (((0.2, 0.5), [0.0, 0.0, 0.5, 1.0]), (None, [0.0, 1.0, 1.0, 1.0])):
         scorer = Scorer(ScoringConfig(link_coherence=coherence))
         with torch.no_grad():
-            scorer.link_weight.copy_(torch.tensor([[1.0, 1.0], [0.0, 0.0]]))
+            scorer.link_weight[0] = 1.0
         _, parts = scorer.score_numpy(cand, q)
         match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
         np.testing.assert_allclose(parts[:, fwd], np.array(shares) * (match[0] - match.mean()), atol=1e-5)
@@ -217,21 +219,47 @@ def test_gradients_match_finite_differences():
 
 
 def test_links_weigh_a_reply_across_speakers_apart_from_a_burst_by_one_speaker():
-    """γ[direction, same / other speaker]: candidate 1 follows candidate 0 by another speaker, candidate 2
-    follows candidate 1 by the same speaker; an unknown speaker is never the same."""
+    """γ[direction, same / other speaker, ·]: candidate 1 follows candidate 0 by another speaker,
+    candidate 2 follows candidate 1 by the same speaker; an unknown speaker is never the same."""
     rng = np.random.default_rng(7)
     cand = _random_candidates(rng, c=4)
     cand.speakers[:] = [5, 6, 6, -1]
     cand.prev[:], cand.next[:] = [-1, 0, 1, 2], [1, 2, 3, -1]
     scorer = Scorer(ScoringConfig(link_coherence=None))
     with torch.no_grad():
-        scorer.link_weight.copy_(torch.tensor([[2.0, 3.0], [0.0, 0.0]]))
+        scorer.link_weight[0, 0], scorer.link_weight[0, 1] = 2.0, 3.0  # whether or not it asks
     q = rng.standard_normal(16).astype(np.float32)
     _, parts = scorer.score_numpy(cand, q)
     match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
     centred = match - match.mean()
     fwd = parts[:, PARTS.index("link_forward")]
     np.testing.assert_allclose(fwd, [0.0, 3.0 * centred[0], 2.0 * centred[1], 3.0 * centred[2]], atol=1e-5)
+
+
+def test_links_weigh_the_reply_to_a_question_apart_from_the_reply_to_a_statement():
+    """γ[direction, ·, asks / not] by hand: the forward link of candidate i counts by whether its previous
+    memory asks, the backward link by whether i itself asks (the earlier memory of each pair); the torch
+    reference gives the same parts."""
+    rng = np.random.default_rng(10)
+    cand = _random_candidates(rng, c=4)
+    cand.speakers[:] = [5, 6, 5, 6]  # every link is a reply across speakers
+    cand.asks[:] = [True, False, False, True]
+    cand.prev[:], cand.next[:] = [-1, 0, 1, 2], [1, 2, 3, -1]
+    scorer = Scorer(ScoringConfig(link_coherence=None))
+    with torch.no_grad():
+        scorer.link_weight.copy_(torch.tensor([[[0.0, 0.0], [2.0, 0.5]], [[0.0, 0.0], [-1.0, 0.25]]]))
+    q = rng.standard_normal(16).astype(np.float32)
+    _, parts = scorer.score_numpy(cand, q)
+    match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
+    c = match - match.mean()
+    fwd, bwd = (parts[:, PARTS.index(p)] for p in ("link_forward", "link_backward"))
+    # forward: 1 answers 0 (asks), 2 follows 1 (a statement), 3 follows 2 (a statement)
+    np.testing.assert_allclose(fwd, [0.0, 2.0 * c[0], 0.5 * c[1], 0.5 * c[2]], atol=1e-5)
+    # backward: 0 asks (its reply is 1), 1 and 2 state, 3 has no next
+    np.testing.assert_allclose(bwd, [-1.0 * c[1], 0.25 * c[2], 0.25 * c[3], 0.0], atol=1e-5)
+    with torch.no_grad():
+        _, reference = scorer(*collate([cand], [q]))
+    np.testing.assert_allclose(reference[0].numpy(), parts, atol=1e-5)
 
 
 def test_a_candidate_pools_the_best_matches_of_the_other_candidates_of_its_session():

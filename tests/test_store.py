@@ -228,13 +228,12 @@ def test_relinked_update_moves_the_slot_to_the_end_of_the_write_order(store):
 
 
 def _rows(batch) -> dict[int, tuple]:
-    """A ReadBatch as {slot: (prev, next, event_time, usage, namespace key, speaker)}."""
-    columns = (
-        getattr(batch, c).tolist() for c in ("slot", "prev", "next", "event_time", "usage", "ns", "speaker")
-    )
+    """A ReadBatch as {slot: (prev, next, event_time, usage, namespace key, speaker, asks)}."""
+    names = ("slot", "prev", "next", "event_time", "usage", "ns", "speaker", "asks")
+    columns = (getattr(batch, c).tolist() for c in names)
     return {
-        s: (p, n, None if np.isnan(t) else t, u, batch.ns_names[ns], batch.speakers[sp])
-        for s, p, n, t, u, ns, sp in zip(*columns, strict=True)
+        s: (p, n, None if np.isnan(t) else t, u, batch.ns_names[ns], batch.speakers[sp], a)
+        for s, p, n, t, u, ns, sp, a in zip(*columns, strict=True)
     }
 
 
@@ -269,7 +268,7 @@ def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_sco
     speaker = NewSlot(
         "sp",
         ("u", "m"),
-        "Caroline: I went hiking.",
+        "Caroline: I went hiking. Have you been?",
         {"speaker": "Mel Jones"},
         5.0,
         np.ones(4, np.float32),
@@ -291,8 +290,8 @@ def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_sco
 
     # the chain in ("u", "m"): s0 - s1 - s2 - s3 - s5
     assert sorted(got([s0, s4], [s2], now=1.5, indexed_only=True)) == [s0, s1, s4]  # s3 is unindexed
-    assert got([s2], []) == {s2: (s1, s3, 5.0, 0.0, "u\x1fm", "mel jones")}
-    assert got([s1], [])[s1][5] == ""
+    assert got([s2], []) == {s2: (s1, s3, 5.0, 0.0, "u\x1fm", "mel jones", True)}
+    assert got([s1], [])[s1][5:] == ("", False)
     assert sorted(got([s0, s4], [s0, s1], namespace=("u",), now=1.5)) == [s0, s1, s2]  # s4: elsewhere
     # s4 is out of the namespace, s0 and s2 fail the filter (which always reads through SQL)
     assert sorted(got([s0, s4], [s0, s1], namespace=("u",), filter={"k": 1}, now=1.5)) == [s1]
@@ -318,7 +317,7 @@ def test_the_read_columns_in_memory_follow_every_write_of_any_connection(tmp_pat
         return NewSlot(
             f"id{step}-{i}",
             ("u", "m") if i % 2 else ("v",),
-            f"Ann: text {i}",
+            f"Ann: text {i}" + "?" * (step % 2),
             {"speaker": "Bo"} if i == 1 else {},
             float(step),
             np.ones(4, np.float32),
@@ -338,7 +337,7 @@ def test_the_read_columns_in_memory_follow_every_write_of_any_connection(tmp_pat
                 elif step > 2 and writer.by_slots([victim]):
                     writer.update(
                         victim,
-                        text="Bo: moved",
+                        text="Bo: moved" + "?" * (step % 3 == 0),
                         metadata={},
                         speaker="bo",
                         event_time=99.0,
@@ -374,7 +373,7 @@ def test_a_lookup_without_sync_sees_what_the_last_synced_lookup_saw(tmp_path):
             other.add_usage({1: 0.5}, now=1.0)
             other.delete([2])
         assert _from_columns(columns, store, [1, 2], [], sync=False)[1][3] == 0.0  # as first seen
-        assert _from_columns(columns, store, [1, 2], []) == {1: (-1, -1, None, 0.5, "u\x1fm", "")}
+        assert _from_columns(columns, store, [1, 2], []) == {1: (-1, -1, None, 0.5, "u\x1fm", "", False)}
     finally:
         store.close()
         other.close()

@@ -25,7 +25,7 @@ from agentmem.controller.write_gate import (
     pair_features,
 )
 from agentmem.episodes import Turn
-from agentmem.text import asks, entities, says_changed, substance
+from agentmem.text import asks, entities, has_question, says_changed, substance
 
 PACKAGED = Path(__file__).resolve().parent.parent / "agentmem" / "checkpoints" / "controller.safetensors"
 
@@ -249,6 +249,10 @@ def test_text_rules_by_hand():
     # a question states nothing; a statement followed by a question does
     assert asks("Where do you live again?") and asks("Are you still in Austin? :)")
     assert not asks("We moved! Have you been to Denver?") and not asks("ok")
+    # ... though it asks something, which a reply may answer; in any script's question mark
+    assert has_question("We moved! Have you been to Denver?") and has_question("¿Y tú?")
+    assert has_question("京都はどうでしたか？") and has_question("هل زرت القاهرة؟")
+    assert not has_question("Noted: buy genmaicha.") and not has_question("")
     # change words, the ones that say a state ended included
     assert says_changed("Sam and I broke up.") and says_changed("Ana relocated to Lima.")
     assert not says_changed("I started a new job as a nurse.")

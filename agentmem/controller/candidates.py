@@ -27,7 +27,8 @@ A read is also described as a whole, by the query's `QUERY_FEATURES` (`query_fea
 question it is, from which the scorer chooses how much each signal counts (its read modes).
 
 Besides the signals, each candidate carries what relates candidates to each other, for the scorer's
-links, session pooling and attention: its event time, a speaker code and a session code. A session is
+links, session pooling and attention: its event time, a speaker code, a session code, and whether it
+asks something (text.has_question: the memory after a question may hold its answer). A session is
 a run of candidates whose event times lie within `SESSION_GAP` of each other (a chat's sitting; in
 LoCoMo-style data every turn of a session shares the session's date); a candidate of unknown time is
 a session of its own.
@@ -91,8 +92,8 @@ class Candidates:
     slots (C,), keys (C, d) unit key vectors, features (C, F) in SIGNALS order, prev / next (C,)
     positions of the temporal neighbours within the candidates (-1 when absent): a doubly linked chain,
     next[i] = j exactly when prev[j] = i. speakers (C,) int64: equal codes for the same speaker, -1
-    unknown; sessions (C,) int64: equal codes for one session (module docstring); query (Q,) the
-    read's QUERY_FEATURES.
+    unknown; sessions (C,) int64: equal codes for one session (module docstring); asks (C,) bool: the
+    memory holds a question; query (Q,) the read's QUERY_FEATURES.
     """
 
     slots: np.ndarray
@@ -102,6 +103,7 @@ class Candidates:
     next: np.ndarray
     speakers: np.ndarray
     sessions: np.ndarray
+    asks: np.ndarray
     query: np.ndarray
 
     def __len__(self) -> int:
@@ -136,7 +138,7 @@ class CandidateBuilder:
         self._links: dict[int, tuple[int, int]] = {}  # slot -> (prev, next) of every row collected
         self._pending: list[ReadBatch] = []  # rows collected but not yet described
         # described batches: slots (n,), own features (n, F), links (2, n) (prev, next; -1: none), keys (n, d),
-        # event times (n,), speaker codes (n,)
+        # event times (n,), speaker codes (n,), asks (n,)
         self._batches: list[tuple[np.ndarray, ...]] = []
 
     def __contains__(self, slot: object) -> bool:
@@ -182,7 +184,7 @@ class CandidateBuilder:
             ids = np.array([self._speaker_codes.setdefault(b.speakers[c], len(self._speaker_codes)) for c in codes])
             speakers = ids[np.searchsorted(codes, b.speaker)] if codes else np.zeros(0, dtype=np.int64)
             links = np.stack([b.prev, b.next])
-            self._batches.append((b.slot, feats, links, self.keys(b.slot.tolist()), b.event_time, speakers))
+            self._batches.append((b.slot, feats, links, self.keys(b.slot.tolist()), b.event_time, speakers, b.asks))
         self._pending.clear()
 
     def build(self, lexical: Mapping[int, float], naming: np.ndarray | None = None) -> Candidates:
@@ -193,14 +195,15 @@ class CandidateBuilder:
         if not self._links:
             empty = np.zeros(0, dtype=np.int64)
             feats = np.zeros((0, len(SIGNALS)), np.float32)
-            return Candidates(empty, self.keys([]), feats, empty, empty, empty, empty, self.query_features(feats))
-        slots, feats, keys, times, speakers = (
-            np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3, 4, 5)
+            none = np.zeros(0, dtype=bool)
+            return Candidates(empty, self.keys([]), feats, empty, empty, empty, empty, none, self.query_features(feats))
+        slots, feats, keys, times, speakers, asks = (
+            np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3, 4, 5, 6)
         )
         links = np.concatenate([batch[2] for batch in self._batches], axis=1)
         order = np.argsort(slots)
         slots, feats, links, keys = slots[order], feats[order], links[:, order], keys[order]
-        times, speakers = times[order], speakers[order]
+        times, speakers, asks = times[order], speakers[order], asks[order]
         n = len(slots)
         raw = np.zeros(n)
         if lexical:
@@ -219,7 +222,9 @@ class CandidateBuilder:
             # match of one memory over to its neighbour. The memories naming the person rank on their own.
             prev[:] = nxt[:] = -1
         speakers = speakers.astype(np.int64)
-        return Candidates(slots, keys, feats, prev, nxt, speakers, sessions(times), self.query_features(feats))
+        return Candidates(
+            slots, keys, feats, prev, nxt, speakers, sessions(times), asks.astype(bool), self.query_features(feats)
+        )
 
     def query_features(self, features: np.ndarray) -> np.ndarray:
         """The read's QUERY_FEATURES (Q,) given its candidates' features (C, F): the question word

@@ -22,16 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from agentmem.controller.base import PendingWrite, ReadHit, ReadQuery, WriteDecision
-from agentmem.controller.candidates import CandidateConfig, Candidates, gather
+from agentmem.controller.candidates import SIGNALS, CandidateConfig, Candidates, gather
 from agentmem.controller.scoring import PARTS, Scorer, ScoringConfig
 from agentmem.controller.write_gate import WriteGate, WriteGateConfig
 from agentmem.errors import InvalidInputError
 from agentmem.storage.base import SlotReader
 
-FORMAT = "agentmem-controller/3"
+FORMAT = "agentmem-controller/4"
+# Format 3 links knew who spoke but not whether the earlier memory asks; its checkpoints load with one
+# link weight for both (`_from_format_3`), so they read exactly as they did.
+_FORMAT_3 = "agentmem-controller/3"
 
 
 @dataclass
@@ -124,7 +128,9 @@ class LearnedController(nn.Module):
             raise InvalidInputError(
                 f"cannot read controller checkpoint {path} ({e}); pass a file written by `agentmem train controller`"
             ) from e
-        if meta.get("format") != FORMAT:
+        if meta.get("format") == _FORMAT_3:
+            state = _from_format_3(state)
+        elif meta.get("format") != FORMAT:
             raise InvalidInputError(
                 f"{path} is not an agentmem controller checkpoint of this version ({meta.get('format')!r}, "
                 f"expected {FORMAT!r}); retrain it with `agentmem train controller`"
@@ -145,3 +151,15 @@ class LearnedController(nn.Module):
             )
         model.eval()
         return model
+
+
+def _from_format_3(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A format-3 state with this format's link axes: link weights (2, 2) become (2, 2, 2), the same
+    whether or not the pair's earlier memory asks, and so do their read-mode columns."""
+    state = dict(state)
+    state["scorer.link_weight"] = state["scorer.link_weight"].unsqueeze(-1).expand(2, 2, 2).contiguous()
+    if "scorer.read_modes" in state:
+        modes, n_sig = state["scorer.read_modes"], len(SIGNALS)
+        links = modes[:, 1 + n_sig : 5 + n_sig].repeat_interleave(2, dim=1)
+        state["scorer.read_modes"] = torch.cat([modes[:, : 1 + n_sig], links, modes[:, 5 + n_sig :]], 1)
+    return state

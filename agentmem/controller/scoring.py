@@ -10,14 +10,17 @@ over the candidates. Then the candidates inform each other, through three terms 
 attributable (`why`, in PARTS order):
 
 - **links** (the DNC's forward and backward weightings) carry each neighbour's match
-  m = β z(cos) + θ_lex φ_lex, weighed by how related the two memories are and by whether the same person
-  spoke both (a reply across speakers is not a burst by one speaker: σ = same or other speaker):
+  m = β z(cos) + θ_lex φ_lex, weighed by how related the two memories are, by whether the same person
+  spoke both (a reply across speakers is not a burst by one speaker: σ = same or other speaker), and by
+  whether the earlier memory of the pair asks something (α = asks or not: the reply to a question holds
+  its answer, the reply to a statement is "Noted." or "Ha, nice"):
 
-      link_i = Σ_dir γ_{dir,σ(i,dir(i))} c(i, dir(i)) m̃_dir(i),     m̃ = m − mean(m)
+      link_i = Σ_dir γ_{dir,σ(i,dir(i)),α(i,dir(i))} c(i, dir(i)) m̃_dir(i),     m̃ = m − mean(m)
       c(i, j) = clip((cos(M_i, M_j) − lo) / (hi − lo), 0, 1)
 
-  (in conversations the words of a question often sit in the turn that asked for the answer, or in the
-  reply to it; in an agent's history consecutive observations are often unrelated);
+  with α(i, prev(i)) = asks(prev(i)) and α(i, next(i)) = asks(i) (in conversations the words of a
+  question often sit in the turn that asked for the answer, or in the reply to it; in an agent's history
+  consecutive observations are often unrelated);
 - **session**: evidence clusters in sessions, so a candidate gains from the best matches among the
   other candidates of its session (candidates.py's session codes):
 
@@ -72,8 +75,9 @@ COSINE_SPREAD_FLOOR = 0.05
 _LEX = SIGNALS.index("lexical")
 _NEVER = -1e9  # the logit of a pair that must get no weight
 INPUTS = len(SIGNALS) + 4  # the context layer's inputs: z(cos), the signals, forward, backward, session
-# The read-mode coefficients, in this order: strength, signal weights, link weights (2 x 2), session.
-MODES = 1 + len(SIGNALS) + 4 + 1
+# The read-mode coefficients, in this order: strength, signal weights, link weights (2 x 2 x 2), session.
+LINKS = 8
+MODES = 1 + len(SIGNALS) + LINKS + 1
 
 
 @dataclass
@@ -95,7 +99,8 @@ class ScoringConfig:
 
 class Scorer(nn.Module):
     """The read's learned parameters: strength β, signal weights θ, link weights γ (direction x same or
-    other speaker), session weight γ_s, the read modes Π, and the context layer's."""
+    other speaker x the earlier memory asks or not), session weight γ_s, the read modes Π, and the
+    context layer's."""
 
     def __init__(self, config: ScoringConfig | None = None) -> None:
         super().__init__()
@@ -107,7 +112,8 @@ class Scorer(nn.Module):
         self.signal_weight = nn.Parameter(torch.zeros(len(SIGNALS)))
         with torch.no_grad():
             self.signal_weight[_LEX] = 1.0
-        self.link_weight = nn.Parameter(torch.zeros(2, 2))  # (forward, backward) x (same, other speaker)
+        # (forward, backward) x (same, other speaker) x (the pair's earlier memory asks, does not)
+        self.link_weight = nn.Parameter(torch.zeros(2, 2, 2))
         self.session_weight = nn.Parameter(torch.zeros(()))
         if self.config.read_modes:
             self.read_modes = nn.Parameter(torch.zeros(len(QUERY_FEATURES), MODES))  # Π
@@ -143,6 +149,7 @@ class Scorer(nn.Module):
         next: torch.Tensor,
         speakers: torch.Tensor,
         sessions: torch.Tensor,
+        asks: torch.Tensor,
         modes: torch.Tensor,
         mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,19 +157,20 @@ class Scorer(nn.Module):
 
         query (B, d); keys (B, C, d) candidate keys; features (B, C, F); prev / next (B, C) positions
         of the temporal neighbours (-1: none); speakers / sessions (B, C) codes (speaker -1: unknown);
-        modes (B, Q) the queries' QUERY_FEATURES; mask (B, C) True for real candidates.
+        asks (B, C) bool, the candidate holds a question; modes (B, Q) the queries' QUERY_FEATURES;
+        mask (B, C) True for real candidates.
         Returns scores (B, C) (-inf where masked) and their parts (B, C, P) in PARTS order, which
         sum to the scores.
         """
         n_sig = len(SIGNALS)
         base = torch.cat(
-            [self.strength.view(1), self.signal_weight, self.link_weight.view(4), self.session_weight.view(1)]
+            [self.strength.view(1), self.signal_weight, self.link_weight.view(LINKS), self.session_weight.view(1)]
         )
         # (B, MODES): each read's coefficients
         mix = base + modes @ self.read_modes if self.config.read_modes else base.expand(len(query), -1)
         beta = F.softplus(mix[:, :1])  # (B, 1)
         theta = mix[:, 1 : 1 + n_sig].unsqueeze(1)  # (B, 1, F)
-        gamma = mix[:, 1 + n_sig : 5 + n_sig].view(-1, 1, 2, 2)  # (B, 1, 2, 2)
+        gamma = mix[:, 1 + n_sig : 1 + n_sig + LINKS].view(-1, 1, 2, 2, 2)  # (B, 1, dir, speaker, asks)
         key = F.normalize(query, dim=-1).unsqueeze(1)  # (B, 1, d): the unit read key
         zcos = _standardise(cosine_similarity(keys, key)[:, 0], mask)  # (B, C), NTM eq. 6, standardised
         content = beta * zcos
@@ -174,8 +182,9 @@ class Scorer(nn.Module):
         unit = F.normalize(keys, dim=-1)
         fwd_in = _gather(centred, prev) * self._coherence(unit, prev)  # (B, C)
         bwd_in = _gather(centred, next) * self._coherence(unit, next)
-        fwd = (gamma[..., 0, :] * _same_speaker_onehot(speakers, prev)).sum(-1) * fwd_in
-        bwd = (gamma[..., 1, :] * _same_speaker_onehot(speakers, next)).sum(-1) * bwd_in
+        asks_prev = torch.gather(asks, 1, prev.clamp(min=0))  # where prev is -1 the link carries 0 anyway
+        fwd = (gamma[:, :, 0] * _pair_onehot(speakers, prev, asks_prev)).sum((-2, -1)) * fwd_in
+        bwd = (gamma[:, :, 1] * _pair_onehot(speakers, next, asks)).sum((-2, -1)) * bwd_in
         both = mask.unsqueeze(1) & mask.unsqueeze(2)  # (B, C, C) pairs of real candidates
         same_session = (sessions.unsqueeze(1) == sessions.unsqueeze(2)) & both
         others = same_session & ~torch.eye(mask.shape[1], dtype=torch.bool, device=mask.device)
@@ -259,11 +268,13 @@ class Scorer(nn.Module):
         fwd_in = np.where(has_prev, centred[prev] * coh, 0.0)
         bwd_in = np.where(has_next, centred[nxt] * coh[nxt], 0.0)
         spk = cand.speakers
-        same_prev = (spk == spk[prev]) & (spk >= 0)
-        same_next = (spk == spk[nxt]) & (spk >= 0)
-        gamma = mix[1 + n_sig : 5 + n_sig].reshape(2, 2)
-        fwd = np.where(same_prev, gamma[0, 0], gamma[0, 1]) * fwd_in
-        bwd = np.where(same_next, gamma[1, 0], gamma[1, 1]) * bwd_in
+        other_prev = ~((spk == spk[prev]) & (spk >= 0))  # index 1 of the speaker axis: another speaker
+        other_next = ~((spk == spk[nxt]) & (spk >= 0))
+        gamma = mix[1 + n_sig : 1 + n_sig + LINKS].reshape(2, 2, 2)
+        # index 0 of the asks axis: the earlier memory of the pair asks (prev(i) for i's forward link, i
+        # itself for its backward one)
+        fwd = gamma[0, other_prev.astype(int), (~cand.asks[prev]).astype(int)] * fwd_in
+        bwd = gamma[1, other_next.astype(int), (~cand.asks).astype(int)] * bwd_in
         same_session = cand.sessions[:, None] == cand.sessions[None, :]  # (C, C)
         others = same_session.copy()
         np.fill_diagonal(others, False)
@@ -324,12 +335,13 @@ class Scorer(nn.Module):
 
 def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple[torch.Tensor, ...]:
     """Pad candidate sets into the batch `forward` takes: (query, keys, features, prev, next, speakers,
-    sessions, modes, mask)."""
+    sessions, asks, modes, mask)."""
     b, c = len(cands), max(len(x) for x in cands)
     d, f = cands[0].keys.shape[1], cands[0].features.shape[1]
     keys = torch.zeros(b, c, d)
     feats = torch.zeros(b, c, f)
     prev, nxt, speakers, sessions = (torch.full((b, c), -1, dtype=torch.long) for _ in range(4))
+    asks = torch.zeros(b, c, dtype=torch.bool)
     mask = torch.zeros(b, c, dtype=torch.bool)
     for i, x in enumerate(cands):
         n = len(x)
@@ -339,10 +351,11 @@ def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple
         nxt[i, :n] = torch.from_numpy(x.next)
         speakers[i, :n] = torch.from_numpy(x.speakers)
         sessions[i, :n] = torch.from_numpy(x.sessions)
+        asks[i, :n] = torch.from_numpy(x.asks)
         mask[i, :n] = True
     query = torch.as_tensor(np.stack(queries), dtype=torch.float32)
     modes = torch.as_tensor(np.stack([x.query for x in cands]), dtype=torch.float32)
-    return query, keys, feats, prev, nxt, speakers, sessions, modes, mask
+    return query, keys, feats, prev, nxt, speakers, sessions, asks, modes, mask
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -367,10 +380,14 @@ def _standardise_np(x: np.ndarray, floor: float = COSINE_SPREAD_FLOOR) -> np.nda
     return centred / np.maximum(std, floor)
 
 
-def _same_speaker_onehot(speakers: torch.Tensor, neighbour: torch.Tensor) -> torch.Tensor:
-    """(B, C, 2): (1, 0) where candidate i and its neighbour (B, C) have one known speaker, else (0, 1)."""
+def _pair_onehot(speakers: torch.Tensor, neighbour: torch.Tensor, asks: torch.Tensor) -> torch.Tensor:
+    """(B, C, 2, 2): the one-hot (speaker, asks) cell of each candidate's link to its neighbour (B, C).
+    Speaker axis: 0 where candidate i and its neighbour have one known speaker, else 1; asks axis: 0
+    where `asks` (B, C), whether the pair's earlier memory asks, is True, else 1."""
     same = (speakers == torch.gather(speakers, 1, neighbour.clamp(min=0))) & (speakers >= 0)
-    return torch.stack([same, ~same], -1).to(torch.float32)
+    by_speaker = torch.stack([same, ~same], -1).to(torch.float32)
+    by_asking = torch.stack([asks, ~asks], -1).to(torch.float32)
+    return by_speaker.unsqueeze(-1) * by_asking.unsqueeze(-2)
 
 
 def _adjacency(prev: torch.Tensor, next: torch.Tensor) -> torch.Tensor:

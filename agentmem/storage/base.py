@@ -109,7 +109,8 @@ class ReadBatch:
 
     slot, prev, next (n,) int64 (-1: no neighbour); event_time (n,) float64 (nan: unknown); usage (n,)
     float32; ns and speaker (n,) int64 codes into `ns_names` (namespace keys: segments joined by
-    U+001F) and `speakers` (lower-cased speaker names, "" when unknown).
+    U+001F) and `speakers` (lower-cased speaker names, "" when unknown); asks (n,) bool: the text holds
+    a question (text.has_question).
     """
 
     slot: np.ndarray
@@ -119,6 +120,7 @@ class ReadBatch:
     usage: np.ndarray
     ns: np.ndarray
     speaker: np.ndarray
+    asks: np.ndarray
     ns_names: Sequence[str]
     speakers: Sequence[str]
 
@@ -130,7 +132,7 @@ class ReadBatch:
         return replace(self, **{name: getattr(self, name)[at] for name in READ_BATCH_ARRAYS})
 
 
-READ_BATCH_ARRAYS = ("slot", "prev", "next", "event_time", "usage", "ns", "speaker")
+READ_BATCH_ARRAYS = ("slot", "prev", "next", "event_time", "usage", "ns", "speaker", "asks")
 
 
 def ns_key(namespace: Sequence[str]) -> str:

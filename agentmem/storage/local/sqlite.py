@@ -34,7 +34,7 @@ from agentmem.cpu import faiss_threads
 from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
 from agentmem.filters import Condition, Filter
 from agentmem.storage.base import Namespace, NewSlot, SlotRow, ns_key, ns_prefix_range, ns_tuple
-from agentmem.text import speaker_name
+from agentmem.text import QUESTION_MARKS, speaker_name
 
 SCHEMA_VERSION = 4  # 2: no FTS5 table (lexical.py replaces it); 3: the `speaker` column; 4: `changes.tx`
 DB_NAME = "memory.db"
@@ -126,8 +126,12 @@ _COLUMNS = (
     "(SELECT id FROM slots AS p WHERE p.slot = slots.prev_slot), "
     "(SELECT id FROM slots AS n WHERE n.slot = slots.next_slot)"
 )
+# Whether a slot's text holds a question (text.has_question), worked out by the database as it reads the
+# row: no column to keep in step. The text changes only through `update`, which also sets `speaker`, so
+# the `touched` trigger logs the slot for the read columns' cache.
+_HAS_QUESTION = "(" + " OR ".join(f"instr(text, '{m}') > 0" for m in QUESTION_MARKS) + ")"
 # What a learned read describes a candidate by (storage.base.ReadBatch), in that order.
-READ_COLUMNS = "slot, prev_slot, next_slot, event_time, usage, ns, speaker"
+READ_COLUMNS = f"slot, prev_slot, next_slot, event_time, usage, ns, speaker, {_HAS_QUESTION}"
 # The read columns held in memory (columns.py) add what decides visibility: expiry and being indexed.
 CACHED_COLUMNS = f"{READ_COLUMNS}, expires_at, vector IS NOT NULL"
 

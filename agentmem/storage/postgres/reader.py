@@ -40,6 +40,7 @@ from agentmem.storage.postgres.lexical import bm25_sql
 from agentmem.storage.postgres.rows import OWN_COLUMNS, ROW_SQL, slot_row
 from agentmem.storage.postgres.sql import visible_sql
 from agentmem.storage.postgres.steps import Sql, Steps, drive
+from agentmem.text import QUESTION_MARKS
 
 if TYPE_CHECKING:
     from agentmem.storage.postgres.backend import PostgresBackend
@@ -60,6 +61,7 @@ class PostgresReader(SlotReader):
         self._lock = threading.Lock()
         self._rows: dict[int, SlotRow] = {}  # whole rows, as `rows` answers
         self._cols: dict[int, SlotRow] = {}  # rows whose read columns are known (their neighbours' ids may not be)
+        self._asks: dict[int, bool] = {}  # whether each of _cols' texts holds a question, told by the server
         self._keys: dict[int, np.ndarray] = {}
         self._seen: dict[str, dict[int, bool]] = {}  # per scope (`_key`): slot -> whether the read may see it
         self._tenant: dict[int, str] = {}
@@ -105,7 +107,7 @@ class PostgresReader(SlotReader):
             f"WITH hits AS MATERIALIZED ({head}), "
             "want AS (SELECT slot FROM hits UNION SELECT unnest(ARRAY[x.prev_slot, x.next_slot]) "
             f"FROM {{s}}.slots x WHERE x.slot IN ({strong}){in_tenant.format(a='x')}) "
-            f"SELECT h.score, {_HIT_COLUMNS}, s.vector, coalesce({where}, FALSE), {whole} FROM want w "
+            f"SELECT h.score, {_HIT_COLUMNS}, s.vector, coalesce({where}, FALSE), {whole}, {_HAS_QUESTION} FROM want w "
             f"JOIN {{s}}.slots s ON s.slot = w.slot{in_tenant.format(a='s')} LEFT JOIN hits h ON h.slot = s.slot"
         )
         args = [*head_params, *strong_params, *([tenant] if tenant else []), *params, *([tenant] if tenant else [])]
@@ -121,6 +123,7 @@ class PostgresReader(SlotReader):
                 prev, nxt = r[12], r[13]
                 row = slot_row((*r[1:4], r[4] or "", r[5] or {}, *r[6:18], ids.get(prev), ids.get(nxt)))
                 self._cols[row.slot] = row
+                self._asks[row.slot] = bool(r[21])
                 whole = r[20]  # the head named it: its text and metadata came too
                 if whole and (prev is None or prev in ids) and (nxt is None or nxt in ids):
                     self._rows[row.slot] = row
@@ -372,7 +375,8 @@ class PostgresReader(SlotReader):
                 if row is not None:
                     wanted.update(dict.fromkeys(n for n in (row.prev_slot, row.next_slot) if n is not None))
             rows = [self._cols[s] for s in wanted if seen.get(s)]
-        return read_batch(rows)
+            asks = [self._asks[r.slot] for r in rows]
+        return read_batch(rows, asks)
 
     def _missing(self, scope: Scope, slots: list[int], strong: list[int]) -> bool:
         """Whether some of `slots`, or of the neighbours of `strong`, were never fetched for `scope`."""
@@ -426,6 +430,9 @@ class PostgresReader(SlotReader):
 # The columns of a fetched row: its text and metadata only when it is one the head named.
 _HIT_COLUMNS = OWN_COLUMNS.replace("s.text, s.metadata", "CASE WHEN h.slot IS NOT NULL THEN s.text END, "
                                    "CASE WHEN h.slot IS NOT NULL THEN s.metadata END")
+# Whether a row's text holds a question (text.has_question), told by the server: a neighbour's text
+# stays there.
+_HAS_QUESTION = "(" + " OR ".join(f"strpos(s.text, '{m}') > 0" for m in QUESTION_MARKS) + ")"
 # The hits whose temporal neighbours a search brings back: the learned controller's default
 # (CandidateConfig.neighbours), best first; a read asking for more neighbours gets them in one more
 # statement (`neighbourhood`).
@@ -447,8 +454,9 @@ def _key(scope: Scope) -> str:
     return repr(scope)
 
 
-def read_batch(rows: Sequence[SlotRow]) -> ReadBatch:
-    """A ReadBatch of rows (storage.base.ReadBatch: codes for namespaces and speakers)."""
+def read_batch(rows: Sequence[SlotRow], asks: Sequence[bool]) -> ReadBatch:
+    """A ReadBatch of rows and whether each one's text holds a question (storage.base.ReadBatch: codes
+    for namespaces and speakers)."""
     names: dict[str, int] = {}
     speakers: dict[str, int] = {}
     n = len(rows)
@@ -462,6 +470,7 @@ def read_batch(rows: Sequence[SlotRow]) -> ReadBatch:
         usage=np.fromiter((r.usage for r in rows), dtype=np.float32, count=n),
         ns=np.fromiter((names.setdefault(ns_key(r.namespace), len(names)) for r in rows), dtype=np.int64, count=n),
         speaker=np.fromiter((speakers.setdefault(r.speaker, len(speakers)) for r in rows), dtype=np.int64, count=n),
+        asks=np.array(asks, dtype=bool).reshape(n),
         ns_names=list(names),
         speakers=list(speakers),
     )
