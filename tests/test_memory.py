@@ -383,3 +383,24 @@ def test_the_controller_of_an_open_memory_can_be_swapped_and_a_bad_spec_changes_
         assert mem.controller is first
         mem.controller = CosineController()
         assert mem.controller is not first and mem.recall("Where does Mira live?", k=1)[0].text == "Mira moved to Lisbon"
+
+
+def test_a_learned_read_knows_which_memories_ask_in_every_backend(mem, encoder):
+    """Each backend tells a read's candidates whether their text holds a question (text.has_question:
+    Latin, full-width and Arabic marks), and an update that adds or drops the question changes it."""
+    from agentmem.controller.base import ReadQuery
+
+    texts = ["Mira: Where did you go in May?", "Omar: Kyoto, for the gardens.", "Mira: 京都はどうでしたか？"]
+    ids = mem.remember(texts, namespace="chat", ids=["q", "a", "q2"])
+
+    def asks() -> dict[str, bool]:
+        query = ReadQuery("Where did Omar go in May?", encoder.encode_queries(["Where did Omar go?"])[0], 10, ("chat",))
+        cand = mem.controller.gather(query, mem.backend.reader())
+        slots = {r.slot: r.id for r in mem.backend.rows_by_id(ids).values()}
+        return {slots[int(s)]: bool(a) for s, a in zip(cand.slots, cand.asks, strict=True)}
+
+    assert asks() == {"q": True, "a": False, "q2": True}
+    mem.update("a", text="Omar: Kyoto. Have you been?")
+    mem.update("q", text="Mira: I went to Porto in May.")
+    assert asks() == {"q": False, "a": True, "q2": True}
+
