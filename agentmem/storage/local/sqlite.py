@@ -237,7 +237,7 @@ class SlotStore:
             )
             self._check_is_agentmem_store()
             self._mark = os.open(self.directory / MARK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             self._lost = self._check_mark()  # before this open commits anything
             self.conn.execute(f"PRAGMA synchronous={self.config.synchronous}")
             # Deleted content is overwritten with zeros, whatever the SQLite build's default: a forgotten
@@ -280,6 +280,20 @@ class SlotStore:
         if self._mark is not None:
             os.close(self._mark)
             self._mark = None
+
+    def _use_wal(self) -> None:
+        """Switch to write-ahead logging. Processes creating one new store together race for the switch,
+        and SQLite answers the losers "database is locked" at once, without waiting for the busy
+        timeout: they try again until it has passed."""
+        deadline = time.monotonic() + self.config.busy_timeout_s
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _check_is_agentmem_store(self) -> None:
         """Refuse another application's SQLite database before a single table is added to it."""
