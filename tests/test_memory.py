@@ -404,3 +404,12 @@ def test_a_learned_read_knows_which_memories_ask_in_every_backend(mem, encoder):
     mem.update("q", text="Mira: I went to Porto in May.")
     assert asks() == {"q": False, "a": True, "q2": True}
 
+
+def test_metadata_numbers_come_back_as_written_in_every_backend(mem):
+    """jsonb keeps digits, not types: a float Python writes in exponent form must still come back a float
+    of the same value, and an integer an integer."""
+    meta = {"big": 2.092198629743861e16, "neg": -1e300, "tiny": 1e-300, "int": 2**62, "half": 0.5, "in": [3e20]}
+    (i,) = mem.remember("numbers", metadata=meta)
+    got = mem.get(i).metadata
+    assert got == meta and {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in meta.items()}
+    assert type(got["in"][0]) is float

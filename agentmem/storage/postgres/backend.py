@@ -31,6 +31,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import re
 import threading
 import time
 import uuid
@@ -1081,12 +1083,32 @@ def _metadata_json(metadata: Mapping[str, Any]) -> str:
 
 
 def _dumps(value: Any) -> str:
+    """`value` as JSON that jsonb gives back as it was. jsonb keeps a number's digits, not whether it
+    was a float: Python writes floats from 1e16 up in exponent form ("2.1e+16"), which jsonb turns into
+    an integer. Those are written out in full with ".0" ("21000000000000000.0"): every float that large
+    is a whole number, so this is exact."""
+    big: list[float] = []
+    tag = uuid.uuid4().hex  # stands for a large float in the first pass; no caller's string holds it
+
+    def mark(v: Any) -> Any:
+        if isinstance(v, float) and math.isfinite(v) and abs(v) >= 1e16:
+            big.append(v)
+            return f"{tag}{len(big) - 1}"
+        if isinstance(v, dict):
+            return {k: mark(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [mark(x) for x in v]
+        return v
+
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(mark(value), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise InvalidInputError(
             f"metadata must be JSON-serialisable ({e}); convert values to str/int/float/list/dict"
         ) from e
+    if big:
+        text = re.sub(f'"{tag}(\\d+)"', lambda m: f"{int(big[int(m.group(1))])}.0", text)
+    return text
 
 
 def _line(error: Exception) -> str:
