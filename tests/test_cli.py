@@ -571,3 +571,12 @@ def test_demo_store_choice_never_defaults_to_agentmem_store(tmp_path):
     own = tmp_path / "own"
     assert_error(run(typed, "demo", "--store", str(own), "--phase", "recall"), f"no store at {own};")
     assert not any(p.exists() for p in (tmp_path / "work", default, typed, own))
+
+
+def test_a_nul_byte_in_a_path_argument_is_a_one_line_error(tmp_path):
+    """Only an in-process caller can pass one (exec refuses them), but the answer is still an error line,
+    not a bug report."""
+    assert_error(run(tmp_path / "s", "add", "--jsonl", "notes\x00.jsonl"), "cannot read", "null byte")
+    r = run(None, "--store", "s\x00", "stats")
+    assert r.code == 2
+    assert_error(r, "NUL byte")

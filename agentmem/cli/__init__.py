@@ -137,6 +137,11 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:  # noqa: BLE001 - a bug still gets one line, and -v the traceback
+        if isinstance(e, ValueError) and "null byte" in str(e):
+            # A NUL byte in an argument (only an in-process caller can pass one: exec refuses them)
+            # reaches the OS through a path, click's own checks included, which refuses it.
+            click.echo("error: an argument holds a NUL byte, which no path can; remove it", err=True)
+            sys.exit(2)
         if logging.getLogger("agentmem").isEnabledFor(logging.INFO):  # -v
             import traceback
 

@@ -199,3 +199,5 @@ def read_bytes(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as e:
         raise InvalidInputError(f"cannot read {path}: {e.strerror}; check the path") from None
+    except ValueError as e:  # a NUL byte in the path, which no file name can hold
+        raise InvalidInputError(f"cannot read {path!r}: {e}; check the path") from None
