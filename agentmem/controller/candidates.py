@@ -223,7 +223,7 @@ class CandidateBuilder:
             prev[:] = nxt[:] = -1
         speakers = speakers.astype(np.int64)
         return Candidates(
-            slots, keys, feats, prev, nxt, speakers, sessions(times), asks.astype(bool), self.query_features(feats)
+            slots, keys, feats, prev, nxt, speakers, sessions(times), asks, self.query_features(feats)
         )
 
     def query_features(self, features: np.ndarray) -> np.ndarray:

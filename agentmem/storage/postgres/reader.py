@@ -470,7 +470,7 @@ def read_batch(rows: Sequence[SlotRow], asks: Sequence[bool]) -> ReadBatch:
         usage=np.fromiter((r.usage for r in rows), dtype=np.float32, count=n),
         ns=np.fromiter((names.setdefault(ns_key(r.namespace), len(names)) for r in rows), dtype=np.int64, count=n),
         speaker=np.fromiter((speakers.setdefault(r.speaker, len(speakers)) for r in rows), dtype=np.int64, count=n),
-        asks=np.array(asks, dtype=bool).reshape(n),
+        asks=np.array(asks, dtype=bool),
         ns_names=list(names),
         speakers=list(speakers),
     )
