@@ -214,7 +214,7 @@ def test_a_schema_1_store_loses_its_fts5_index_on_open(tmp_path):
     store = SlotStore(tmp_path / "s")
     names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
     assert "slots_fts" not in names and "slots_fts_insert" not in names
-    assert store.get_meta("schema_version") == "4"
+    assert store.get_meta("schema_version") == "5"
     with store.transaction():  # writes no longer go through the dropped triggers
         store.insert([NewSlot("x", ("n",), "canoe", {}, None, np.ones(4, dtype=np.float32))], now=2.0)
     assert store.count() == 2

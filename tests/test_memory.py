@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import datetime, timezone
@@ -222,7 +223,7 @@ def test_stats(mem, backend_kind):
         {"local": "auto", "postgres": "hnsw"}[backend_kind],
         "learned",
     )
-    assert s["bytes_on_disk"] > 0 and s["schema_version"] == {"local": 4, "postgres": 1}[backend_kind]
+    assert s["bytes_on_disk"] > 0 and s["schema_version"] == {"local": 5, "postgres": 2}[backend_kind]
 
 
 def test_encoder_mismatch_names_both(store_at, encoder):
@@ -413,3 +414,36 @@ def test_metadata_numbers_come_back_as_written_in_every_backend(mem):
     got = mem.get(i).metadata
     assert got == meta and {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in meta.items()}
     assert type(got["in"][0]) is float
+
+
+def test_a_learned_read_matches_the_time_a_memory_names_in_every_backend(mem, encoder):
+    """Each backend keeps the stretch of time a memory's text names (resolved against its event time),
+    so `when` matches a question's date against it as well as against the event time; an update that
+    drops the date drops the match."""
+    from agentmem.controller.base import ReadQuery
+    from agentmem.controller.candidates import SIGNALS
+
+    def at(*ymd: int) -> float:
+        return datetime(*ymd, tzinfo=timezone.utc).timestamp()
+
+    texts = [
+        "assistant: Booked EI 2902 to Auckland on 9 January 2024.",  # said in December
+        "user: I flew out yesterday.",  # said on 10 January: names the 9th
+        "user: What a long flight that was.",  # said on the 9th itself
+        "user: Pick me a hotel near the harbour.",  # said in December, names nothing
+    ]
+    times = [at(2023, 12, 1), at(2024, 1, 10, 8), at(2024, 1, 9, 20), at(2023, 12, 1)]
+    ids = mem.remember(texts, namespace="trip", event_time=times, ids=["book", "flew", "long", "hotel"])
+    question = "Where was I flying on 9 January 2024?"
+
+    def when() -> dict[str, float]:
+        query = ReadQuery(question, encoder.encode_queries([question])[0], 10, ("trip",), time=at(2024, 2, 1))
+        cand = mem.controller.gather(query, mem.backend.reader())
+        slots = {r.slot: r.id for r in mem.backend.rows_by_id(ids).values()}
+        col = cand.features[:, SIGNALS.index("when")]
+        return {slots[int(s)]: round(float(w), 6) for s, w in zip(cand.slots, col, strict=True)}
+
+    far = round(math.exp(-39 / 7), 6)  # said 39 days before the 9th
+    assert when() == {"book": 1.0, "flew": 1.0, "long": 1.0, "hotel": far}
+    mem.update("book", text="assistant: Booked EI 2902 to Auckland.")
+    assert when()["book"] == far

@@ -272,3 +272,31 @@ def test_urls_are_shown_without_their_password(url, shown):
 
     assert is_database_url(url) and redact(url) == shown
     assert not is_database_url("./postgresql-notes") and not is_database_url(None)
+
+
+def test_a_schema_1_store_gets_the_time_each_text_names_on_open(url, fake_encoder):
+    """A store written before the named-time columns opens at schema 2: the columns are added and each
+    row gets the stretch of time its text names, resolved against its event time, as a new write would;
+    the next opener finds it upgraded."""
+    import psycopg
+
+    day = 86_400.0
+    said = 1_704_844_800.0  # 10 January 2024, 00:00 UTC
+    with Memory(url, encoder=fake_encoder) as mem:
+        mem.remember(
+            ["Booked the flight for 9 January 2024.", "We landed yesterday.", "Nice view."],
+            namespace="trip", event_time=said, ids=["a", "b", "c"],
+        )  # fmt: skip
+        expected = mem.backend._query(
+            mem.backend.sql("SELECT id, named_start, named_end FROM {s}.slots ORDER BY slot")
+        )
+    assert expected == [("a", said - day, said), ("b", said - day, said), ("c", None, None)]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE agentmem.slots DROP COLUMN named_start, DROP COLUMN named_end")
+        conn.execute("UPDATE agentmem.meta SET value = '1' WHERE key = 'schema_version'")
+    first, second = Memory(url, encoder=fake_encoder), Memory(url, encoder=fake_encoder)
+    with first, second:
+        assert first.stats()["schema_version"] == 2
+        got = first.backend._query(first.backend.sql("SELECT id, named_start, named_end FROM {s}.slots ORDER BY slot"))
+        assert got == expected
+        assert [h.id for h in second.recall("flight", namespace="trip", k=3)] != []

@@ -191,7 +191,7 @@ def test_newer_schema_is_refused(tmp_path):
     s = SlotStore(tmp_path / "s")
     s.set_meta("schema_version", "99")
     s.close()
-    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 4; upgrade agentmem"):
+    with pytest.raises(SchemaVersionError, match="newer than this agentmem's 5; upgrade agentmem"):
         SlotStore(tmp_path / "s")
 
 
@@ -422,18 +422,27 @@ def _schema_2_store(directory, texts, metadata, vectors, encoder_name: str) -> N
     conn.close()
 
 
-def test_a_schema_2_store_opens_with_each_memorys_speaker_worked_out_once(tmp_path, fake_encoder):
-    """A store written before the speaker column still opens: every row gets the speaker the write path
-    gives a new memory (metadata, else a "Name:" prefix), the touched trigger follows the new column,
-    and the learned controller reads it."""
+def test_a_schema_2_store_opens_with_each_memorys_speaker_and_named_time_worked_out_once(tmp_path, fake_encoder):
+    """A store written before the speaker and named-time columns still opens: every row gets the speaker
+    and the time its text names that the write path gives a new memory (metadata, else a "Name:"
+    prefix; an absolute date, as these rows have no event time), the touched trigger follows the new
+    columns, and the learned controller reads it."""
+    from datetime import datetime, timezone
+
     from agentmem import Memory
 
-    texts = ["I adopted a beagle.", "Bob: The beagle is called Toast.", "no one said this: a long clause here"]
-    metadata = [{"speaker": "Ana Lima"}, {}, {}]
+    texts = [
+        "I adopted a beagle.", "Bob: The beagle is called Toast.", "no one said this: a long clause here",
+        "He came home on 9 January 2024.",
+    ]  # fmt: skip
+    metadata = [{"speaker": "Ana Lima"}, {}, {}, {}]
     _schema_2_store(tmp_path / "s", texts, metadata, fake_encoder.encode(texts), fake_encoder.name)
     store = SlotStore(tmp_path / "s")
-    assert store.get_meta("schema_version") == "4"
+    assert store.get_meta("schema_version") == "5"
     assert [store.by_ids([f"m{i}"])[f"m{i}"].speaker for i in (1, 2, 3)] == ["ana lima", "bob", ""]
+    day = datetime(2024, 1, 9, tzinfo=timezone.utc).timestamp()
+    named = store.conn.execute("SELECT named_start, named_end FROM slots ORDER BY slot").fetchall()
+    assert named == [(None, None)] * 3 + [(day, day + 86_400.0)]
     seq = store.conn.execute("SELECT max(seq) FROM touched").fetchone()[0]
     with store.transaction():
         store.conn.execute("UPDATE slots SET speaker = 'x' WHERE slot = 1")

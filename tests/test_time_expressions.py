@@ -1,5 +1,5 @@
-"""Time expressions in queries: each form resolves to the interval it names, relative ones only with a
-time to resolve against, and text without one gives None."""
+"""Time expressions in queries and memories: each form resolves to the interval it names, relative ones
+only with a time to resolve against, and text without one gives None."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentmem.time_expressions import window
+from agentmem.time_expressions import _scan, window
 
 
 def ts(*args: int) -> float:
@@ -59,7 +59,29 @@ def test_text_without_a_valid_date_gives_none(text: str) -> None:
     assert window(text, NOW) is None
 
 
-@given(st.text(max_size=80), st.floats(min_value=0, max_value=4e9))
+@given(st.text(max_size=80), st.floats() | st.sampled_from([253402300799.0, -62135596800.0]))
 def test_never_raises_and_intervals_are_ordered(text: str, now: float) -> None:
     got = window(text, now)
     assert got is None or got[0] < got[1]
+
+
+# Words and characters the patterns turn on, with case variants that only Unicode case folding equates
+# (the Kelvin sign, the long s, dotted capital I), so the cheap cue check is tested where it is hardest.
+_PIECES = st.sampled_from(
+    ["last", "LAST", "this", "on", "In", "İn", "week", "weekend", "night", "morning", "yesterday", "yeſterday",
+     "today", "tonight", "ago", "two", "days", "may", "May", "june", "monday", "Tuesday", "wee\u212a",
+     "3", "14", "2024", "03", "/", ".", "-", ",", " ", "  ", "\n", "of", "st", "th", "?", "the", "day", "before",
+     "x", "é", "٣"]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES | st.text(max_size=3), max_size=14).map("".join), st.floats(min_value=0, max_value=4e9))
+def test_the_cue_check_never_changes_the_answer(text: str, now: float) -> None:
+    assert window(text, now) == _scan(text, now)
+
+
+def test_memories_name_times_too() -> None:
+    said = ts(2024, 3, 20, 9)
+    assert window("Booked EI 2902 to Auckland on 9 January 2024.", said) == (ts(2024, 1, 9), ts(2024, 1, 10))
+    assert window("I went to the support group yesterday", said) == (ts(2024, 3, 19), ts(2024, 3, 20))
+    assert window("Sounds lovely, enjoy it!", said) is None

@@ -18,9 +18,12 @@ trained controller can read any store, including one written by the cosine basel
                live now?", and says nothing about "which flight did I book to Bologna?"
     usage      DNC usage of the slot (0..1)
     namespace  1 when the slot sits exactly in the queried namespace (not deeper)
-    when       how well the slot's event time falls in the stretch of time the query names ("last week",
-               "in May 2023": time_expressions.py): 1 inside it, exp(-days outside / 7) near it, 0 when
-               the query names no time or the slot's time is unknown
+    when       how well the slot's times fall in the stretch of time the query names ("last week", "in
+               May 2023": time_expressions.py): 1 inside it, exp(-days outside / 7) near it, 0 when the
+               query names no time or the slot has none. A slot's times are its event time and the
+               stretch its text names (time_expressions.named_time: "Booked the flight for 9 January",
+               "we went hiking yesterday"); the nearer of the two counts. Two stretches that share no day
+               are a day apart at least: from the last day of one to the first of the other
 
 Content similarity is not here: it depends on the read keys, which the controller learns.
 A read is also described as a whole, by the query's `QUERY_FEATURES` (`query_features`): what kind of
@@ -179,8 +182,11 @@ class CandidateBuilder:
             feats[:, 5] = np.isin(b.ns, [c for c in np.unique(b.ns).tolist() if b.ns_names[c] == self.ns])
             if self.window is not None:
                 start, end = self.window
-                outside = np.maximum(start - b.event_time, b.event_time - end).clip(min=0.0) / _DAY
-                feats[:, 6] = np.nan_to_num(np.exp(-outside / 7.0))  # 0 when the time is unknown
+                said = np.maximum(start - b.event_time, b.event_time - end).clip(min=0.0)
+                gap = np.maximum(start - b.named_end, b.named_start - end)
+                named = np.where(gap < 0.0, 0.0, gap + _DAY)  # nan where the text names no time
+                outside = np.fmin(said, named) / _DAY  # the nearer of the two; nan when neither is known
+                feats[:, 6] = np.nan_to_num(np.exp(-outside / 7.0))
             ids = np.array([self._speaker_codes.setdefault(b.speakers[c], len(self._speaker_codes)) for c in codes])
             speakers = ids[np.searchsorted(codes, b.speaker)] if codes else np.zeros(0, dtype=np.int64)
             links = np.stack([b.prev, b.next])

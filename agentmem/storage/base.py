@@ -110,7 +110,8 @@ class ReadBatch:
     slot, prev, next (n,) int64 (-1: no neighbour); event_time (n,) float64 (nan: unknown); usage (n,)
     float32; ns and speaker (n,) int64 codes into `ns_names` (namespace keys: segments joined by
     U+001F) and `speakers` (lower-cased speaker names, "" when unknown); asks (n,) bool: the text holds
-    a question (text.has_question).
+    a question (text.has_question); named_start, named_end (n,) float64: the stretch of time the text
+    names (time_expressions.named_time; nan: none).
     """
 
     slot: np.ndarray
@@ -121,6 +122,8 @@ class ReadBatch:
     ns: np.ndarray
     speaker: np.ndarray
     asks: np.ndarray
+    named_start: np.ndarray
+    named_end: np.ndarray
     ns_names: Sequence[str]
     speakers: Sequence[str]
 
@@ -132,7 +135,9 @@ class ReadBatch:
         return replace(self, **{name: getattr(self, name)[at] for name in READ_BATCH_ARRAYS})
 
 
-READ_BATCH_ARRAYS = ("slot", "prev", "next", "event_time", "usage", "ns", "speaker", "asks")
+READ_BATCH_ARRAYS = (
+    "slot", "prev", "next", "event_time", "usage", "ns", "speaker", "asks", "named_start", "named_end",
+)
 
 
 def ns_key(namespace: Sequence[str]) -> str:

@@ -1,7 +1,7 @@
 """ReadColumns: the few columns a learned read describes its candidates by, held in memory per tenant.
 
 A read gathers a few hundred candidate slots after its index scan and needs each one's temporal links,
-event time, usage, namespace, speaker and whether it asks (storage.base.ReadBatch). Fetched from SQLite, that is one query
+event time, usage, namespace, speaker, whether it asks and the time its text names (storage.base.ReadBatch). Fetched from SQLite, that is one query
 of a few hundred rows on the read's critical path, right after the scan. Held here as arrays indexed by
 slot, it is a handful of numpy gathers.
 
@@ -13,7 +13,7 @@ cache (pruned, or another store's), the cache drops what it holds.
 A tenant's rows (a namespace's first segment: tenants.py) are read on the first read scoped to it, with
 one range scan of the (ns, slot) index, so opening a store of a million memories reads none of them and
 a read costs what its tenant costs. Reads that span tenants ask the store (`SlotStore.neighbourhood_rows`).
-The arrays, indexed by slot number, take 55 bytes a slot of the store.
+The arrays, indexed by slot number, take 71 bytes a slot of the store.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ _NO_EXPIRY = np.inf
 
 def batch_from_rows(rows: Sequence[tuple[Any, ...]]) -> ReadBatch:
     """A ReadBatch from store rows in sqlite.READ_COLUMNS order (slot, prev, next, event time, usage,
-    namespace key, speaker, asks)."""
+    namespace key, speaker, asks, named start, named end)."""
     names, speakers = _Codes(), _Codes()
-    slot, prev, nxt, event_time, usage, ns, speaker, asks = list(zip(*rows, strict=True)) or [()] * 8
+    slot, prev, nxt, event_time, usage, ns, speaker, asks, start, end = list(zip(*rows, strict=True)) or [()] * 10
     return ReadBatch(
         np.array(slot, dtype=np.int64),
         _links(prev),
@@ -46,6 +46,8 @@ def batch_from_rows(rows: Sequence[tuple[Any, ...]]) -> ReadBatch:
         np.array([names.code(k) for k in ns], dtype=np.int64),
         np.array([speakers.code(v) for v in speaker], dtype=np.int64),
         np.array(asks, dtype=bool),
+        np.array(start, dtype=np.float64),  # None -> nan
+        np.array(end, dtype=np.float64),
         names.values,
         speakers.values,
     )
@@ -92,6 +94,8 @@ class ReadColumns:
         self.ns = np.zeros(size, dtype=np.int64)
         self.speaker = np.zeros(size, dtype=np.int64)
         self.asks = np.zeros(size, dtype=bool)
+        self.named_start = np.full(size, np.nan)
+        self.named_end = np.full(size, np.nan)
 
     def _grow(self, size: int) -> None:
         old = {name: getattr(self, name) for name in _ARRAYS}
@@ -123,7 +127,7 @@ class ReadColumns:
         self.prev[gone] = self.next[gone] = -1
         if not rows:
             return
-        slot, prev, nxt, event_time, usage, ns, speaker, asks, expires, indexed = zip(*rows, strict=True)
+        slot, prev, nxt, event_time, usage, ns, speaker, asks, start, end, expires, indexed = zip(*rows, strict=True)
         at = np.array(slot, dtype=np.int64)
         if at.max() >= len(self.present):
             self._grow(int(at.max()) + 1)
@@ -137,6 +141,8 @@ class ReadColumns:
         self.ns[at] = [self._ns.code(k) for k in ns]
         self.speaker[at] = [self._speakers.code(v) for v in speaker]
         self.asks[at] = asks
+        self.named_start[at] = np.array(start, dtype=np.float64)
+        self.named_end[at] = np.array(end, dtype=np.float64)
 
     def visible(self, slots: Sequence[int], *, in_namespace: Callable[[str], bool], now: float) -> set[int]:
         """Those of `slots` held, indexed, unexpired at `now` and whose namespace key passes `in_namespace`."""
@@ -185,12 +191,17 @@ class ReadColumns:
             self.ns[at],
             self.speaker[at],
             self.asks[at],
+            self.named_start[at],
+            self.named_end[at],
             self._ns.values,
             self._speakers.values,
         )
 
 
-_ARRAYS = ("present", "indexed", "prev", "next", "event_time", "expires", "usage", "ns", "speaker", "asks")
+_ARRAYS = (
+    "present", "indexed", "prev", "next", "event_time", "expires", "usage", "ns", "speaker", "asks", "named_start",
+    "named_end",
+)
 
 
 class _Codes:

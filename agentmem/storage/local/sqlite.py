@@ -35,8 +35,10 @@ from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionE
 from agentmem.filters import Condition, Filter
 from agentmem.storage.base import Namespace, NewSlot, SlotRow, ns_key, ns_prefix_range, ns_tuple
 from agentmem.text import QUESTION_MARKS, speaker_name
+from agentmem.time_expressions import named_time
 
-SCHEMA_VERSION = 4  # 2: no FTS5 table (lexical.py replaces it); 3: the `speaker` column; 4: `changes.tx`
+SCHEMA_VERSION = 5  # 2: no FTS5 table (lexical.py replaces it); 3: the `speaker` column; 4: `changes.tx`;
+# 5: `named_start` and `named_end`
 DB_NAME = "memory.db"
 # The last change-log position a commit reached, written (not synced) after each commit. A process
 # crash keeps it (the OS holds it), so a database whose write-ahead log was lost or damaged afterwards
@@ -58,6 +60,8 @@ CREATE TABLE IF NOT EXISTS slots (
     created_at   REAL NOT NULL,
     updated_at   REAL NOT NULL,
     event_time   REAL,
+    named_start  REAL,                               -- the stretch of time the text names (`named_time`)
+    named_end    REAL,
     vector       BLOB,                               -- the unit key (d,), float16 (`encode_key`); NULL when not indexed
     usage        REAL NOT NULL DEFAULT 0,
     last_read_at REAL,
@@ -101,7 +105,7 @@ CREATE TABLE IF NOT EXISTS touched (
 CREATE TRIGGER IF NOT EXISTS slots_touched_insert AFTER INSERT ON slots
 BEGIN INSERT INTO touched (slot) VALUES (NEW.slot); END;
 CREATE TRIGGER IF NOT EXISTS slots_touched_update
-AFTER UPDATE OF ns, speaker, event_time, vector, usage, prev_slot, next_slot, expires_at ON slots
+AFTER UPDATE OF ns, speaker, event_time, named_start, vector, usage, prev_slot, next_slot, expires_at ON slots
 BEGIN INSERT INTO touched (slot) VALUES (NEW.slot); END;
 CREATE TRIGGER IF NOT EXISTS slots_touched_delete AFTER DELETE ON slots
 BEGIN INSERT INTO touched (slot) VALUES (OLD.slot); END;
@@ -114,7 +118,8 @@ _DROP_FTS5 = (
     "DROP TABLE IF EXISTS slots_fts",
 )
 
-# Schema 3 adds the speaker column, worked out at write time; an older store's rows get theirs once.
+# Schemas 3 and 5 add columns worked out at write time (the speaker; the time the text names): an
+# older store's rows get theirs once, with the trigger off so the backfill logs no slot as touched.
 _TOUCHED_UPDATE_TRIGGER = (
     _SCHEMA[_SCHEMA.index("CREATE TRIGGER IF NOT EXISTS slots_touched_update") :].split("END;")[0] + "END;"
 )
@@ -131,7 +136,7 @@ _COLUMNS = (
 # the `touched` trigger logs the slot for the read columns' cache.
 _HAS_QUESTION = "(" + " OR ".join(f"instr(text, '{m}') > 0" for m in QUESTION_MARKS) + ")"
 # What a learned read describes a candidate by (storage.base.ReadBatch), in that order.
-READ_COLUMNS = f"slot, prev_slot, next_slot, event_time, usage, ns, speaker, {_HAS_QUESTION}"
+READ_COLUMNS = f"slot, prev_slot, next_slot, event_time, usage, ns, speaker, {_HAS_QUESTION}, named_start, named_end"
 # The read columns held in memory (columns.py) add what decides visibility: expiry and being indexed.
 CACHED_COLUMNS = f"{READ_COLUMNS}, expires_at, vector IS NOT NULL"
 
@@ -315,8 +320,7 @@ class SlotStore:
             for statement in _DROP_FTS5:
                 c.execute(statement)
         if version < 3:
-            # Who said each memory is worked out once, by the rule that writes it now (text.speaker_name),
-            # with the trigger off so the backfill does not log every slot as touched.
+            # Who said each memory is worked out once, by the rule that writes it now (text.speaker_name).
             c.execute("DROP TRIGGER IF EXISTS slots_touched_update")
             if "speaker" not in {r[1] for r in c.execute("PRAGMA table_info(slots)")}:
                 c.execute("ALTER TABLE slots ADD COLUMN speaker TEXT NOT NULL DEFAULT ''")
@@ -326,6 +330,15 @@ class SlotStore:
             c.execute(_TOUCHED_UPDATE_TRIGGER)
         if version < 4 and "tx" not in {r[1] for r in c.execute("PRAGMA table_info(changes)")}:
             c.execute("ALTER TABLE changes ADD COLUMN tx TEXT")
+        if version < 5:
+            c.execute("DROP TRIGGER IF EXISTS slots_touched_update")
+            if "named_start" not in {r[1] for r in c.execute("PRAGMA table_info(slots)")}:
+                c.execute("ALTER TABLE slots ADD COLUMN named_start REAL")
+                c.execute("ALTER TABLE slots ADD COLUMN named_end REAL")
+            rows = c.execute("SELECT slot, text, event_time FROM slots").fetchall()
+            named = [(*span, slot) for slot, text, at in rows if (span := named_time(text, at)) is not None]
+            c.executemany("UPDATE slots SET named_start = ?, named_end = ? WHERE slot = ?", named)
+            c.execute(_TOUCHED_UPDATE_TRIGGER)
         self.set_meta("schema_version", str(SCHEMA_VERSION))
 
     def _check_directory(self, create: bool) -> None:
@@ -432,11 +445,12 @@ class SlotStore:
         relinks: list[tuple[int, int]] = []  # (next_slot, slot) of tails written before this batch
         for slot, r in zip(slots, rows, strict=True):
             key = ns_key(r.namespace)
+            named = named_time(r.text, r.event_time) or (None, None)
             if key not in tails:
                 tails[key] = self._tail(key)
             prev = tails[key]
             if prev is not None and prev >= first:
-                records[prev - first][11] = slot  # its next is this one
+                records[prev - first][13] = slot  # its next is this one
             elif prev is not None:
                 relinks.append((slot, prev))
             records.append(
@@ -450,6 +464,7 @@ class SlotStore:
                     r.created_at or now,
                     now,
                     r.event_time,
+                    *named,
                     None if r.vector is None else encode_key(r.vector),
                     prev,
                     None,  # next_slot: set by a later row of the batch, if any
@@ -460,13 +475,14 @@ class SlotStore:
             tails[key] = slot
         c.executemany(
             "INSERT INTO slots (slot, id, ns, text, metadata, speaker, created_at, updated_at, event_time, "
-            "vector, prev_slot, next_slot, ttl, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "named_start, named_end, vector, prev_slot, next_slot, ttl, expires_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             records,
         )
         c.executemany("UPDATE slots SET next_slot = ? WHERE slot = ?", relinks)
         c.executemany(
             "INSERT INTO changes (slot, op, tx) VALUES (?, 'add', ?)",
-            [(rec[0], self._tx) for rec in records if rec[9] is not None],
+            [(rec[0], self._tx) for rec in records if rec[11] is not None],
         )
         return slots
 
@@ -523,13 +539,14 @@ class SlotStore:
         blob = None if vector is None else encode_key(vector)
         old = c.execute("SELECT text, vector FROM slots WHERE slot = ?", (slot,)).fetchone()
         c.execute(
-            "UPDATE slots SET text = ?, metadata = ?, speaker = ?, event_time = ?, vector = ?, updated_at = ?, "
-            "version = version + 1, ttl = ?, expires_at = ? WHERE slot = ?",
+            "UPDATE slots SET text = ?, metadata = ?, speaker = ?, event_time = ?, named_start = ?, named_end = ?, "
+            "vector = ?, updated_at = ?, version = version + 1, ttl = ?, expires_at = ? WHERE slot = ?",
             (
                 text,
                 _dumps(metadata),
                 speaker,
                 event_time,
+                *(named_time(text, event_time) or (None, None)),
                 blob,
                 now,
                 ttl,

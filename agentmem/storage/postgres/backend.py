@@ -59,20 +59,21 @@ from agentmem.storage.postgres.lexical import StatsDelta, Tokeniser
 from agentmem.storage.postgres.rows import ROW_SQL, slot_row
 from agentmem.storage.postgres.sql import visible_sql
 from agentmem.storage.postgres.steps import Copy, Pipe, Sql, Steps, adrive, drive
+from agentmem.time_expressions import named_time
 
 log = logging.getLogger("agentmem")
 T = TypeVar("T")
 
 KINDS = ("auto", "flat", "hnsw")
 _COPY_COLUMNS = (
-    "tenant, slot, id, ns, text, metadata, speaker, created_at, updated_at, event_time, vector, "
-    "prev_slot, next_slot, ttl, expires_at, terms, tfs, doc_len"
+    "tenant, slot, id, ns, text, metadata, speaker, created_at, updated_at, event_time, named_start, named_end, "
+    "vector, prev_slot, next_slot, ttl, expires_at, terms, tfs, doc_len"
 )
 _COPY_TYPES = [
-    "text", "int8", "text", "text", "text", "jsonb", "text", "float8", "float8", "float8", "vector",
-    "int8", "int8", "float8", "float8", "text[]", "float4[]", "int4",
+    "text", "int8", "text", "text", "text", "jsonb", "text", "float8", "float8", "float8", "float8", "float8",
+    "vector", "int8", "int8", "float8", "float8", "text[]", "float4[]", "int4",
 ]
-_PREV, _NEXT = 11, 12  # positions of the links in a pending row (_COPY_COLUMNS)
+_NEXT = 14  # the position of the next link in a pending row (_COPY_COLUMNS)
 _SIZE_TTL_S = 30.0  # how long a tenant's size steers reads before it is read again (`tenant_size`)
 _SETTABLE = frozenset({"version", "created_at", "updated_at", "usage", "last_read_at", "expires_at"})
 
@@ -349,8 +350,32 @@ class PostgresBackend(Backend):
                 f"store {self.location()} has schema {version}, newer than this agentmem's "
                 f"{ddl.SCHEMA_VERSION}; upgrade agentmem"
             )
+        if version < ddl.SCHEMA_VERSION:
+            self._upgrade(version)
         self._lexical_stamp = facts.get("lexical")
         return False
+
+    def _upgrade(self, version: int) -> None:
+        """Bring a store of an older schema `version` to SCHEMA_VERSION, once, under the lock every opener
+        shares: new columns, then the values each row's text and event time give them."""
+        conn, s = self._conn, self.schema
+        with conn.transaction():
+            conn.execute(f"SELECT pg_advisory_xact_lock({ddl.CREATE_LOCK})")
+            found = conn.execute(f"SELECT value FROM {s}.meta WHERE key = 'schema_version'").fetchone()
+            if int(found[0]) >= ddl.SCHEMA_VERSION:  # another opener upgraded it while this one waited
+                return
+            for statement in ddl.upgrade_sql(s, version):
+                conn.execute(statement)
+            if version < 2:
+                rows = conn.execute(f"SELECT tenant, slot, text, event_time FROM {s}.slots").fetchall()
+                named = [(t, slot, *span) for t, slot, text, at in rows if (span := named_time(text, at)) is not None]
+                if named:
+                    conn.execute(
+                        f"UPDATE {s}.slots x SET named_start = u.a, named_end = u.b FROM unnest(%s::text[], "
+                        "%s::int8[], %s::float8[], %s::float8[]) AS u(t, s, a, b) WHERE x.tenant = u.t AND x.slot = u.s",
+                        [list(column) for column in zip(*named, strict=True)],
+                    )
+            conn.execute(f"UPDATE {s}.meta SET value = %s WHERE key = 'schema_version'", (str(ddl.SCHEMA_VERSION),))
 
     def _make_schema(self) -> None:
         """Create a new store's tables, once, under a lock every opener shares (idempotent)."""
@@ -529,7 +554,7 @@ class PostgresBackend(Backend):
             tx.pending.append(
                 [
                     tenant, slot, r.id, key, r.text, _metadata(r.metadata), r.speaker, r.created_at or now,
-                    now, r.event_time, vector, prev, None, r.ttl, None if r.ttl is None else now + r.ttl,
+                    now, r.event_time, *(named_time(r.text, r.event_time) or (None, None)), vector, prev, None, r.ttl, None if r.ttl is None else now + r.ttl,
                     None if doc is None else doc.terms, None if doc is None else doc.tfs,
                     None if doc is None else doc.length,
                 ]
@@ -630,12 +655,12 @@ class PostgresBackend(Backend):
             conn.execute(
                 self.sql(
                     "UPDATE {s}.slots SET text = %s, metadata = %s::jsonb, speaker = %s, event_time = %s, "
-                    "vector = %s, updated_at = %s, version = version + 1, ttl = %s, expires_at = %s, "
+                    "named_start = %s, named_end = %s, vector = %s, updated_at = %s, version = version + 1, ttl = %s, expires_at = %s, "
                     "terms = %s, tfs = %s::float4[], doc_len = %s WHERE tenant = %s AND slot = %s"
                 ),
                 (
                     text, _metadata_json(metadata), speaker, event_time,
-                    None if vector is None else np.asarray(vector, dtype=np.float32), now, ttl,
+                    *(named_time(text, event_time) or (None, None)), None if vector is None else np.asarray(vector, dtype=np.float32), now, ttl,
                     None if ttl is None else now + ttl, None if doc is None else doc.terms,
                     None if doc is None else doc.tfs, None if doc is None else doc.length, tenant, slot,
                 ),

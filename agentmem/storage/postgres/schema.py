@@ -23,7 +23,7 @@ prefix another, whatever the database's locale.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `named_start` and `named_end` (`upgrade_sql`)
 # The advisory lock a first open holds while it creates the tables: two processes opening a new store
 # at once must not both create them. One fixed key, in pg_advisory_xact_lock's bigint space.
 CREATE_LOCK = 0x6167656E746D656D  # "agentmem"
@@ -50,6 +50,8 @@ def create_sql(schema: str) -> list[str]:
             created_at   double precision NOT NULL,      -- unix seconds
             updated_at   double precision NOT NULL,
             event_time   double precision,
+            named_start  double precision,               -- the stretch of time the text names
+            named_end    double precision,               -- (time_expressions.named_time)
             vector       vector,                         -- the unit key; NULL: not indexed
             usage        double precision NOT NULL DEFAULT 0,
             last_read_at double precision,
@@ -101,6 +103,18 @@ def create_sql(schema: str) -> list[str]:
             total_len bigint NOT NULL
         )""",
     ]
+
+
+def upgrade_sql(schema: str, version: int) -> list[str]:
+    """The statements that bring a store's tables from schema `version` to SCHEMA_VERSION, before the
+    rows get the values of new columns worked out at write time (backend.py, `_upgrade`)."""
+    out = []
+    if version < 2:
+        out.append(
+            f"ALTER TABLE {schema}.slots ADD COLUMN IF NOT EXISTS named_start double precision, "
+            "ADD COLUMN IF NOT EXISTS named_end double precision"
+        )
+    return out
 
 
 def dense_sql(schema: str, dim: int, *, hnsw: bool, m: int, ef_construction: int) -> list[str]:
