@@ -122,9 +122,13 @@ def speaker_of(text: str, metadata: Mapping[str, Any]) -> str:
     return speaker_name(metadata.get("speaker"), text)
 
 
+# The roles of machines: an assistant, its tools, the system. What a machine writes answers what a
+# person said or asked, from general knowledge or a tool: its reply to a user's question repeats the
+# question's words without holding the user's facts (the controller's links tell it apart).
+MACHINES = frozenset(("assistant", "system", "tool", "agent", "ai", "bot", "function"))
 # Speakers that are roles, not people: in an agent's log most memories have one of them, so a question
 # naming "the user" says nothing about which memory holds the answer.
-ROLES = frozenset(("user", "assistant", "system", "tool", "agent", "ai", "bot", "human", "function"))
+ROLES = MACHINES | {"user", "human"}
 
 
 def refers_to(words: set[str], names: set[str], speaker: str) -> bool:

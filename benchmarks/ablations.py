@@ -53,7 +53,7 @@ def variants() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
                     m.scorer.link_weight.zero_()
                 if not speakers:
                     w = m.scorer.link_weight
-                    w.copy_(w.mean(1, keepdim=True).expand_as(w))  # axis 1: same or other speaker
+                    w.copy_(w.mean(1, keepdim=True).expand_as(w))  # axis 1: who spoke
                 if not session:
                     m.scorer.session_weight.zero_()
             for key, value in config.items():

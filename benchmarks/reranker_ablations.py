@@ -99,7 +99,8 @@ def main() -> None:
         **{f"- {signal}": (lambda s=signal: switched(zero(s))) for signal in ("lexical", "speaker", "when")},
         "- recency and time": lambda: switched(zero("recency", "time")),
         "- links": lambda: switched(lambda s: s.link_weight.zero_()),
-        "- reply / burst split of the links": lambda: switched(lambda s: _merge_link_axis(s, 1)),
+        "- who spoke the links' memories": lambda: switched(lambda s: _merge_link_axis(s, 1)),
+        "- machine reply split of the links": lambda: switched(_merge_machine_replies),
         "- question / statement split of the links": lambda: switched(lambda s: _merge_link_axis(s, 2)),
         "- session pooling": lambda: switched(lambda s: s.session_weight.zero_()),
         "zsum (untrained scorer)": lambda: Scorer(packaged.config.scoring),
@@ -128,10 +129,16 @@ def main() -> None:
 
 
 def _merge_link_axis(scorer: torch.nn.Module, axis: int) -> None:
-    """One link weight for both values of `axis` of the (direction, same or other speaker, the earlier
-    memory asks or not) link weights: their mean."""
+    """One link weight for every value of `axis` of the (direction, who spoke: same, another, a machine
+    replying to a person; the earlier memory asks or not) link weights: their mean."""
     w = scorer.link_weight
     w.copy_(w.mean(axis, keepdim=True).expand_as(w))
+
+
+def _merge_machine_replies(scorer: torch.nn.Module) -> None:
+    """A machine's reply to a person linked as any other speaker's reply."""
+    w = scorer.link_weight
+    w[:, 2] = w[:, 1]
 
 
 if __name__ == "__main__":

@@ -44,9 +44,12 @@ def test_checkpoint_round_trip(tmp_path):
         LearnedController.load(tmp_path / "other.safetensors")
 
 
-def test_a_format_3_checkpoint_loads_with_one_link_weight_whether_or_not_a_memory_asks(tmp_path):
-    """Format 3 had link weights (direction x speaker) and read-mode columns to match: loaded, each
-    weight serves both values of the new asks axis, so the checkpoint reads exactly as it did."""
+@pytest.mark.parametrize("version", [3, 4])
+def test_an_older_checkpoint_loads_with_one_link_weight_for_what_its_links_did_not_tell_apart(tmp_path, version):
+    """Format 3 had link weights (direction x same or other speaker), format 4 added whether the earlier
+    memory asks, and read-mode columns to match. Loaded, each weight serves the values its format did
+    not tell apart (both values of asks; a machine's reply to a person reads as any other reply), so
+    the checkpoint reads exactly as it did."""
     import json
     from dataclasses import asdict
 
@@ -56,32 +59,39 @@ def test_a_format_3_checkpoint_loads_with_one_link_weight_whether_or_not_a_memor
 
     ctl = LearnedController(LearnedConfig(scoring=ScoringConfig(read_modes=True)))
     n_sig = len(SIGNALS)
-    old_links = torch.tensor([[0.4, 0.6], [-0.1, 0.2]])
-    old_modes = torch.randn(len(QUERY_FEATURES), 1 + n_sig + 4 + 1, generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(version)
+    shape = (2, 2) if version == 3 else (2, 2, 2)
+    old_links = torch.randn(*shape, generator=gen)
+    old_modes = torch.randn(len(QUERY_FEATURES), 1 + n_sig + old_links.numel() + 1, generator=gen)
     state = {k: v.detach().clone() for k, v in ctl.state_dict().items()}
     state["scorer.link_weight"], state["scorer.read_modes"] = old_links, old_modes
-    meta = {"config": json.dumps(asdict(ctl.config)), "format": "agentmem-controller/3"}
+    meta = {"config": json.dumps(asdict(ctl.config)), "format": f"agentmem-controller/{version}"}
     save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
     got = LearnedController.load(tmp_path / "old.safetensors").scorer
-    for asks in (0, 1):
-        torch.testing.assert_close(got.link_weight[..., asks], old_links)
     modes = got.read_modes.detach()
+    old_mode_links = old_modes[:, 1 + n_sig : -1].reshape(len(QUERY_FEATURES), *shape)
+    new_mode_links = modes[:, 1 + n_sig : -1].reshape(len(QUERY_FEATURES), 2, 3, 2)
+    for direction, who, asks in np.ndindex(2, 3, 2):
+        old = (direction, min(who, 1)) + (() if version == 3 else (asks,))
+        assert got.link_weight[direction, who, asks] == old_links[old]
+        torch.testing.assert_close(new_mode_links[:, direction, who, asks], old_mode_links[(slice(None), *old)])
     torch.testing.assert_close(modes[:, : 1 + n_sig], old_modes[:, : 1 + n_sig])
-    torch.testing.assert_close(modes[:, 1 + n_sig : 9 + n_sig : 2], old_modes[:, 1 + n_sig : 5 + n_sig])
-    torch.testing.assert_close(modes[:, 2 + n_sig : 9 + n_sig : 2], old_modes[:, 1 + n_sig : 5 + n_sig])
     torch.testing.assert_close(modes[:, -1], old_modes[:, -1])
-    # so whether a memory asks changes no score
+    # so neither whether a memory asks (format 3) nor whether a machine wrote it changes a score
     rng = np.random.default_rng(0)
     keys = rng.standard_normal((4, 8)).astype(np.float32)
     cand = Candidates(
         np.arange(4), keys, rng.random((4, n_sig)).astype(np.float32), np.array([-1, 0, 1, 2]),
         np.array([1, 2, 3, -1]), np.array([0, 1, 0, 1]), np.zeros(4, np.int64), np.array([1, 0, 1, 0], bool),
-        np.ones(len(QUERY_FEATURES), np.float32),
+        np.array([0, 1, 0, 1], bool), np.ones(len(QUERY_FEATURES), np.float32),
     )
     q = rng.standard_normal(8).astype(np.float32)
-    asked = got.score(cand, q)[0]
-    cand.asks[:] = ~cand.asks
-    np.testing.assert_allclose(got.score(cand, q)[0], asked, rtol=1e-6)
+    before = got.score(cand, q)[0]
+    cand.machine[:] = ~cand.machine
+    np.testing.assert_allclose(got.score(cand, q)[0], before, rtol=1e-6)
+    if version == 3:
+        cand.asks[:] = ~cand.asks
+        np.testing.assert_allclose(got.score(cand, q)[0], before, rtol=1e-6)
 
 
 def _people_episodes(n_episodes: int, seed: int) -> list[Episode]:

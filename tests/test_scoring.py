@@ -21,7 +21,8 @@ def _random_candidates(rng, c=7, d=16):
     speakers = np.array([0, 1, 0, 1, -1, 2, 2])[:c]
     sessions = np.array([0, 0, 0, 1, 1, 2, 2])[:c]
     asks = np.array([True, False, False, True, False, True, False])[:c]
-    return Candidates(np.arange(c), keys, feats, prev, nxt, speakers, sessions, asks, _query())
+    machine = np.array([False, True, False, True, False, False, True])[:c]
+    return Candidates(np.arange(c), keys, feats, prev, nxt, speakers, sessions, asks, machine, _query())
 
 
 def _query(**on: float) -> np.ndarray:
@@ -98,6 +99,7 @@ def test_a_link_counts_by_the_coherence_of_its_two_memories():
         np.array([-1, -1, -1, -1]),
         np.full(4, -1),
         np.arange(4),
+        np.zeros(4, dtype=bool),
         np.zeros(4, dtype=bool),
         _query(),
     )
@@ -224,6 +226,7 @@ def test_links_weigh_a_reply_across_speakers_apart_from_a_burst_by_one_speaker()
     rng = np.random.default_rng(7)
     cand = _random_candidates(rng, c=4)
     cand.speakers[:] = [5, 6, 6, -1]
+    cand.machine[:] = False
     cand.prev[:], cand.next[:] = [-1, 0, 1, 2], [1, 2, 3, -1]
     scorer = Scorer(ScoringConfig(link_coherence=None))
     with torch.no_grad():
@@ -243,11 +246,12 @@ def test_links_weigh_the_reply_to_a_question_apart_from_the_reply_to_a_statement
     rng = np.random.default_rng(10)
     cand = _random_candidates(rng, c=4)
     cand.speakers[:] = [5, 6, 5, 6]  # every link is a reply across speakers
+    cand.machine[:] = False
     cand.asks[:] = [True, False, False, True]
     cand.prev[:], cand.next[:] = [-1, 0, 1, 2], [1, 2, 3, -1]
     scorer = Scorer(ScoringConfig(link_coherence=None))
     with torch.no_grad():
-        scorer.link_weight.copy_(torch.tensor([[[0.0, 0.0], [2.0, 0.5]], [[0.0, 0.0], [-1.0, 0.25]]]))
+        scorer.link_weight[0, 1], scorer.link_weight[1, 1] = torch.tensor([2.0, 0.5]), torch.tensor([-1.0, 0.25])
     q = rng.standard_normal(16).astype(np.float32)
     _, parts = scorer.score_numpy(cand, q)
     match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
@@ -257,6 +261,32 @@ def test_links_weigh_the_reply_to_a_question_apart_from_the_reply_to_a_statement
     np.testing.assert_allclose(fwd, [0.0, 2.0 * c[0], 0.5 * c[1], 0.5 * c[2]], atol=1e-5)
     # backward: 0 asks (its reply is 1), 1 and 2 state, 3 has no next
     np.testing.assert_allclose(bwd, [-1.0 * c[1], 0.25 * c[2], 0.25 * c[3], 0.0], atol=1e-5)
+    with torch.no_grad():
+        _, reference = scorer(*collate([cand], [q]))
+    np.testing.assert_allclose(reference[0].numpy(), parts, atol=1e-5)
+
+
+def test_links_weigh_a_machines_reply_to_a_person_apart_from_other_replies():
+    """γ[direction, who spoke, ·] by hand over user (5), assistant (6), user, tool (7), assistant: a
+    machine's memory after a person's is a machine reply (index 2), a person's after a machine's and a
+    machine's after another machine's are other replies (index 1); the torch reference agrees."""
+    rng = np.random.default_rng(11)
+    cand = _random_candidates(rng, c=5)
+    cand.speakers[:] = [5, 6, 5, 7, 6]
+    cand.machine[:] = [False, True, False, True, True]
+    cand.asks[:] = False
+    cand.prev[:], cand.next[:] = [-1, 0, 1, 2, 3], [1, 2, 3, 4, -1]
+    scorer = Scorer(ScoringConfig(link_coherence=None))
+    with torch.no_grad():
+        scorer.link_weight[0, 1], scorer.link_weight[0, 2] = 1.0, 3.0  # whether or not it asks
+        scorer.link_weight[1, 1], scorer.link_weight[1, 2] = -0.5, 0.75
+    q = rng.standard_normal(16).astype(np.float32)
+    _, parts = scorer.score_numpy(cand, q)
+    match = parts[:, 0] + parts[:, 1 + SIGNALS.index("lexical")]
+    c = match - match.mean()
+    fwd, bwd = (parts[:, PARTS.index(p)] for p in ("link_forward", "link_backward"))
+    np.testing.assert_allclose(fwd, [0.0, 3.0 * c[0], 1.0 * c[1], 3.0 * c[2], 1.0 * c[3]], atol=1e-5)
+    np.testing.assert_allclose(bwd, [0.75 * c[1], -0.5 * c[2], 0.75 * c[3], -0.5 * c[4], 0.0], atol=1e-5)
     with torch.no_grad():
         _, reference = scorer(*collate([cand], [q]))
     np.testing.assert_allclose(reference[0].numpy(), parts, atol=1e-5)

@@ -57,7 +57,7 @@ import numpy as np
 from agentmem.controller.base import ReadQuery
 from agentmem.cpu import in_background
 from agentmem.storage.base import ReadBatch, SlotReader, ns_key
-from agentmem.text import STOPWORDS, capitalised, name_phrases, refers_to
+from agentmem.text import MACHINES, STOPWORDS, capitalised, name_phrases, refers_to
 from agentmem.time_expressions import window
 
 SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace", "when")
@@ -96,7 +96,8 @@ class Candidates:
     positions of the temporal neighbours within the candidates (-1 when absent): a doubly linked chain,
     next[i] = j exactly when prev[j] = i. speakers (C,) int64: equal codes for the same speaker, -1
     unknown; sessions (C,) int64: equal codes for one session (module docstring); asks (C,) bool: the
-    memory holds a question; query (Q,) the read's QUERY_FEATURES.
+    memory holds a question; machine (C,) bool: its speaker is a machine's role (text.MACHINES: an
+    assistant, a tool); query (Q,) the read's QUERY_FEATURES.
     """
 
     slots: np.ndarray
@@ -107,6 +108,7 @@ class Candidates:
     speakers: np.ndarray
     sessions: np.ndarray
     asks: np.ndarray
+    machine: np.ndarray
     query: np.ndarray
 
     def __len__(self) -> int:
@@ -202,7 +204,9 @@ class CandidateBuilder:
             empty = np.zeros(0, dtype=np.int64)
             feats = np.zeros((0, len(SIGNALS)), np.float32)
             none = np.zeros(0, dtype=bool)
-            return Candidates(empty, self.keys([]), feats, empty, empty, empty, empty, none, self.query_features(feats))
+            return Candidates(
+                empty, self.keys([]), feats, empty, empty, empty, empty, none, none, self.query_features(feats)
+            )
         slots, feats, keys, times, speakers, asks = (
             np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3, 4, 5, 6)
         )
@@ -228,9 +232,11 @@ class CandidateBuilder:
             # match of one memory over to its neighbour. The memories naming the person rank on their own.
             prev[:] = nxt[:] = -1
         speakers = speakers.astype(np.int64)
+        machines = [code for name, code in self._speaker_codes.items() if name in MACHINES]
         return Candidates(
-            slots, keys, feats, prev, nxt, speakers, sessions(times), asks, self.query_features(feats)
-        )
+            slots, keys, feats, prev, nxt, speakers, sessions(times), asks, np.isin(speakers, machines),
+            self.query_features(feats),
+        )  # fmt: skip
 
     def query_features(self, features: np.ndarray) -> np.ndarray:
         """The read's QUERY_FEATURES (Q,) given its candidates' features (C, F): the question word

@@ -32,10 +32,11 @@ from agentmem.controller.write_gate import WriteGate, WriteGateConfig
 from agentmem.errors import InvalidInputError
 from agentmem.storage.base import SlotReader
 
-FORMAT = "agentmem-controller/4"
-# Format 3 links knew who spoke but not whether the earlier memory asks; its checkpoints load with one
-# link weight for both (`_from_format_3`), so they read exactly as they did.
-_FORMAT_3 = "agentmem-controller/3"
+FORMAT = "agentmem-controller/5"
+# Older formats' links knew less: format 4 not whether a reply is a machine's to a person, format 3 not
+# whether the earlier memory asks either. Their checkpoints load with one link weight for the values
+# they did not tell apart (`_upgrade`), so they read exactly as they did.
+_OLDER = {"agentmem-controller/3": 3, "agentmem-controller/4": 4}
 
 
 @dataclass
@@ -128,8 +129,8 @@ class LearnedController(nn.Module):
             raise InvalidInputError(
                 f"cannot read controller checkpoint {path} ({e}); pass a file written by `agentmem train controller`"
             ) from e
-        if meta.get("format") == _FORMAT_3:
-            state = _from_format_3(state)
+        if meta.get("format") in _OLDER:
+            state = _upgrade(state, _OLDER[meta["format"]])
         elif meta.get("format") != FORMAT:
             raise InvalidInputError(
                 f"{path} is not an agentmem controller checkpoint of this version ({meta.get('format')!r}, "
@@ -153,13 +154,23 @@ class LearnedController(nn.Module):
         return model
 
 
-def _from_format_3(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A format-3 state with this format's link axes: link weights (2, 2) become (2, 2, 2), the same
-    whether or not the pair's earlier memory asks, and so do their read-mode columns."""
+def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Tensor]:
+    """A format-3 or format-4 state with this format's link axes (direction, who spoke, the earlier
+    memory asks), and read-mode columns to match: format 3's (direction, same or other speaker) weights
+    serve both values of the asks axis, and a machine's reply to a person takes the weight of any other
+    speaker's reply."""
+
+    def links(w: torch.Tensor) -> torch.Tensor:  # (..., 2, 2[, 2]) -> (..., 2, 3, 2)
+        if version == 3:
+            w = w.unsqueeze(-1).expand(*w.shape, 2)
+        return torch.cat([w, w[..., 1:2, :]], -2).contiguous()
+
     state = dict(state)
-    state["scorer.link_weight"] = state["scorer.link_weight"].unsqueeze(-1).expand(2, 2, 2).contiguous()
+    state["scorer.link_weight"] = links(state["scorer.link_weight"])
     if "scorer.read_modes" in state:
         modes, n_sig = state["scorer.read_modes"], len(SIGNALS)
-        links = modes[:, 1 + n_sig : 5 + n_sig].repeat_interleave(2, dim=1)
-        state["scorer.read_modes"] = torch.cat([modes[:, : 1 + n_sig], links, modes[:, 5 + n_sig :]], 1)
+        old = 4 if version == 3 else 8
+        weights = links(modes[:, 1 + n_sig : 1 + n_sig + old].reshape(len(modes), 2, 2, *(() if version == 3 else (2,))))
+        rest = modes[:, 1 + n_sig + old :]
+        state["scorer.read_modes"] = torch.cat([modes[:, : 1 + n_sig], weights.flatten(1), rest], 1)
     return state

@@ -10,8 +10,9 @@ over the candidates. Then the candidates inform each other, through three terms 
 attributable (`why`, in PARTS order):
 
 - **links** (the DNC's forward and backward weightings) carry each neighbour's match
-  m = β z(cos) + θ_lex φ_lex, weighed by how related the two memories are, by whether the same person
-  spoke both (a reply across speakers is not a burst by one speaker: σ = same or other speaker), and by
+  m = β z(cos) + θ_lex φ_lex, weighed by how related the two memories are, by who spoke both (σ: the
+  same speaker, a burst; another, a reply; or a machine replying to a person, text.MACHINES: an
+  assistant's advice after a user's question repeats its words without the user's facts), and by
   whether the earlier memory of the pair asks something (α = asks or not: the reply to a question holds
   its answer, the reply to a statement is "Noted." or "Ha, nice"):
 
@@ -41,7 +42,7 @@ Here every mixing coefficient above (b, θ, γ, γ_s) is a base value plus a lin
 query's QUERY_FEATURES q (candidates.py: the question word, whether it names a speaker or a time,
 whether it asks about the present):
 
-    (b, θ, γ, γ_s)(q) = (b, θ, γ, γ_s) + q Π          (Π: Q x (2 + F + 4), starting at 0)
+    (b, θ, γ, γ_s)(q) = (b, θ, γ, γ_s) + q Π          (Π: Q x (2 + F + LINKS), starting at 0)
 
 so a "when" question can lean on event times and a "now" question on recency, while the modes act on
 logits and each term's share of the score stays exactly attributable. The read weights are w = softmax(s) over the candidates,
@@ -75,8 +76,8 @@ COSINE_SPREAD_FLOOR = 0.05
 _LEX = SIGNALS.index("lexical")
 _NEVER = -1e9  # the logit of a pair that must get no weight
 INPUTS = len(SIGNALS) + 4  # the context layer's inputs: z(cos), the signals, forward, backward, session
-# The read-mode coefficients, in this order: strength, signal weights, link weights (2 x 2 x 2), session.
-LINKS = 8
+# The read-mode coefficients, in this order: strength, signal weights, link weights (2 x 3 x 2), session.
+LINKS = 12
 MODES = 1 + len(SIGNALS) + LINKS + 1
 
 
@@ -98,8 +99,8 @@ class ScoringConfig:
 
 
 class Scorer(nn.Module):
-    """The read's learned parameters: strength β, signal weights θ, link weights γ (direction x same or
-    other speaker x the earlier memory asks or not), session weight γ_s, the read modes Π, and the
+    """The read's learned parameters: strength β, signal weights θ, link weights γ (direction x who spoke
+    the two memories x the earlier memory asks or not), session weight γ_s, the read modes Π, and the
     context layer's."""
 
     def __init__(self, config: ScoringConfig | None = None) -> None:
@@ -112,8 +113,9 @@ class Scorer(nn.Module):
         self.signal_weight = nn.Parameter(torch.zeros(len(SIGNALS)))
         with torch.no_grad():
             self.signal_weight[_LEX] = 1.0
-        # (forward, backward) x (same, other speaker) x (the pair's earlier memory asks, does not)
-        self.link_weight = nn.Parameter(torch.zeros(2, 2, 2))
+        # (forward, backward) x (same speaker, another, a machine replying to a person) x (the pair's
+        # earlier memory asks, does not)
+        self.link_weight = nn.Parameter(torch.zeros(2, 3, 2))
         self.session_weight = nn.Parameter(torch.zeros(()))
         if self.config.read_modes:
             self.read_modes = nn.Parameter(torch.zeros(len(QUERY_FEATURES), MODES))  # Π
@@ -150,6 +152,7 @@ class Scorer(nn.Module):
         speakers: torch.Tensor,
         sessions: torch.Tensor,
         asks: torch.Tensor,
+        machine: torch.Tensor,
         modes: torch.Tensor,
         mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,7 +160,8 @@ class Scorer(nn.Module):
 
         query (B, d); keys (B, C, d) candidate keys; features (B, C, F); prev / next (B, C) positions
         of the temporal neighbours (-1: none); speakers / sessions (B, C) codes (speaker -1: unknown);
-        asks (B, C) bool, the candidate holds a question; modes (B, Q) the queries' QUERY_FEATURES;
+        asks (B, C) bool, the candidate holds a question; machine (B, C) bool, a machine wrote it
+        (text.MACHINES); modes (B, Q) the queries' QUERY_FEATURES;
         mask (B, C) True for real candidates.
         Returns scores (B, C) (-inf where masked) and their parts (B, C, P) in PARTS order, which
         sum to the scores.
@@ -170,7 +174,7 @@ class Scorer(nn.Module):
         mix = base + modes @ self.read_modes if self.config.read_modes else base.expand(len(query), -1)
         beta = F.softplus(mix[:, :1])  # (B, 1)
         theta = mix[:, 1 : 1 + n_sig].unsqueeze(1)  # (B, 1, F)
-        gamma = mix[:, 1 + n_sig : 1 + n_sig + LINKS].view(-1, 1, 2, 2, 2)  # (B, 1, dir, speaker, asks)
+        gamma = mix[:, 1 + n_sig : 1 + n_sig + LINKS].view(-1, 1, 2, 3, 2)  # (B, 1, dir, speaker, asks)
         key = F.normalize(query, dim=-1).unsqueeze(1)  # (B, 1, d): the unit read key
         zcos = _standardise(cosine_similarity(keys, key)[:, 0], mask)  # (B, C), NTM eq. 6, standardised
         content = beta * zcos
@@ -182,9 +186,13 @@ class Scorer(nn.Module):
         unit = F.normalize(keys, dim=-1)
         fwd_in = _gather(centred, prev) * self._coherence(unit, prev)  # (B, C)
         bwd_in = _gather(centred, next) * self._coherence(unit, next)
-        asks_prev = torch.gather(asks, 1, prev.clamp(min=0))  # where prev is -1 the link carries 0 anyway
-        fwd = (gamma[:, :, 0] * _pair_onehot(speakers, prev, asks_prev)).sum((-2, -1)) * fwd_in
-        bwd = (gamma[:, :, 1] * _pair_onehot(speakers, next, asks)).sum((-2, -1)) * bwd_in
+        # where prev / next is -1 the link carries 0 anyway
+        asks_prev, machine_prev = torch.gather(asks, 1, prev.clamp(min=0)), torch.gather(machine, 1, prev.clamp(min=0))
+        machine_next = torch.gather(machine, 1, next.clamp(min=0))
+        fwd_cell = _pair_onehot(speakers, prev, asks_prev, machine & ~machine_prev)
+        bwd_cell = _pair_onehot(speakers, next, asks, machine_next & ~machine)
+        fwd = (gamma[:, :, 0] * fwd_cell).sum((-2, -1)) * fwd_in
+        bwd = (gamma[:, :, 1] * bwd_cell).sum((-2, -1)) * bwd_in
         both = mask.unsqueeze(1) & mask.unsqueeze(2)  # (B, C, C) pairs of real candidates
         same_session = (sessions.unsqueeze(1) == sessions.unsqueeze(2)) & both
         others = same_session & ~torch.eye(mask.shape[1], dtype=torch.bool, device=mask.device)
@@ -267,14 +275,14 @@ class Scorer(nn.Module):
         prev, nxt = np.maximum(cand.prev, 0), np.maximum(cand.next, 0)
         fwd_in = np.where(has_prev, centred[prev] * coh, 0.0)
         bwd_in = np.where(has_next, centred[nxt] * coh[nxt], 0.0)
-        spk = cand.speakers
-        other_prev = ~((spk == spk[prev]) & (spk >= 0))  # index 1 of the speaker axis: another speaker
-        other_next = ~((spk == spk[nxt]) & (spk >= 0))
-        gamma = mix[1 + n_sig : 1 + n_sig + LINKS].reshape(2, 2, 2)
+        spk, machine = cand.speakers, cand.machine
+        gamma = mix[1 + n_sig : 1 + n_sig + LINKS].reshape(2, 3, 2)
         # index 0 of the asks axis: the earlier memory of the pair asks (prev(i) for i's forward link, i
         # itself for its backward one)
-        fwd = gamma[0, other_prev.astype(int), (~cand.asks[prev]).astype(int)] * fwd_in
-        bwd = gamma[1, other_next.astype(int), (~cand.asks).astype(int)] * bwd_in
+        fwd_who = _who_np(spk, prev, machine & ~machine[prev])
+        bwd_who = _who_np(spk, nxt, machine[nxt] & ~machine)
+        fwd = gamma[0, fwd_who, (~cand.asks[prev]).astype(int)] * fwd_in
+        bwd = gamma[1, bwd_who, (~cand.asks).astype(int)] * bwd_in
         same_session = cand.sessions[:, None] == cand.sessions[None, :]  # (C, C)
         others = same_session.copy()
         np.fill_diagonal(others, False)
@@ -335,14 +343,13 @@ class Scorer(nn.Module):
 
 def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple[torch.Tensor, ...]:
     """Pad candidate sets into the batch `forward` takes: (query, keys, features, prev, next, speakers,
-    sessions, asks, modes, mask)."""
+    sessions, asks, machine, modes, mask)."""
     b, c = len(cands), max(len(x) for x in cands)
     d, f = cands[0].keys.shape[1], cands[0].features.shape[1]
     keys = torch.zeros(b, c, d)
     feats = torch.zeros(b, c, f)
     prev, nxt, speakers, sessions = (torch.full((b, c), -1, dtype=torch.long) for _ in range(4))
-    asks = torch.zeros(b, c, dtype=torch.bool)
-    mask = torch.zeros(b, c, dtype=torch.bool)
+    asks, machine, mask = (torch.zeros(b, c, dtype=torch.bool) for _ in range(3))
     for i, x in enumerate(cands):
         n = len(x)
         keys[i, :n] = torch.from_numpy(x.keys)
@@ -352,10 +359,11 @@ def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple
         speakers[i, :n] = torch.from_numpy(x.speakers)
         sessions[i, :n] = torch.from_numpy(x.sessions)
         asks[i, :n] = torch.from_numpy(x.asks)
+        machine[i, :n] = torch.from_numpy(x.machine)
         mask[i, :n] = True
     query = torch.as_tensor(np.stack(queries), dtype=torch.float32)
     modes = torch.as_tensor(np.stack([x.query for x in cands]), dtype=torch.float32)
-    return query, keys, feats, prev, nxt, speakers, sessions, asks, modes, mask
+    return query, keys, feats, prev, nxt, speakers, sessions, asks, machine, modes, mask
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -380,14 +388,25 @@ def _standardise_np(x: np.ndarray, floor: float = COSINE_SPREAD_FLOOR) -> np.nda
     return centred / np.maximum(std, floor)
 
 
-def _pair_onehot(speakers: torch.Tensor, neighbour: torch.Tensor, asks: torch.Tensor) -> torch.Tensor:
-    """(B, C, 2, 2): the one-hot (speaker, asks) cell of each candidate's link to its neighbour (B, C).
-    Speaker axis: 0 where candidate i and its neighbour have one known speaker, else 1; asks axis: 0
+def _pair_onehot(
+    speakers: torch.Tensor, neighbour: torch.Tensor, asks: torch.Tensor, reply: torch.Tensor
+) -> torch.Tensor:
+    """(B, C, 3, 2): the one-hot (speaker, asks) cell of each candidate's link to its neighbour (B, C).
+    Speaker axis: 0 where candidate i and its neighbour have one known speaker; else 2 where `reply`
+    (B, C), the pair's later memory is a machine's and its earlier one is not; else 1. Asks axis: 0
     where `asks` (B, C), whether the pair's earlier memory asks, is True, else 1."""
     same = (speakers == torch.gather(speakers, 1, neighbour.clamp(min=0))) & (speakers >= 0)
-    by_speaker = torch.stack([same, ~same], -1).to(torch.float32)
+    reply = reply & ~same
+    by_speaker = torch.stack([same, ~same & ~reply, reply], -1).to(torch.float32)
     by_asking = torch.stack([asks, ~asks], -1).to(torch.float32)
     return by_speaker.unsqueeze(-1) * by_asking.unsqueeze(-2)
+
+
+def _who_np(speakers: np.ndarray, neighbour: np.ndarray, reply: np.ndarray) -> np.ndarray:
+    """`_pair_onehot`'s speaker index (C,) of each candidate's link to its neighbour (C,) (positions,
+    clamped at 0), in numpy."""
+    same = (speakers == speakers[neighbour]) & (speakers >= 0)
+    return np.where(same, 0, np.where(reply, 2, 1))
 
 
 def _adjacency(prev: torch.Tensor, next: torch.Tensor) -> torch.Tensor:
