@@ -16,6 +16,7 @@ defaults, and `LearnedConfig()` is its config.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -160,7 +161,9 @@ def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Te
     serve both values of the asks axis, and a machine's reply to a person takes the weight of any other
     speaker's reply."""
 
-    def links(w: torch.Tensor) -> torch.Tensor:  # (..., 2, 2[, 2]) -> (..., 2, 3, 2)
+    old = (2, 2) if version == 3 else (2, 2, 2)
+
+    def links(w: torch.Tensor) -> torch.Tensor:  # (..., *old) -> (..., 2, 3, 2)
         if version == 3:
             w = w.unsqueeze(-1).expand(*w.shape, 2)
         return torch.cat([w, w[..., 1:2, :]], -2).contiguous()
@@ -168,9 +171,7 @@ def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Te
     state = dict(state)
     state["scorer.link_weight"] = links(state["scorer.link_weight"])
     if "scorer.read_modes" in state:
-        modes, n_sig = state["scorer.read_modes"], len(SIGNALS)
-        old = 4 if version == 3 else 8
-        weights = links(modes[:, 1 + n_sig : 1 + n_sig + old].reshape(len(modes), 2, 2, *(() if version == 3 else (2,))))
-        rest = modes[:, 1 + n_sig + old :]
-        state["scorer.read_modes"] = torch.cat([modes[:, : 1 + n_sig], weights.flatten(1), rest], 1)
+        modes, at, n = state["scorer.read_modes"], 1 + len(SIGNALS), math.prod(old)
+        weights = links(modes[:, at : at + n].reshape(len(modes), *old)).flatten(1)
+        state["scorer.read_modes"] = torch.cat([modes[:, :at], weights, modes[:, at + n :]], 1)
     return state

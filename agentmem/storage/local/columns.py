@@ -1,9 +1,10 @@
 """ReadColumns: the few columns a learned read describes its candidates by, held in memory per tenant.
 
 A read gathers a few hundred candidate slots after its index scan and needs each one's temporal links,
-event time, usage, namespace, speaker, whether it asks and the time its text names (storage.base.ReadBatch). Fetched from SQLite, that is one query
-of a few hundred rows on the read's critical path, right after the scan. Held here as arrays indexed by
-slot, it is a handful of numpy gathers.
+event time, usage, namespace, speaker, whether it asks and the time its text names
+(storage.base.ReadBatch). Fetched from SQLite, that is one query of a few hundred rows on the read's
+critical path, right after the scan. Held here as arrays indexed by slot, it is a handful of numpy
+gathers.
 
 The store stays the source of truth. Triggers log every slot a write touches, its own or its neighbours'
 (sqlite.py, table `touched`), and `sync` re-reads just those slots before a read: this process's writes

@@ -550,11 +550,12 @@ class PostgresBackend(Backend):
             doc = None if vector is None else self.tokens.document(r.text)
             if doc is not None:
                 tx.delta.add(tenant, doc.terms, doc.length, 1)
+            named = named_time(r.text, r.event_time) or (None, None)
             tx.pending_at[slot] = len(tx.pending)
             tx.pending.append(
                 [
                     tenant, slot, r.id, key, r.text, _metadata(r.metadata), r.speaker, r.created_at or now,
-                    now, r.event_time, *(named_time(r.text, r.event_time) or (None, None)), vector, prev, None, r.ttl, None if r.ttl is None else now + r.ttl,
+                    now, r.event_time, *named, vector, prev, None, r.ttl, None if r.ttl is None else now + r.ttl,
                     None if doc is None else doc.terms, None if doc is None else doc.tfs,
                     None if doc is None else doc.length,
                 ]
@@ -655,12 +656,14 @@ class PostgresBackend(Backend):
             conn.execute(
                 self.sql(
                     "UPDATE {s}.slots SET text = %s, metadata = %s::jsonb, speaker = %s, event_time = %s, "
-                    "named_start = %s, named_end = %s, vector = %s, updated_at = %s, version = version + 1, ttl = %s, expires_at = %s, "
-                    "terms = %s, tfs = %s::float4[], doc_len = %s WHERE tenant = %s AND slot = %s"
+                    "named_start = %s, named_end = %s, vector = %s, updated_at = %s, version = version + 1, "
+                    "ttl = %s, expires_at = %s, terms = %s, tfs = %s::float4[], doc_len = %s "
+                    "WHERE tenant = %s AND slot = %s"
                 ),
                 (
                     text, _metadata_json(metadata), speaker, event_time,
-                    *(named_time(text, event_time) or (None, None)), None if vector is None else np.asarray(vector, dtype=np.float32), now, ttl,
+                    *(named_time(text, event_time) or (None, None)),
+                    None if vector is None else np.asarray(vector, dtype=np.float32), now, ttl,
                     None if ttl is None else now + ttl, None if doc is None else doc.terms,
                     None if doc is None else doc.tfs, None if doc is None else doc.length, tenant, slot,
                 ),
