@@ -9,7 +9,8 @@ added (to fit), the held-out shapes and locomo-dev without (to measure: a gold m
 candidates is a miss). Then, on those fixed candidate sets:
 
 - the packaged checkpoint, and the same with one part switched off (a signal's weight zeroed, the links,
-  the reply-or-burst split of the links, their question-or-statement split, session pooling);
+  who spoke the links' two memories, their machine-reply split, their question-or-statement split,
+  session pooling);
 - `zsum`, a fresh untrained scorer: z(cos) + z(BM25) over the same candidates;
 - scorers trained here by the recipe's `fit` on the training shapes' candidate sets, selected on the
   held-out shapes as the recipe selects: the linear read, the linear read trained on the same episodes
