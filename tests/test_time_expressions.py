@@ -71,7 +71,7 @@ _PIECES = st.sampled_from(
     ["last", "LAST", "this", "on", "In", "İn", "week", "weekend", "night", "morning", "yesterday", "yeſterday",
      "today", "tonight", "ago", "two", "days", "may", "May", "june", "monday", "Tuesday", "wee\u212a",
      "3", "14", "2024", "03", "/", ".", "-", ",", " ", "  ", "\n", "of", "st", "th", "?", "the", "day", "before",
-     "x", "é", "٣"]
+     "x", "é", "٣", "during", "since", "Mar", "sept", "1st", "10k"]
 )  # fmt: skip
 
 
