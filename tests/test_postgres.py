@@ -274,10 +274,10 @@ def test_urls_are_shown_without_their_password(url, shown):
     assert not is_database_url("./postgresql-notes") and not is_database_url(None)
 
 
-def test_a_schema_1_store_gets_the_time_each_text_names_on_open(url, fake_encoder):
+def test_a_schema_1_store_gets_the_time_each_text_names_on_open(url, fake_encoder, monkeypatch):
     """A store written before the named-time columns opens at schema 2: the columns are added and each
     row gets the stretch of time its text names, resolved against its event time, as a new write would;
-    the next opener finds it upgraded."""
+    the next opener finds it upgraded. Rows are worked out in batches (two of them here)."""
     import psycopg
 
     day = 86_400.0
@@ -294,6 +294,7 @@ def test_a_schema_1_store_gets_the_time_each_text_names_on_open(url, fake_encode
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("ALTER TABLE agentmem.slots DROP COLUMN named_start, DROP COLUMN named_end")
         conn.execute("UPDATE agentmem.meta SET value = '1' WHERE key = 'schema_version'")
+    monkeypatch.setattr("agentmem.storage.postgres.backend._UPGRADE_BATCH", 2)
     first, second = Memory(url, encoder=fake_encoder), Memory(url, encoder=fake_encoder)
     with first, second:
         assert first.stats()["schema_version"] == 2

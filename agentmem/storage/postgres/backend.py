@@ -74,6 +74,7 @@ _COPY_TYPES = [
     "vector", "int8", "int8", "float8", "float8", "text[]", "float4[]", "int4",
 ]
 _NEXT = 14  # the position of the next link in a pending row (_COPY_COLUMNS)
+_UPGRADE_BATCH = 10_000  # rows an upgrade works out per statement (`_upgrade`)
 _SIZE_TTL_S = 30.0  # how long a tenant's size steers reads before it is read again (`tenant_size`)
 _SETTABLE = frozenset({"version", "created_at", "updated_at", "usage", "last_read_at", "expires_at"})
 
@@ -367,14 +368,19 @@ class PostgresBackend(Backend):
             for statement in ddl.upgrade_sql(s, version):
                 conn.execute(statement)
             if version < 2:
-                rows = conn.execute(f"SELECT tenant, slot, text, event_time FROM {s}.slots").fetchall()
-                named = [(t, slot, *span) for t, slot, text, at in rows if (span := named_time(text, at)) is not None]
-                if named:
-                    conn.execute(
-                        f"UPDATE {s}.slots x SET named_start = u.a, named_end = u.b FROM unnest(%s::text[], "
-                        "%s::int8[], %s::float8[], %s::float8[]) AS u(t, s, a, b) WHERE x.tenant = u.t AND x.slot = u.s",
-                        [list(column) for column in zip(*named, strict=True)],
-                    )
+                # Streamed through a server-side cursor, a batch at a time, so a large store's texts
+                # never sit in the client all at once.
+                with conn.cursor(name="agentmem_upgrade") as rows:
+                    rows.execute(f"SELECT tenant, slot, text, event_time FROM {s}.slots")
+                    while batch := rows.fetchmany(_UPGRADE_BATCH):
+                        named = [(t, n, *span) for t, n, text, at in batch if (span := named_time(text, at))]
+                        if named:
+                            conn.execute(
+                                f"UPDATE {s}.slots x SET named_start = u.a, named_end = u.b FROM unnest(%s::text[], "
+                                "%s::int8[], %s::float8[], %s::float8[]) AS u(t, s, a, b) "
+                                "WHERE x.tenant = u.t AND x.slot = u.s",
+                                [list(column) for column in zip(*named, strict=True)],
+                            )
             conn.execute(f"UPDATE {s}.meta SET value = %s WHERE key = 'schema_version'", (str(ddl.SCHEMA_VERSION),))
 
     def _make_schema(self) -> None:
