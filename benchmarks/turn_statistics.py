@@ -1,0 +1,85 @@
+"""What the turns around the evidence look like: LoCoMo-format data against each generated shape.
+
+A read learns what a distractor looks like from its training chats. If the generated chats' other
+turns are shorter or more repetitive than real ones, a signal that describes a turn's form (its
+length, how many near-copies it has) is learned from the generator rather than from conversations;
+this measures how far the two differ.
+
+    .venv/bin/python benchmarks/turn_statistics.py --locomo ../shared/datasets/locomo-dev \
+        --out eval/results/controller/turn-statistics.json
+
+For gold turns (the evidence of some question) and the other turns of each set: the median count of
+content words (`text.substance`: no stop words, small talk or glue, so "haha same" has none), the share
+of turns with at most two, and the share whose text, without its speaker, occurs more than once in
+its episode (a templated reply).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from results_file import save
+
+from agentmem.episodes import SHAPES, Episode, ShapesConfig, generate_shapes, load_locomo
+from agentmem.text import substance
+
+SHORT = 2  # content words at or under which a turn says next to nothing
+
+
+def body(text: str, speaker: str | None) -> str:
+    """The turn's text without its "Speaker: " prefix, lower-cased."""
+    if speaker and text.startswith(f"{speaker}:"):
+        text = text[len(speaker) + 1 :]
+    return text.strip().lower()
+
+
+def statistics_of(episodes: Sequence[Episode]) -> dict[str, dict[str, float]]:
+    """{"gold": ..., "other": ...}: turns, median content words, share with at most SHORT of them,
+    share repeated word for word within the episode."""
+    groups: dict[str, list[tuple[int, bool]]] = {"gold": [], "other": []}
+    for ep in episodes:
+        gold = {e for item in ep.items for e in item.evidence}
+        copies = Counter(body(t.text, t.speaker) for t in ep.turns)
+        for t in ep.turns:
+            words = len(substance(t.text))
+            groups["gold" if t.id in gold else "other"].append((words, copies[body(t.text, t.speaker)] > 1))
+    out = {}
+    for name, rows in groups.items():
+        if not rows:
+            continue
+        counts = [w for w, _ in rows]
+        out[name] = {
+            "turns": len(rows),
+            "median_content_words": statistics.median(counts),
+            "share_at_most_2": round(sum(w <= SHORT for w in counts) / len(rows), 3),
+            "share_repeated": round(sum(r for _, r in rows) / len(rows), 3),
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--locomo", help="a LoCoMo-format file or directory to compare with")
+    ap.add_argument("--episodes", type=int, default=10, help="generated episodes per shape")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    args = ap.parse_args()
+    out: dict[str, object] = {}
+    if args.locomo:
+        out["locomo"] = statistics_of(load_locomo(args.locomo).episodes)
+    data = generate_shapes(ShapesConfig(episodes=args.episodes, seed=args.seed))
+    out["shapes"] = {
+        shape: statistics_of([e for e in data.episodes if e.id.startswith(f"{shape}-")]) for shape in SHAPES
+    }
+    print(json.dumps(out, indent=1))
+    if args.out:
+        save(out, args.out)
+
+
+if __name__ == "__main__":
+    main()
