@@ -14,14 +14,11 @@ sides (a chat's question names the person whose turn holds the answer).
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
-from results_file import save
+from shape_comparison import compare_with_shapes
 
-from agentmem.episodes import SHAPES, Episode, ShapesConfig, generate_shapes, load_locomo
+from agentmem.episodes import Episode, ShapesConfig
 from agentmem.text import WORD, substance
 
 
@@ -48,23 +45,7 @@ def overlap(episodes: Sequence[Episode]) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--locomo", help="a LoCoMo-format file or directory to compare with")
-    ap.add_argument("--episodes", type=int, default=10, help="generated episodes per shape")
-    ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--out", type=Path, help="also write the figures to this JSON file")
-    args = ap.parse_args()
-    out: dict[str, object] = {}
-    if args.locomo:
-        out["locomo"] = overlap(load_locomo(args.locomo).episodes)
-    for echo in (0.0, ShapesConfig().echo):
-        data = generate_shapes(ShapesConfig(episodes=args.episodes, seed=args.seed, echo=echo))
-        out[f"shapes, echo {echo}"] = {
-            shape: overlap([e for e in data.episodes if e.id.startswith(f"{shape}-")]) for shape in SHAPES
-        }
-    print(json.dumps(out, indent=1))
-    if args.out:
-        save(out, args.out)
+    compare_with_shapes(overlap, __doc__.split("\n\n")[0], (0.0, ShapesConfig().echo))
 
 
 if __name__ == "__main__":

@@ -16,16 +16,13 @@ its episode (a templated reply).
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
-from results_file import save
+from shape_comparison import compare_with_shapes
 
-from agentmem.episodes import SHAPES, Episode, ShapesConfig, generate_shapes, load_locomo
+from agentmem.episodes import Episode
 from agentmem.text import substance
 
 SHORT = 2  # content words at or under which a turn says next to nothing
@@ -63,22 +60,7 @@ def statistics_of(episodes: Sequence[Episode]) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--locomo", help="a LoCoMo-format file or directory to compare with")
-    ap.add_argument("--episodes", type=int, default=10, help="generated episodes per shape")
-    ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--out", type=Path, help="also write the figures to this JSON file")
-    args = ap.parse_args()
-    out: dict[str, object] = {}
-    if args.locomo:
-        out["locomo"] = statistics_of(load_locomo(args.locomo).episodes)
-    data = generate_shapes(ShapesConfig(episodes=args.episodes, seed=args.seed))
-    out["shapes"] = {
-        shape: statistics_of([e for e in data.episodes if e.id.startswith(f"{shape}-")]) for shape in SHAPES
-    }
-    print(json.dumps(out, indent=1))
-    if args.out:
-        save(out, args.out)
+    compare_with_shapes(statistics_of, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":
