@@ -41,10 +41,10 @@ def statistics_of(episodes: Sequence[Episode]) -> dict[str, dict[str, float]]:
     groups: dict[str, list[tuple[int, bool]]] = {"gold": [], "other": []}
     for ep in episodes:
         gold = {e for item in ep.items for e in item.evidence}
-        copies = Counter(body(t.text, t.speaker) for t in ep.turns)
-        for t in ep.turns:
-            words = len(substance(t.text))
-            groups["gold" if t.id in gold else "other"].append((words, copies[body(t.text, t.speaker)] > 1))
+        bodies = [body(t.text, t.speaker) for t in ep.turns]
+        copies = Counter(bodies)
+        for t, said in zip(ep.turns, bodies, strict=True):
+            groups["gold" if t.id in gold else "other"].append((len(substance(t.text)), copies[said] > 1))
     out = {}
     for name, rows in groups.items():
         if not rows:
