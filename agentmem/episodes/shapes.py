@@ -30,6 +30,13 @@ once, so each shape here imitates one of them (an episode mixes in others at low
 - `unnamed`: questions that name nobody ("What instrument am I learning?", "Where did we decide to go
   for our anniversary?", "What's the name of the dog?").
 
+Between the facts, a chat talks about other things as real chats do (`chatter`): habits, opinions,
+plans, the neighbourhood, moods, childhood memories, each said once in an episode and several content
+words long, with the shape's own share of greetings, bare reactions and change-word small talk; a
+fact is often asked about and talked over by its owner without restating it, and its statement often
+goes on in the same turn. Templated two-word small talk would teach the read that a distractor is
+short and repeated; real chats do not bear that out (`benchmarks/turn_statistics.py`).
+
 In every shape, a share of the questions (`ShapesConfig.echo`) repeats a distinctive word of its
 evidence ("Re pottery: What did Mira take up?"): whoever asks about a conversation remembers it in its
 own words. Without it a question shares a content word with its evidence about half the time, against
@@ -59,7 +66,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from agentmem.episodes.dialogue import FILLER, KIN_NAMES, NAMES
+from agentmem.episodes import chatter
+from agentmem.episodes.dialogue import KIN_NAMES, NAMES
 from agentmem.episodes.episode import Dataset, Episode, Item, Turn
 from agentmem.episodes.synthetic import ATTRIBUTES, FIRST, LAST
 from agentmem.errors import InvalidInputError
@@ -598,8 +606,12 @@ class _Style:
     burst: float = 0.0  # chance a fact comes as a burst of messages
     run: float = 0.1  # chance small talk comes as a run from one person
     change: float = 0.08  # share of small talk with change words
-    reply: float = 0.15  # share of small talk that is a bare reaction
-    chatter: float = 0.3  # share of small talk in some topic's words (hard distractors)
+    reply: float = 0.05  # share of small talk that is a bare reaction
+    chatter: float = 0.3  # share of small talk in some topic's words (hard distractors); the rest is
+    # `chatter.statement`: substantive lines about other things, as most turns of a real chat are
+    discuss: float = 0.5  # chance a fact is talked over: asked about, then told more of
+    elaborate: float = 0.6  # chance a fact's statement goes on about it in the same turn
+    greet_news: float = 0.5  # chance a session's greeting carries a line of news
     third: float = 0.25  # about how many remarks on someone else's fact a session has
     dated: float = 0.0  # share of events told with a date expression
     gaps: tuple[tuple[int, int], ...] = ((2, 20),)  # days between sessions, one range drawn per gap
@@ -682,7 +694,7 @@ class _Chat:
         self.pending: dict[tuple[int, int], _Fact] = {}  # (person, callback) -> its setup
         self.used: set[tuple[int, str, str]] = set()  # (person, topic, value) already stated
         self.pet_names: list[str] = []
-        self.heard: set[str] = set()
+        self.heard: set[str] = set()  # lines said in the episode: a real chat says nothing twice
         self._order: dict[str, int] = {}
 
     def turns_index(self, f: _Fact) -> int:
@@ -698,7 +710,6 @@ class _Chat:
         self.j = 0
         self.clock = max(when, self.clock + timedelta(hours=6))
         self.last = None
-        self.heard: set[str] = set()
 
     def say(self, who: _Person, text: str, supersedes: str | None = None) -> str:
         self.j += 1
@@ -720,7 +731,10 @@ class _Chat:
         """State a fact in one turn or, in a burst, over several; returns the gold turn ids."""
         rng = self.rng
         if parts is None or rng.random() >= self.style.burst:
-            return (self.say(who, single.format(**kw)),), False
+            text = single.format(**kw)
+            if rng.random() < self.style.elaborate:
+                text = f"{text} {chatter.elaboration(rng)}"
+            return (self.say(who, text),), False
         lead, tail = rng.random() < 0.75, rng.random() < 0.5
         if not (lead or tail):  # a burst is three messages or more
             lead = True
@@ -740,8 +754,35 @@ class _Chat:
             self.say(self.other(owner), self.rng.choice(prompts).format(o=self.call(owner)))
 
     def react(self, owner: _Person, pool: tuple[str, ...] = REACT) -> None:
-        if self.rng.random() < 0.6:
-            self.say(self.other(owner), self.rng.choice(pool).format(o=self.call(owner)))
+        """Someone reacts to the owner's news; a good one (`REACT`) is often talked over: asked about,
+        and the owner goes on about it without restating it, so the turns around the evidence share its
+        topic as in real chats."""
+        rng = self.rng
+        reacted = rng.random() < 0.6
+        discuss = pool is REACT and rng.random() < self.style.discuss
+        if not (reacted or discuss):
+            return
+        friend = self.other(owner)
+        line = self.fresh(lambda: rng.choice(pool)) if reacted else ""
+        if discuss:
+            line = _join(line, chatter.follow_up(rng, "{o}"))
+        elif pool is REACT and rng.random() < self.style.greet_news:  # and says something of their own
+            line = _join(line, self.fresh(lambda: chatter.statement(rng, "{o}")))
+        self.say(friend, line.format(o=self.call(owner)))
+        if discuss:
+            self.say(owner, self.fresh(lambda: chatter.elaboration(rng)))
+
+    def fresh(self, draw: Callable[[], str]) -> str:
+        """A line from `draw` not said before in the episode, or after a few tries a substantive
+        statement (`chatter.statement`, whose thousands of combinations rarely repeat)."""
+        for _ in range(4):
+            text = draw()
+            if text not in self.heard:
+                break
+        else:
+            text = chatter.statement(self.rng, "{o}")
+        self.heard.add(text)
+        return text
 
     def smalltalk(self, n: int) -> None:
         rng, st = self.rng, self.style
@@ -749,33 +790,32 @@ class _Chat:
             who = self.other(self.last) if self.last is not None else rng.choice(self.people)
             run = rng.randint(2, 4) if rng.random() < st.run else 1
             for _ in range(min(run, n)):
-                for _ in range(4):  # a line already heard this session reads like a bug; draw again
-                    r = rng.random()
-                    if r < st.change:
-                        text = rng.choice(CHANGE)
-                    elif r < st.change + st.reply:
-                        text = rng.choice(REPLY)
-                    elif r < st.change + st.reply + st.chatter:
-                        text = rng.choice(rng.choice(TOPICS + COLLECTIONS).chatter)
-                    else:
-                        text = rng.choice(FILLER)
-                    if text not in self.heard:
-                        break
-                self.heard.add(text)
+                r = rng.random()
+                if r < st.change:
+                    pool = CHANGE
+                elif r < st.change + st.reply:
+                    pool = REPLY
+                elif r < st.change + st.reply + st.chatter:
+                    pool = rng.choice(TOPICS + COLLECTIONS).chatter
+                else:
+                    pool = ()
+                text = self.fresh(lambda p=pool: rng.choice(p) if p else chatter.statement(rng, "{o}"))
                 self.say(who, text.format(o=self.call(self.other(who))))
                 n -= 1
 
     def greet(self) -> None:
         rng = self.rng
         a = rng.choice(self.people)
-        self.say(a, rng.choice(GREET).format(o=self.call(self.other(a))))
-        for _ in range(rng.randint(*self.style.greet) - 1):
-            b = self.other(self.last)
-            self.say(b, rng.choice(HOW + FINE + REPLY).format(o=self.call(self.other(b))))
+        for i in range(rng.randint(*self.style.greet)):
+            a = self.other(self.last) if i else rng.choice(self.people)
+            hello = self.fresh(lambda i=i: rng.choice(HOW + FINE + REPLY if i else GREET))
+            if rng.random() < self.style.greet_news / (1 + i):
+                hello = _join(hello, self.fresh(lambda: chatter.statement(rng, "{o}")))
+            self.say(a, hello.format(o=self.call(self.other(a))))
 
     def close(self) -> None:
         a = self.rng.choice(self.people)
-        self.say(a, self.rng.choice(CLOSE).format(o=self.call(self.other(a))))
+        self.say(a, self.fresh(lambda: self.rng.choice(CLOSE)).format(o=self.call(self.other(a))))
 
     # -- facts --------------------------------------------------------------------------------------
 
@@ -897,6 +937,13 @@ class _Chat:
         topic = self.rng.choice([t for t in TOPICS + COLLECTIONS if t.third])
         v = topic.values[self._value(who, topic)]
         self.say(who, self.rng.choice(topic.third).format(v=v))
+
+
+def _join(first: str, second: str) -> str:
+    """Two lines said as one message: "Wow, congrats!!" + "What was the best part?"."""
+    if not first:
+        return second
+    return f"{first} {second}" if not first[-1].isalnum() else f"{first}! {second}"
 
 
 def _cast(rng: random.Random, style: _Style) -> list[_Person]:
@@ -1686,7 +1733,7 @@ class _Embedded(_Chat):
     rather than emitted, and take the id of the user turn that carries them."""
 
     def __init__(self, rng: random.Random, log: _Log, me: _Person) -> None:
-        super().__init__(rng, _Style(burst=0.0, unnamed=True), [me])
+        super().__init__(rng, _Style(burst=0.0, unnamed=True, elaborate=0.0), [me])
         self.log = log
         self.turns = log.turns  # question code orders facts by the log's turns
         self.said: list[tuple[str, str | None]] = []
