@@ -13,8 +13,8 @@ training never sees (`agentmem eval shapes`' defaults) and on the synthetic agen
 observations, seed 0). Each row keeps recall twice: as scored, and with a gold turn the write gate
 folded into another memory counted where that memory is returned (`merged`). `--checkpoint
 NAME=PATH` adds other checkpoints as variants (the read modes and the context layer are trained by
-`agentmem train controller --read-modes` / `--context 32`, not switched on afterwards). About six
-minutes here.
+`agentmem train controller --read-modes` / `--context 32`, not switched on afterwards). Six to
+thirteen minutes here, with the machine's load.
 """
 
 from __future__ import annotations
