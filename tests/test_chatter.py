@@ -75,6 +75,7 @@ def test_chat_turns_around_the_evidence_are_statements_said_once(chats):
             gold = {e for item in ep.items for e in item.evidence}
             bodies = Counter(t.text.split(": ", 1)[1] for t in ep.turns)
             for t in ep.turns:
+                assert "{" not in t.text, t.text  # every template filled
                 if t.id not in gold:
                     counts.append(len(substance(t.text)))
                     repeated += bodies[t.text.split(": ", 1)[1]] > 1

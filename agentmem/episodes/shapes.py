@@ -769,8 +769,8 @@ class _Chat:
         elif pool is REACT and rng.random() < self.style.greet_news:  # and says something of their own
             line = _join(line, self.fresh(lambda: chatter.statement(rng, "{o}")))
         self.say(friend, line.format(o=self.call(owner)))
-        if discuss:
-            self.say(owner, self.fresh(lambda: chatter.elaboration(rng)))
+        if discuss:  # said to the friend; a fresh line's fallback may address them ("{o}")
+            self.say(owner, self.fresh(lambda: chatter.elaboration(rng)).format(o=friend.calls[0]))
 
     def fresh(self, draw: Callable[[], str]) -> str:
         """A line from `draw` not said before in the episode, or after a few tries a substantive
@@ -805,7 +805,7 @@ class _Chat:
 
     def greet(self) -> None:
         rng = self.rng
-        a = rng.choice(self.people)
+        rng.choice(self.people)  # an unused draw: the packaged checkpoint's training chats were drawn with it
         for i in range(rng.randint(*self.style.greet)):
             a = self.other(self.last) if i else rng.choice(self.people)
             hello = self.fresh(lambda i=i: rng.choice(HOW + FINE + REPLY if i else GREET))
