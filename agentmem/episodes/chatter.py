@@ -8,8 +8,8 @@ in its conversation (`benchmarks/turn_statistics.py`). A read trained on templat
 learns that a distractor is short and repeated, which is false of real chats; this module writes the
 other kind.
 
-Everything here is composed from parts, so an episode of a few hundred turns never says the same
-thing twice. Nothing it says is a fact a generated question asks about: no statement names a time a
+Everything here is composed from parts, thousands of combinations, so the chat generator
+(`shapes._Chat.fresh`) can say nothing twice in an episode of a few hundred turns. Nothing it says is a fact a generated question asks about: no statement names a time a
 question could ask about (no date, weekday, month, "yesterday", "last week"; habits, opinions and
 plans, not things done on a day), none names a value of a fact, a name or a change word ("moved",
 "anymore": the write gate's cues). `tests/test_chatter.py` checks all three over many draws.
@@ -186,8 +186,3 @@ def follow_up(rng: random.Random, other: str) -> str:
 def elaboration(rng: random.Random) -> str:
     """The owner of a fact talking on about it without restating it."""
     return f"{rng.choice(OPENINGS)} {rng.choice(CLOSINGS)}"
-
-
-def tail(rng: random.Random) -> str:
-    """A clause a speaker adds to a line of their own (", it keeps me sane")."""
-    return rng.choice(TAILS)
