@@ -9,10 +9,11 @@ learns that a distractor is short and repeated, which is false of real chats; th
 other kind.
 
 Everything here is composed from parts, thousands of combinations, so the chat generator
-(`shapes._Chat.fresh`) can say nothing twice in an episode of a few hundred turns. Nothing it says is a fact a generated question asks about: no statement names a time a
-question could ask about (no date, weekday, month, "yesterday", "last week"; habits, opinions and
-plans, not things done on a day), none names a value of a fact, a name or a change word ("moved",
-"anymore": the write gate's cues). `tests/test_chatter.py` checks all three over many draws.
+(`shapes._Chat.fresh`) can say nothing twice in an episode of a few hundred turns. Nothing it says is
+a fact a generated question asks about: no statement names a time a question could ask about (no
+date, weekday, month, "yesterday", "last week"; habits, opinions and plans, not things done on a day),
+none names a value of a fact, a name or a change word ("moved", "anymore": the write gate's cues).
+`tests/test_chatter.py` checks all three over many draws.
 """
 
 from __future__ import annotations
@@ -138,8 +139,8 @@ def _sentence(rng: random.Random, other: str) -> str:
     kind = rng.random()
     if kind < 0.22:
         text = f"I {rng.choice(HABITS)} {rng.choice(HABIT_WHEN)}"
-        text = (text + f", {rng.choice(TAILS)}." if rng.random() < 0.7 else text + ".")
-        return rng.choice(("", "These days ", "Lately ", "Funny thing, ")) + text if text[0] == "I" else text
+        text += f", {rng.choice(TAILS)}." if rng.random() < 0.7 else "."
+        return rng.choice(("", "These days ", "Lately ", "Funny thing, ")) + text
     if kind < 0.40:
         thing = rng.choice(THINGS)
         return rng.choice(OPINION).format(t=thing, T=thing[0].upper() + thing[1:], j=rng.choice(JUDGEMENTS))
@@ -151,6 +152,8 @@ def _sentence(rng: random.Random, other: str) -> str:
         return rng.choice(MOOD).format(m=rng.choice(MOODS), r=rng.choice(REASONS))
     if kind < 0.90:
         return rng.choice(MEMORY).format(m=rng.choice(MEMORIES), x=rng.choice(MEMORY_TAILS)).strip()
+    # Every part is drawn whichever template is chosen; `w` fills none of them, but dropping its draw
+    # would change every generated chat the packaged checkpoint was trained on: it goes with a retrain.
     return rng.choice(ASK).format(h=rng.choice(HABITS), w=rng.choice(HABIT_WHEN), o=other, t=rng.choice(THINGS),
                                   p=rng.choice(PLANS), m=rng.choice(MEMORIES))
 
