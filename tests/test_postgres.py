@@ -301,3 +301,19 @@ def test_a_schema_1_store_gets_the_time_each_text_names_on_open(url, fake_encode
         got = first.backend._query(first.backend.sql("SELECT id, named_start, named_end FROM {s}.slots ORDER BY slot"))
         assert got == expected
         assert [h.id for h in second.recall("flight", namespace="trip", k=3)] != []
+
+
+def test_a_read_describes_each_memory_as_the_local_backend_does(tmp_path, url, fake_encoder):
+    """What a learned read describes a candidate by (storage.base.ReadBatch) and the server works out
+    from the text as it reads the row: whether it asks and its length, in characters, not bytes."""
+    texts = ["Mel: I went hiking near Malmö 🙂", "Caroline: Have you been?", "ok", "Tomás: ¿Dónde vives ahora？"]
+    described = []
+    for target in (tmp_path / "local", url):
+        with Memory(target, encoder=fake_encoder, controller="cosine") as mem:
+            ids = mem.remember(texts, namespace=("u",), ids=["a", "b", "c", "d"])
+            rows = mem.backend.rows_by_id(ids)
+            slots = [rows[i].slot for i in ids]
+            batch = mem.backend.reader().neighbourhood(slots, [], namespace=("u",))
+            at = {s: i for i, s in enumerate(batch.slot.tolist())}
+            described.append([(bool(batch.asks[at[s]]), int(batch.length[at[s]])) for s in slots])
+    assert described[0] == described[1] == [(False, 31), (True, 24), (False, 2), (True, 26)]

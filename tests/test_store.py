@@ -228,12 +228,12 @@ def test_relinked_update_moves_the_slot_to_the_end_of_the_write_order(store):
 
 
 def _rows(batch) -> dict[int, tuple]:
-    """A ReadBatch as {slot: (prev, next, event_time, usage, namespace key, speaker, asks)}."""
-    names = ("slot", "prev", "next", "event_time", "usage", "ns", "speaker", "asks")
+    """A ReadBatch as {slot: (prev, next, event_time, usage, namespace key, speaker, asks, length)}."""
+    names = ("slot", "prev", "next", "event_time", "usage", "ns", "speaker", "asks", "length")
     columns = (getattr(batch, c).tolist() for c in names)
     return {
-        s: (p, n, None if np.isnan(t) else t, u, batch.ns_names[ns], batch.speakers[sp], a)
-        for s, p, n, t, u, ns, sp, a in zip(*columns, strict=True)
+        s: (p, n, None if np.isnan(t) else t, u, batch.ns_names[ns], batch.speakers[sp], a, n_chars)
+        for s, p, n, t, u, ns, sp, a, n_chars in zip(*columns, strict=True)
     }
 
 
@@ -268,7 +268,7 @@ def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_sco
     speaker = NewSlot(
         "sp",
         ("u", "m"),
-        "Caroline: I went hiking. Have you been?",
+        "Caroline: I went hiking near Malmö. Have you been? 🙂",
         {"speaker": "Mel Jones"},
         5.0,
         np.ones(4, np.float32),
@@ -290,8 +290,9 @@ def test_neighbourhood_reads_candidates_and_the_neighbours_of_strong_ones_in_sco
 
     # the chain in ("u", "m"): s0 - s1 - s2 - s3 - s5
     assert sorted(got([s0, s4], [s2], now=1.5, indexed_only=True)) == [s0, s1, s4]  # s3 is unindexed
-    assert got([s2], []) == {s2: (s1, s3, 5.0, 0.0, "u\x1fm", "mel jones", True)}
-    assert got([s1], [])[s1][5:] == ("", False)
+    # the text's length in characters, not bytes
+    assert got([s2], []) == {s2: (s1, s3, 5.0, 0.0, "u\x1fm", "mel jones", True, len(speaker.text))}
+    assert got([s1], [])[s1][5:7] == ("", False)
     assert sorted(got([s0, s4], [s0, s1], namespace=("u",), now=1.5)) == [s0, s1, s2]  # s4: elsewhere
     # s4 is out of the namespace, s0 and s2 fail the filter (which always reads through SQL)
     assert sorted(got([s0, s4], [s0, s1], namespace=("u",), filter={"k": 1}, now=1.5)) == [s1]

@@ -111,7 +111,7 @@ class ReadBatch:
     float32; ns and speaker (n,) int64 codes into `ns_names` (namespace keys: segments joined by
     U+001F) and `speakers` (lower-cased speaker names, "" when unknown); asks (n,) bool: the text holds
     a question (text.has_question); named_start, named_end (n,) float64: the stretch of time the text
-    names (time_expressions.named_time; nan: none).
+    names (time_expressions.named_time; nan: none); length (n,) int64: the text's length in characters.
     """
 
     slot: np.ndarray
@@ -124,6 +124,7 @@ class ReadBatch:
     asks: np.ndarray
     named_start: np.ndarray
     named_end: np.ndarray
+    length: np.ndarray
     ns_names: Sequence[str]
     speakers: Sequence[str]
 
@@ -136,7 +137,7 @@ class ReadBatch:
 
 
 READ_BATCH_ARRAYS = (
-    "slot", "prev", "next", "event_time", "usage", "ns", "speaker", "asks", "named_start", "named_end",
+    "slot", "prev", "next", "event_time", "usage", "ns", "speaker", "asks", "named_start", "named_end", "length",
 )
 
 

@@ -1,7 +1,7 @@
 """ReadColumns: the few columns a learned read describes its candidates by, held in memory per tenant.
 
 A read gathers a few hundred candidate slots after its index scan and needs each one's temporal links,
-event time, usage, namespace, speaker, whether it asks and the time its text names
+event time, usage, namespace, speaker, whether it asks, the time its text names and its text's length
 (storage.base.ReadBatch). Fetched from SQLite, that is one query of a few hundred rows on the read's
 critical path, right after the scan. Held here as arrays indexed by slot, it is a handful of numpy
 gathers.
@@ -14,7 +14,7 @@ cache (pruned, or another store's), the cache drops what it holds.
 A tenant's rows (a namespace's first segment: tenants.py) are read on the first read scoped to it, with
 one range scan of the (ns, slot) index, so opening a store of a million memories reads none of them and
 a read costs what its tenant costs. Reads that span tenants ask the store (`SlotStore.neighbourhood_rows`).
-The arrays, indexed by slot number, take 71 bytes a slot of the store.
+The arrays, indexed by slot number, take 75 bytes a slot of the store.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ _NO_EXPIRY = np.inf
 
 def batch_from_rows(rows: Sequence[tuple[Any, ...]]) -> ReadBatch:
     """A ReadBatch from store rows in sqlite.READ_COLUMNS order (slot, prev, next, event time, usage,
-    namespace key, speaker, asks, named start, named end)."""
+    namespace key, speaker, asks, named start, named end, length)."""
     names, speakers = _Codes(), _Codes()
-    slot, prev, nxt, event_time, usage, ns, speaker, asks, start, end = list(zip(*rows, strict=True)) or [()] * 10
+    slot, prev, nxt, event_time, usage, ns, speaker, asks, start, end, length = list(zip(*rows, strict=True)) or [()] * 11
     return ReadBatch(
         np.array(slot, dtype=np.int64),
         _links(prev),
@@ -49,6 +49,7 @@ def batch_from_rows(rows: Sequence[tuple[Any, ...]]) -> ReadBatch:
         np.array(asks, dtype=bool),
         np.array(start, dtype=np.float64),  # None -> nan
         np.array(end, dtype=np.float64),
+        np.array(length, dtype=np.int64),
         names.values,
         speakers.values,
     )
@@ -97,6 +98,7 @@ class ReadColumns:
         self.asks = np.zeros(size, dtype=bool)
         self.named_start = np.full(size, np.nan)
         self.named_end = np.full(size, np.nan)
+        self.length = np.zeros(size, dtype=np.int32)
 
     def _grow(self, size: int) -> None:
         old = {name: getattr(self, name) for name in _ARRAYS}
@@ -128,7 +130,9 @@ class ReadColumns:
         self.prev[gone] = self.next[gone] = -1
         if not rows:
             return
-        slot, prev, nxt, event_time, usage, ns, speaker, asks, start, end, expires, indexed = zip(*rows, strict=True)
+        slot, prev, nxt, event_time, usage, ns, speaker, asks, start, end, length, expires, indexed = zip(
+            *rows, strict=True
+        )
         at = np.array(slot, dtype=np.int64)
         if at.max() >= len(self.present):
             self._grow(int(at.max()) + 1)
@@ -144,6 +148,7 @@ class ReadColumns:
         self.asks[at] = asks
         self.named_start[at] = np.array(start, dtype=np.float64)
         self.named_end[at] = np.array(end, dtype=np.float64)
+        self.length[at] = length
 
     def visible(self, slots: Sequence[int], *, in_namespace: Callable[[str], bool], now: float) -> set[int]:
         """Those of `slots` held, indexed, unexpired at `now` and whose namespace key passes `in_namespace`."""
@@ -194,6 +199,7 @@ class ReadColumns:
             self.asks[at],
             self.named_start[at],
             self.named_end[at],
+            self.length[at],
             self._ns.values,
             self._speakers.values,
         )
@@ -201,7 +207,7 @@ class ReadColumns:
 
 _ARRAYS = (
     "present", "indexed", "prev", "next", "event_time", "expires", "usage", "ns", "speaker", "asks", "named_start",
-    "named_end",
+    "named_end", "length",
 )
 
 

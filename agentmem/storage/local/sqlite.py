@@ -135,8 +135,11 @@ _COLUMNS = (
 # row: no column to keep in step. The text changes only through `update`, which also sets `speaker`, so
 # the `touched` trigger logs the slot for the read columns' cache.
 _HAS_QUESTION = "(" + " OR ".join(f"instr(text, '{m}') > 0" for m in QUESTION_MARKS) + ")"
-# What a learned read describes a candidate by (storage.base.ReadBatch), in that order.
-READ_COLUMNS = f"slot, prev_slot, next_slot, event_time, usage, ns, speaker, {_HAS_QUESTION}, named_start, named_end"
+# What a learned read describes a candidate by (storage.base.ReadBatch), in that order; the text's
+# length is the database's, like whether it asks.
+READ_COLUMNS = (
+    f"slot, prev_slot, next_slot, event_time, usage, ns, speaker, {_HAS_QUESTION}, named_start, named_end, length(text)"
+)
 # The read columns held in memory (columns.py) add what decides visibility: expiry and being indexed.
 CACHED_COLUMNS = f"{READ_COLUMNS}, expires_at, vector IS NOT NULL"
 

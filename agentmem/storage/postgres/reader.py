@@ -63,7 +63,7 @@ class PostgresReader(SlotReader):
         self._cols: dict[int, SlotRow] = {}  # rows whose read columns are known (their neighbours' ids may not be)
         # What the server tells of each of _cols' texts (a neighbour's text stays there): whether it holds
         # a question, and the time it names (start, end; nan: none).
-        self._told: dict[int, tuple[bool, float, float]] = {}
+        self._told: dict[int, tuple[bool, float, float, int]] = {}
         self._keys: dict[int, np.ndarray] = {}
         self._seen: dict[str, dict[int, bool]] = {}  # per scope (`_key`): slot -> whether the read may see it
         self._tenant: dict[int, str] = {}
@@ -110,7 +110,7 @@ class PostgresReader(SlotReader):
             "want AS (SELECT slot FROM hits UNION SELECT unnest(ARRAY[x.prev_slot, x.next_slot]) "
             f"FROM {{s}}.slots x WHERE x.slot IN ({strong}){in_tenant.format(a='x')}) "
             f"SELECT h.score, {_HIT_COLUMNS}, s.vector, coalesce({where}, FALSE), {whole}, {_HAS_QUESTION}, "
-            f"coalesce(s.named_start, 'NaN'), coalesce(s.named_end, 'NaN') FROM want w "
+            f"coalesce(s.named_start, 'NaN'), coalesce(s.named_end, 'NaN'), length(s.text) FROM want w "
             f"JOIN {{s}}.slots s ON s.slot = w.slot{in_tenant.format(a='s')} LEFT JOIN hits h ON h.slot = s.slot"
         )
         args = [*head_params, *strong_params, *([tenant] if tenant else []), *params, *([tenant] if tenant else [])]
@@ -126,7 +126,7 @@ class PostgresReader(SlotReader):
                 prev, nxt = r[12], r[13]
                 row = slot_row((*r[1:4], r[4] or "", r[5] or {}, *r[6:18], ids.get(prev), ids.get(nxt)))
                 self._cols[row.slot] = row
-                self._told[row.slot] = (bool(r[21]), r[22], r[23])
+                self._told[row.slot] = (bool(r[21]), r[22], r[23], r[24])
                 whole = r[20]  # the head named it: its text and metadata came too
                 if whole and (prev is None or prev in ids) and (nxt is None or nxt in ids):
                     self._rows[row.slot] = row
@@ -457,13 +457,13 @@ def _key(scope: Scope) -> str:
     return repr(scope)
 
 
-def read_batch(rows: Sequence[SlotRow], told: Sequence[tuple[bool, float, float]]) -> ReadBatch:
-    """A ReadBatch of rows and what the server told of each one's text: whether it holds a question, and
-    the time it names (storage.base.ReadBatch: codes for namespaces and speakers)."""
+def read_batch(rows: Sequence[SlotRow], told: Sequence[tuple[bool, float, float, int]]) -> ReadBatch:
+    """A ReadBatch of rows and what the server told of each one's text: whether it holds a question, the
+    time it names and its length in characters (storage.base.ReadBatch: codes for namespaces and speakers)."""
     names: dict[str, int] = {}
     speakers: dict[str, int] = {}
     n = len(rows)
-    asks, start, end = zip(*told, strict=True) if told else ((), (), ())
+    asks, start, end, length = zip(*told, strict=True) if told else ((), (), (), ())
     return ReadBatch(
         slot=np.fromiter((r.slot for r in rows), dtype=np.int64, count=n),
         prev=np.fromiter((-1 if r.prev_slot is None else r.prev_slot for r in rows), dtype=np.int64, count=n),
@@ -477,6 +477,7 @@ def read_batch(rows: Sequence[SlotRow], told: Sequence[tuple[bool, float, float]
         asks=np.array(asks, dtype=bool),
         named_start=np.array(start, dtype=np.float64),
         named_end=np.array(end, dtype=np.float64),
+        length=np.array(length, dtype=np.int64),
         ns_names=list(names),
         speakers=list(speakers),
     )
