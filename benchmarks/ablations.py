@@ -106,6 +106,7 @@ def variants() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
         ),
         "- session pooling": (controller(session=False), default),
         "- time expressions in the query (when)": (controller("when"), default),
+        "- how much a memory says (length)": (controller("length"), default),
         "- recency and time": (controller("recency", "time"), default),
         "- speaker": (controller("speaker"), default),
         "- write gate (update-instead-of-append)": (controller(gate__update_threshold=1.0), default),

@@ -97,7 +97,7 @@ def main() -> None:
 
     variants: dict[str, Callable[[], torch.nn.Module]] = {
         "full (packaged checkpoint)": lambda: packaged.scorer,
-        **{f"- {signal}": (lambda s=signal: switched(zero(s))) for signal in ("lexical", "speaker", "when")},
+        **{f"- {signal}": (lambda s=signal: switched(zero(s))) for signal in ("lexical", "speaker", "when", "length")},
         "- recency and time": lambda: switched(zero("recency", "time")),
         "- links": lambda: switched(lambda s: s.link_weight.zero_()),
         "- who spoke the links' memories": lambda: switched(lambda s: _merge_link_axis(s, 1)),

@@ -11,14 +11,13 @@ from agentmem.storage.local.columns import batch_from_rows
 def test_candidate_signals_by_hand():
     """The per-candidate signals, whichever order the rows arrive in."""
     day = 86_400.0
-    # (slot, prev, next, event time, usage, namespace key, speaker, asks, the time the text names), as the
-    # store reads them; the
-    # speakers are those text.speaker_of gives "Mel: I went hiking.", {"speaker": "Caroline Smith"}, and
-    # "a very long first clause that is no name: x"
+    # (slot, prev, next, event time, usage, namespace key, speaker, asks, the time the text names, the
+    # text's length), as the store reads them; the speakers are those text.speaker_of gives "Mel: I went
+    # hiking.", {"speaker": "Caroline Smith"}, and "a very long first clause that is no name: x"
     rows = [
-        (7, 3, 9, 10 * day, 0.5, "u\x1fm", "mel", 0, None, None),
-        (3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "caroline smith", 1, None, None),
-        (9, 7, None, 0.0, 1.0, "u\x1fm", "", 0, None, None),
+        (7, 3, 9, 10 * day, 0.5, "u\x1fm", "mel", 0, None, None, 19),
+        (3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "caroline smith", 1, None, None, 0),
+        (9, 7, None, 0.0, 1.0, "u\x1fm", "", 0, None, None, 200),
     ]
 
     def keys(slots):  # a key that names its slot, to check that keys stay with their rows
@@ -41,6 +40,8 @@ def test_candidate_signals_by_hand():
     np.testing.assert_allclose(feats["time"], [0.0, 0.0, -np.log1p(10.0) / np.log(366.0)], rtol=1e-6)
     assert feats["usage"].tolist() == [0.0, 0.5, 1.0]
     assert feats["namespace"].tolist() == [0.0, 1.0, 1.0]  # exactly the queried namespace, not deeper
+    # log(1 + characters) / log(201): 0 for an empty text, 1 at 200 characters
+    np.testing.assert_allclose(feats["length"], [0.0, np.log(20.0) / np.log(201.0), 1.0], rtol=1e-6)
     assert cand.prev.tolist() == [-1, 0, 1] and cand.next.tolist() == [1, 2, -1]
     assert cand.asks.tolist() == [True, False, False]
     # A question about the past gets no recency or time: newer says nothing about which memory answers it.
@@ -53,7 +54,10 @@ def test_candidate_signals_by_hand():
 def test_a_query_naming_someone_cuts_the_links_and_matches_the_memories_naming_them():
     """A chain 1-2-3-4-5 where 3 and 4 name the asked-about person: they match the query's speaker,
     and no link carries anything, not even the one between them."""
-    rows = [(s, s - 1 if s > 1 else None, s + 1 if s < 5 else None, None, 0.0, "u", "", 0, None, None) for s in range(1, 6)]
+    rows = [
+        (s, s - 1 if s > 1 else None, s + 1 if s < 5 else None, None, 0.0, "u", "", 0, None, None, 1)
+        for s in range(1, 6)
+    ]
 
     def build(naming):
         b = CandidateBuilder(query="q", namespace=None, query_time=None, keys=lambda s: np.zeros((len(s), 3)))
@@ -100,12 +104,12 @@ def test_when_matches_event_times_to_the_time_the_query_names_and_speakers_get_o
         return datetime(*ymd, tzinfo=timezone.utc).timestamp()
 
     rows = [
-        (1, None, 2, at(2024, 3, 12), 0.0, "u", "mel", 0, None, None),  # inside
-        (2, 1, 3, at(2024, 3, 25), 0.0, "u", "caroline", 0, None, None),  # 7 days after its end
-        (3, 2, 4, None, 0.0, "u", "mel", 0, None, None),  # unknown time
-        (4, 3, 5, at(2024, 1, 2), 0.0, "u", "mel", 0, at(2024, 3, 17), at(2024, 3, 18)),  # names its last day
-        (5, 4, 6, at(2024, 1, 2), 0.0, "u", "mel", 0, at(2024, 3, 19), at(2024, 3, 20)),  # names the 19th: 2 days
-        (6, 5, None, None, 0.0, "u", "mel", 0, at(2024, 2, 1), at(2024, 3, 1)),  # names February: 11 days
+        (1, None, 2, at(2024, 3, 12), 0.0, "u", "mel", 0, None, None, 9),  # inside
+        (2, 1, 3, at(2024, 3, 25), 0.0, "u", "caroline", 0, None, None, 9),  # 7 days after its end
+        (3, 2, 4, None, 0.0, "u", "mel", 0, None, None, 9),  # unknown time
+        (4, 3, 5, at(2024, 1, 2), 0.0, "u", "mel", 0, at(2024, 3, 17), at(2024, 3, 18), 9),  # names its last day
+        (5, 4, 6, at(2024, 1, 2), 0.0, "u", "mel", 0, at(2024, 3, 19), at(2024, 3, 20), 9),  # names the 19th: 2 days
+        (6, 5, None, None, 0.0, "u", "mel", 0, at(2024, 2, 1), at(2024, 3, 1), 9),  # names February: 11 days
     ]
     b = CandidateBuilder(
         query="What happened last week?", namespace=None, query_time=at(2024, 3, 20, 12),

@@ -58,24 +58,27 @@ def test_an_older_checkpoint_loads_with_one_link_weight_for_what_its_links_did_n
     from agentmem.controller.candidates import QUERY_FEATURES, Candidates
 
     ctl = LearnedController(LearnedConfig(scoring=ScoringConfig(read_modes=True)))
-    n_sig = len(SIGNALS)
+    n_sig, n_old = len(SIGNALS), SIGNALS.index("length")  # formats 3 and 4 had no length signal
     gen = torch.Generator().manual_seed(version)
     shape = (2, 2) if version == 3 else (2, 2, 2)
     old_links = torch.randn(*shape, generator=gen)
-    old_modes = torch.randn(len(QUERY_FEATURES), 1 + n_sig + old_links.numel() + 1, generator=gen)
+    old_modes = torch.randn(len(QUERY_FEATURES), 1 + n_old + old_links.numel() + 1, generator=gen)
     state = {k: v.detach().clone() for k, v in ctl.state_dict().items()}
     state["scorer.link_weight"], state["scorer.read_modes"] = old_links, old_modes
+    state["scorer.signal_weight"] = torch.randn(n_old, generator=gen)
     meta = {"config": json.dumps(asdict(ctl.config)), "format": f"agentmem-controller/{version}"}
     save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
     got = LearnedController.load(tmp_path / "old.safetensors").scorer
     modes = got.read_modes.detach()
-    old_mode_links = old_modes[:, 1 + n_sig : -1].reshape(len(QUERY_FEATURES), *shape)
+    old_mode_links = old_modes[:, 1 + n_old : -1].reshape(len(QUERY_FEATURES), *shape)
     new_mode_links = modes[:, 1 + n_sig : -1].reshape(len(QUERY_FEATURES), 2, 3, 2)
     for direction, who, asks in np.ndindex(2, 3, 2):
         old = (direction, min(who, 1)) + (() if version == 3 else (asks,))
         assert got.link_weight[direction, who, asks] == old_links[old]
         torch.testing.assert_close(new_mode_links[:, direction, who, asks], old_mode_links[(slice(None), *old)])
-    torch.testing.assert_close(modes[:, : 1 + n_sig], old_modes[:, : 1 + n_sig])
+    torch.testing.assert_close(modes[:, : 1 + n_old], old_modes[:, : 1 + n_old])
+    assert not modes[:, 1 + n_old].any() and got.signal_weight[n_old] == 0  # length: weight 0
+    torch.testing.assert_close(got.signal_weight[:n_old], state["scorer.signal_weight"])
     torch.testing.assert_close(modes[:, -1], old_modes[:, -1])
     # so neither whether a memory asks (format 3) nor whether a machine wrote it changes a score
     rng = np.random.default_rng(0)
@@ -92,6 +95,53 @@ def test_an_older_checkpoint_loads_with_one_link_weight_for_what_its_links_did_n
     if version == 3:
         cand.asks[:] = ~cand.asks
         np.testing.assert_allclose(got.score(cand, q)[0], before, rtol=1e-6)
+
+
+def test_a_format_5_checkpoint_reads_as_it_did_with_no_weight_on_length(tmp_path):
+    """Format 5 had no `length` signal. Loaded, the signal gets weight 0 wherever a signal has one (the
+    base weights, the read modes, the context layer's inputs) and every other parameter is kept, so
+    a read scores exactly as the same weights did: whatever the candidates' lengths, the scores are
+    those of the controller with the length weights zeroed."""
+    import json
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    from agentmem.controller.candidates import QUERY_FEATURES, Candidates
+
+    config = LearnedConfig(scoring=ScoringConfig(read_modes=True, hidden=6, attention=4))
+    ctl = LearnedController(config)
+    n_sig, at = len(SIGNALS), SIGNALS.index("length")
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in ctl.scorer.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen))
+        ctl.scorer.signal_weight[at] = 0.0
+        ctl.scorer.read_modes[:, 1 + at] = 0.0
+        ctl.scorer.w_in[1 + at] = 0.0
+    state = {k: v.detach().clone() for k, v in ctl.state_dict().items()}
+    keep = [i for i in range(n_sig) if i != at]
+    state["scorer.signal_weight"] = state["scorer.signal_weight"][keep]
+    modes = state["scorer.read_modes"]
+    state["scorer.read_modes"] = torch.cat([modes[:, : 1 + at], modes[:, 2 + at :]], 1)
+    state["scorer.w_in"] = torch.cat([state["scorer.w_in"][: 1 + at], state["scorer.w_in"][2 + at :]])
+    meta = {"config": json.dumps(asdict(config)), "format": "agentmem-controller/5"}
+    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
+    got = LearnedController.load(tmp_path / "old.safetensors")
+    for k, v in ctl.state_dict().items():
+        torch.testing.assert_close(got.state_dict()[k], v, msg=k)
+    rng = np.random.default_rng(1)
+    feats = rng.random((5, n_sig)).astype(np.float32)
+    cand = Candidates(
+        np.arange(5), rng.standard_normal((5, 8)).astype(np.float32), feats, np.array([-1, 0, 1, 2, 3]),
+        np.array([1, 2, 3, 4, -1]), np.array([0, 1, 0, 1, 0]), np.zeros(5, np.int64), np.zeros(5, bool),
+        np.zeros(5, bool), rng.random(len(QUERY_FEATURES)).astype(np.float32),
+    )  # fmt: skip
+    q = rng.standard_normal(8).astype(np.float32)
+    before = got.scorer.score(cand, q)[0]
+    feats[:, at] = rng.random(5)
+    np.testing.assert_allclose(got.scorer.score(cand, q)[0], before, rtol=1e-5)
+    np.testing.assert_allclose(ctl.scorer.score(cand, q)[0], before, rtol=1e-5)
 
 
 def _people_episodes(n_episodes: int, seed: int) -> list[Episode]:

@@ -24,6 +24,10 @@ trained controller can read any store, including one written by the cosine basel
                stretch its text names (time_expressions.named_time: "Booked the flight for 9 January",
                "we went hiking yesterday"); the nearer of the two counts. Two stretches that share no day
                are a day apart at least: from the last day of one to the first of the other
+    length     log(1 + characters of the slot's text) / log(201): how much the memory says. Of two turns
+               that match a query alike, the one that says more more often holds the answer ("I finally
+               adopted a beagle from the shelter on Saturday" against "Oh nice, a dog!"); standardised
+               BM25 leans the other way, discounting a long text's matches (its b)
 
 Content similarity is not here: it depends on the read keys, which the controller learns.
 A read is also described as a whole, by the query's `QUERY_FEATURES` (`query_features`): what kind of
@@ -60,7 +64,7 @@ from agentmem.storage.base import ReadBatch, SlotReader, ns_key
 from agentmem.text import MACHINES, STOPWORDS, capitalised, name_phrases, refers_to
 from agentmem.time_expressions import window
 
-SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace", "when")
+SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace", "when", "length")
 _DAY = 86_400.0
 # The question words that say what kind of answer a query wants, then: whether it names a speaker,
 # names a time, asks about the present state of something, and a constant.
@@ -73,6 +77,8 @@ SESSION_GAP = 3 * 3600.0
 # BM25 spreads below this are noise (a word every candidate shares, scored apart only by text length):
 # z-scoring them would blow that noise up to whole standard deviations.
 LEXICAL_SPREAD_FLOOR = 0.5
+# A text of this many characters has length signal 1: a typical chat turn is 20 to 200.
+LENGTH_SCALE = 200
 
 
 @dataclass
@@ -169,8 +175,8 @@ class CandidateBuilder:
         self._pending.append(batch)
 
     def describe(self) -> None:
-        """Work out the signals of each row that depend on it alone (speaker, time, usage, namespace),
-        its links and its key, for the rows added since the last call."""
+        """Work out the signals of each row that depend on it alone (speaker, time, usage, namespace,
+        when, length), its links and its key, for the rows added since the last call."""
         for b in self._pending:
             feats = np.zeros((len(b), len(SIGNALS)), dtype=np.float32)
             # A read's rows share a handful of speakers and namespaces: decide each distinct one once.
@@ -189,6 +195,7 @@ class CandidateBuilder:
                 named = np.where(gap < 0.0, 0.0, gap + _DAY)  # nan where the text names no time
                 outside = np.fmin(said, named) / _DAY  # the nearer of the two; nan when neither is known
                 feats[:, 6] = np.nan_to_num(np.exp(-outside / 7.0))
+            feats[:, 7] = np.log1p(b.length) / math.log1p(LENGTH_SCALE)
             ids = np.array([self._speaker_codes.setdefault(b.speakers[c], len(self._speaker_codes)) for c in codes])
             speakers = ids[np.searchsorted(codes, b.speaker)] if codes else np.zeros(0, dtype=np.int64)
             links = np.stack([b.prev, b.next])

@@ -33,11 +33,13 @@ from agentmem.controller.write_gate import WriteGate, WriteGateConfig
 from agentmem.errors import InvalidInputError
 from agentmem.storage.base import SlotReader
 
-FORMAT = "agentmem-controller/5"
-# Older formats' links knew less: format 4 not whether a reply is a machine's to a person, format 3 not
-# whether the earlier memory asks either. Their checkpoints load with one link weight for the values
-# they did not tell apart (`_upgrade`), so they read exactly as they did.
-_OLDER = {"agentmem-controller/3": 3, "agentmem-controller/4": 4}
+FORMAT = "agentmem-controller/6"
+# Older formats knew less: formats up to 5 had no `length` signal, format 4's links not whether a
+# reply is a machine's to a person, format 3's not whether the earlier memory asks either. Their
+# checkpoints load with weight 0 for the new signal and one link weight for the values they did not tell
+# apart (`_upgrade`), so they read exactly as they did.
+_OLDER = {"agentmem-controller/3": 3, "agentmem-controller/4": 4, "agentmem-controller/5": 5}
+_OLD_SIGNALS = SIGNALS.index("length")  # the signals before `length`, the ones older formats had
 
 
 @dataclass
@@ -156,9 +158,30 @@ class LearnedController(nn.Module):
 
 
 def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Tensor]:
-    """A format-3 or format-4 state with this format's link axes (direction, who spoke, the earlier
-    memory asks), and read-mode columns to match: format 3's (direction, same or other speaker) weights
-    serve both values of the asks axis, and a machine's reply to a person takes the weight of any other
+    """An older format's state (format `version`, 3 to 5) with this format's parameters: the `length`
+    signal weighs 0 in the signal weights, the read modes and the context layer's inputs; format 3 and
+    4 links get their axes (`_upgrade_links`)."""
+    state = dict(state)
+    if version < 5:
+        state = _upgrade_links(state, version)
+    at = _OLD_SIGNALS
+
+    def insert(w: torch.Tensor, index: int, dim: int) -> torch.Tensor:
+        zero = w.narrow(dim, 0, 1).new_zeros(w.narrow(dim, 0, 1).shape)
+        return torch.cat([w.narrow(dim, 0, index), zero, w.narrow(dim, index, w.shape[dim] - index)], dim)
+
+    state["scorer.signal_weight"] = insert(state["scorer.signal_weight"], at, 0)
+    if "scorer.read_modes" in state:  # (Q, MODES): strength, then the signal weights
+        state["scorer.read_modes"] = insert(state["scorer.read_modes"], 1 + at, 1)
+    if "scorer.w_in" in state:  # (INPUTS, H): z(cos), then the signals
+        state["scorer.w_in"] = insert(state["scorer.w_in"], 1 + at, 0)
+    return state
+
+
+def _upgrade_links(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Tensor]:
+    """A format-3 or format-4 state with format 5's link axes (direction, who spoke, the earlier memory
+    asks), and read-mode columns to match: format 3's (direction, same or other speaker) weights serve
+    both values of the asks axis, and a machine's reply to a person takes the weight of any other
     speaker's reply."""
 
     old = (2, 2) if version == 3 else (2, 2, 2)
@@ -168,10 +191,9 @@ def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Te
             w = w.unsqueeze(-1).expand(*w.shape, 2)
         return torch.cat([w, w[..., 1:2, :]], -2).contiguous()
 
-    state = dict(state)
     state["scorer.link_weight"] = links(state["scorer.link_weight"])
     if "scorer.read_modes" in state:
-        modes, at, n = state["scorer.read_modes"], 1 + len(SIGNALS), math.prod(old)
+        modes, at, n = state["scorer.read_modes"], 1 + _OLD_SIGNALS, math.prod(old)
         weights = links(modes[:, at : at + n].reshape(len(modes), *old)).flatten(1)
         state["scorer.read_modes"] = torch.cat([modes[:, :at], weights, modes[:, at + n :]], 1)
     return state
