@@ -152,10 +152,9 @@ def _sentence(rng: random.Random, other: str) -> str:
         return rng.choice(MOOD).format(m=rng.choice(MOODS), r=rng.choice(REASONS))
     if kind < 0.90:
         return rng.choice(MEMORY).format(m=rng.choice(MEMORIES), x=rng.choice(MEMORY_TAILS)).strip()
-    # Every part is drawn whichever template is chosen; `w` fills none of them, but dropping its draw
-    # would change every generated chat the packaged checkpoint was trained on: it goes with a retrain.
-    return rng.choice(ASK).format(h=rng.choice(HABITS), w=rng.choice(HABIT_WHEN), o=other, t=rng.choice(THINGS),
-                                  p=rng.choice(PLANS), m=rng.choice(MEMORIES))
+    # Every part is drawn whichever template is chosen, so one seed's draws do not depend on the template.
+    return rng.choice(ASK).format(h=rng.choice(HABITS), o=other, t=rng.choice(THINGS), p=rng.choice(PLANS),
+                                  m=rng.choice(MEMORIES))
 
 
 # Asked after someone states a fact, and the answers that keep talking about it without restating it:

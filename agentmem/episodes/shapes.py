@@ -805,7 +805,6 @@ class _Chat:
 
     def greet(self) -> None:
         rng = self.rng
-        rng.choice(self.people)  # an unused draw: the packaged checkpoint's training chats were drawn with it
         for i in range(rng.randint(*self.style.greet)):
             a = self.other(self.last) if i else rng.choice(self.people)
             hello = self.fresh(lambda i=i: rng.choice(HOW + FINE + REPLY if i else GREET))
