@@ -408,7 +408,8 @@ def inspect(
     """Page through the slots in write order: id, namespace, text, usage, age, temporal links.
 
     With --query, each slot also shows its rank for that query and why: every signal's contribution
-    to its score (content, lexical, speaker, recency, time, usage, namespace, temporal links).
+    to its score (content, lexical, speaker, recency, time, usage, namespace, when, length, temporal
+    links, session).
     Into a pipe or a file, one tab-separated line per slot: slot, id, namespace, usage, created
     (UTC), prev id, next id, [rank: score = why,] text; the page summary goes to stderr.
 
