@@ -17,7 +17,7 @@ def test_candidate_signals_by_hand():
     rows = [
         (7, 3, 9, 10 * day, 0.5, "u\x1fm", "mel", 0, None, None, 19),
         (3, None, 7, None, 0.0, "u\x1fm\x1fdeep", "caroline smith", 1, None, None, 0),
-        (9, 7, None, 0.0, 1.0, "u\x1fm", "", 0, None, None, 200),
+        (9, 7, None, 0.0, 1.0, "u\x1fm", "", 0, None, None, 2000),
     ]
 
     def keys(slots):  # a key that names its slot, to check that keys stay with their rows
@@ -40,7 +40,7 @@ def test_candidate_signals_by_hand():
     np.testing.assert_allclose(feats["time"], [0.0, 0.0, -np.log1p(10.0) / np.log(366.0)], rtol=1e-6)
     assert feats["usage"].tolist() == [0.0, 0.5, 1.0]
     assert feats["namespace"].tolist() == [0.0, 1.0, 1.0]  # exactly the queried namespace, not deeper
-    # log(1 + characters) / log(201): 0 for an empty text, 1 at 200 characters
+    # log(1 + characters) / log(201): 0 for an empty text, 1 from 200 characters on
     np.testing.assert_allclose(feats["length"], [0.0, np.log(20.0) / np.log(201.0), 1.0], rtol=1e-6)
     assert cand.prev.tolist() == [-1, 0, 1] and cand.next.tolist() == [1, 2, -1]
     assert cand.asks.tolist() == [True, False, False]

@@ -24,10 +24,12 @@ trained controller can read any store, including one written by the cosine basel
                stretch its text names (time_expressions.named_time: "Booked the flight for 9 January",
                "we went hiking yesterday"); the nearer of the two counts. Two stretches that share no day
                are a day apart at least: from the last day of one to the first of the other
-    length     log(1 + characters of the slot's text) / log(201): how much the memory says. Of two turns
-               that match a query alike, the one that says more more often holds the answer ("I finally
-               adopted a beagle from the shelter on Saturday" against "Oh nice, a dog!"); standardised
-               BM25 leans the other way, discounting a long text's matches (its b)
+    length     log(1 + characters of the slot's text) / log(201), at most 1: how much the memory says. Of
+               two turns that match a query alike, the one that says more more often holds the answer
+               ("I finally adopted a beagle from the shelter on Saturday" against "Oh nice, a dog!");
+               standardised BM25 leans the other way, discounting a long text's matches (its b). Past
+               a few sentences more text says nothing more: an assistant's page of advice is no likelier
+               to hold what the user asks about than the user's own message of two sentences
 
 Content similarity is not here: it depends on the read keys, which the controller learns.
 A read is also described as a whole, by the query's `QUERY_FEATURES` (`query_features`): what kind of
@@ -77,7 +79,7 @@ SESSION_GAP = 3 * 3600.0
 # BM25 spreads below this are noise (a word every candidate shares, scored apart only by text length):
 # z-scoring them would blow that noise up to whole standard deviations.
 LEXICAL_SPREAD_FLOOR = 0.5
-# A text of this many characters has length signal 1: a typical chat turn is 20 to 200.
+# A text of this many characters or more has length signal 1: a chat turn of a sentence or two.
 LENGTH_SCALE = 200
 
 
@@ -195,7 +197,7 @@ class CandidateBuilder:
                 named = np.where(gap < 0.0, 0.0, gap + _DAY)  # nan where the text names no time
                 outside = np.fmin(said, named) / _DAY  # the nearer of the two; nan when neither is known
                 feats[:, 6] = np.nan_to_num(np.exp(-outside / 7.0))
-            feats[:, 7] = np.log1p(b.length) / math.log1p(LENGTH_SCALE)
+            feats[:, 7] = np.minimum(np.log1p(b.length) / math.log1p(LENGTH_SCALE), 1.0)
             ids = np.array([self._speaker_codes.setdefault(b.speakers[c], len(self._speaker_codes)) for c in codes])
             speakers = ids[np.searchsorted(codes, b.speaker)] if codes else np.zeros(0, dtype=np.int64)
             links = np.stack([b.prev, b.next])
