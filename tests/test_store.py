@@ -374,7 +374,7 @@ def test_a_lookup_without_sync_sees_what_the_last_synced_lookup_saw(tmp_path):
             other.add_usage({1: 0.5}, now=1.0)
             other.delete([2])
         assert _from_columns(columns, store, [1, 2], [], sync=False)[1][3] == 0.0  # as first seen
-        assert _from_columns(columns, store, [1, 2], []) == {1: (-1, -1, None, 0.5, "u\x1fm", "", False)}
+        assert _from_columns(columns, store, [1, 2], []) == {1: (-1, -1, None, 0.5, "u\x1fm", "", False, 6)}
     finally:
         store.close()
         other.close()
