@@ -89,7 +89,7 @@ class ScoringConfig:
     fast: reads score with `score_numpy` (True) or the torch reference `forward` (False).
 
     The packaged checkpoint has neither read modes nor a context layer: trained on the generated shapes,
-    both read the held-out shapes and locomo-dev worse than the linear read (eval/results/controller)."""
+    both read locomo-dev worse than the linear read (eval/results/controller)."""
 
     link_coherence: tuple[float, float] | None = (0.2, 0.5)
     read_modes: bool = False
