@@ -28,7 +28,7 @@ trained controller can read any store, including one written by the cosine basel
                two turns that match a query alike, the one that says more more often holds the answer
                ("I finally adopted a beagle from the shelter on Saturday" against "Oh nice, a dog!");
                standardised BM25 leans the other way, discounting a long text's matches (its b). Past
-               a few sentences more text says nothing more: an assistant's page of advice is no likelier
+               a sentence or two more text says nothing more: an assistant's page of advice is no likelier
                to hold what the user asks about than the user's own message of two sentences
 
 Content similarity is not here: it depends on the read keys, which the controller learns.

@@ -166,9 +166,10 @@ def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Te
         state = _upgrade_links(state, version)
     at = _OLD_SIGNALS
 
-    def insert(w: torch.Tensor, index: int, dim: int) -> torch.Tensor:
-        zero = w.narrow(dim, 0, 1).new_zeros(w.narrow(dim, 0, 1).shape)
-        return torch.cat([w.narrow(dim, 0, index), zero, w.narrow(dim, index, w.shape[dim] - index)], dim)
+    def insert(w: torch.Tensor, index: int, dim: int) -> torch.Tensor:  # a zero slice at `index` of `dim`
+        shape = list(w.shape)
+        shape[dim] = 1
+        return torch.cat([w.narrow(dim, 0, index), w.new_zeros(shape), w.narrow(dim, index, w.shape[dim] - index)], dim)
 
     state["scorer.signal_weight"] = insert(state["scorer.signal_weight"], at, 0)
     if "scorer.read_modes" in state:  # (Q, MODES): strength, then the signal weights

@@ -111,7 +111,7 @@ class ReadBatch:
     float32; ns and speaker (n,) int64 codes into `ns_names` (namespace keys: segments joined by
     U+001F) and `speakers` (lower-cased speaker names, "" when unknown); asks (n,) bool: the text holds
     a question (text.has_question); named_start, named_end (n,) float64: the stretch of time the text
-    names (time_expressions.named_time; nan: none); length (n,) int64: the text's length in characters.
+    names (time_expressions.named_time; nan: none); length (n,) integers: the text's length in characters.
     """
 
     slot: np.ndarray
