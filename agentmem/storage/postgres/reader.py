@@ -62,7 +62,7 @@ class PostgresReader(SlotReader):
         self._rows: dict[int, SlotRow] = {}  # whole rows, as `rows` answers
         self._cols: dict[int, SlotRow] = {}  # rows whose read columns are known (their neighbours' ids may not be)
         # What the server tells of each of _cols' texts (a neighbour's text stays there): whether it holds
-        # a question, and the time it names (start, end; nan: none).
+        # a question, the time it names (start, end; nan: none) and its length in characters.
         self._told: dict[int, tuple[bool, float, float, int]] = {}
         self._keys: dict[int, np.ndarray] = {}
         self._seen: dict[str, dict[int, bool]] = {}  # per scope (`_key`): slot -> whether the read may see it
