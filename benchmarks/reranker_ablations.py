@@ -9,13 +9,12 @@ added (to fit), the held-out shapes and locomo-dev without (to measure: a gold m
 candidates is a miss). Then, on those fixed candidate sets:
 
 - the packaged checkpoint, and the same with one part switched off (a signal's weight zeroed, the links,
-  who spoke the links' two memories, their machine-reply split, their question-or-statement split,
-  session pooling);
+  who spoke the links' two memories, their machine-reply split, session pooling);
 - `zsum`, a fresh untrained scorer: z(cos) + z(BM25) over the same candidates;
 - scorers trained here by the recipe's `fit` on the training shapes' candidate sets, selected on the
   held-out shapes as the recipe selects: the linear read, the linear read trained on the same episodes
-  with every question in its template's words only (`ShapesConfig(echo=0)`), with read modes, with a
-  context layer.
+  with every question in its template's words only (`ShapesConfig(echo=0)`), with links that tell
+  whether the earlier memory asks (`ScoringConfig.link_asks`), with read modes, with a context layer.
 
 Printed and saved: recall_any@10 / recall_all@10 on locomo-dev, its multi-hop questions and each
 held-out shape. Writes bypass the write gate (each turn its own memory), as in training, so these
@@ -102,7 +101,6 @@ def main() -> None:
         "- links": lambda: switched(lambda s: s.link_weight.zero_()),
         "- who spoke the links' memories": lambda: switched(lambda s: _merge_link_axis(s, 1)),
         "- machine reply split of the links": lambda: switched(_merge_machine_replies),
-        "- question / statement split of the links": lambda: switched(lambda s: _merge_link_axis(s, 2)),
         "- session pooling": lambda: switched(lambda s: s.session_weight.zero_()),
         "zsum (untrained scorer)": lambda: Scorer(packaged.config.scoring),
     }
@@ -110,6 +108,7 @@ def main() -> None:
     for name, scoring, examples in (
         ("trained here: linear", ScoringConfig(), train),
         ("trained here: linear, questions without echo", ScoringConfig(), train_plain),
+        ("trained here: + question / statement split of the links", ScoringConfig(link_asks=True), train),
         ("trained here: + read modes", ScoringConfig(read_modes=True), train),
         ("trained here: + context layer (32)", ScoringConfig(hidden=32), train),
     ):
@@ -131,7 +130,8 @@ def main() -> None:
 
 def _merge_link_axis(scorer: torch.nn.Module, axis: int) -> None:
     """One link weight for every value of `axis` of the (direction, who spoke: same, another, a machine
-    replying to a person; the earlier memory asks or not) link weights: their mean."""
+    replying to a person; the earlier memory asks or not, where the links tell it) link weights: their
+    mean."""
     w = scorer.link_weight
     w.copy_(w.mean(axis, keepdim=True).expand_as(w))
 

@@ -50,8 +50,6 @@ def test_an_older_checkpoint_loads_with_one_link_weight_for_what_its_links_did_n
     memory asks, and read-mode columns to match. Loaded, each weight serves the values its format did
     not tell apart (both values of asks; a machine's reply to a person reads as any other reply), so
     the checkpoint reads exactly as it did."""
-    import json
-    from dataclasses import asdict
 
     from safetensors.torch import save_file
 
@@ -66,7 +64,7 @@ def test_an_older_checkpoint_loads_with_one_link_weight_for_what_its_links_did_n
     state = {k: v.detach().clone() for k, v in ctl.state_dict().items()}
     state["scorer.link_weight"], state["scorer.read_modes"] = old_links, old_modes
     state["scorer.signal_weight"] = torch.randn(n_old, generator=gen)
-    meta = {"config": json.dumps(asdict(ctl.config)), "format": f"agentmem-controller/{version}"}
+    meta = {"config": _older_config(ctl.config), "format": f"agentmem-controller/{version}"}
     save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
     got = LearnedController.load(tmp_path / "old.safetensors").scorer
     modes = got.read_modes.detach()
@@ -102,14 +100,12 @@ def test_a_format_5_checkpoint_reads_as_it_did_with_no_weight_on_length(tmp_path
     base weights, the read modes, the context layer's inputs) and every other parameter is kept, so
     a read scores exactly as the same weights did: whatever the candidates' lengths, the scores are
     those of the controller with the length weights zeroed."""
-    import json
-    from dataclasses import asdict
 
     from safetensors.torch import save_file
 
     from agentmem.controller.candidates import QUERY_FEATURES, Candidates
 
-    config = LearnedConfig(scoring=ScoringConfig(read_modes=True, hidden=6, attention=4))
+    config = LearnedConfig(scoring=ScoringConfig(link_asks=True, read_modes=True, hidden=6, attention=4))
     ctl = LearnedController(config)
     n_sig, at = len(SIGNALS), SIGNALS.index("length")
     gen = torch.Generator().manual_seed(5)
@@ -125,7 +121,7 @@ def test_a_format_5_checkpoint_reads_as_it_did_with_no_weight_on_length(tmp_path
     modes = state["scorer.read_modes"]
     state["scorer.read_modes"] = torch.cat([modes[:, : 1 + at], modes[:, 2 + at :]], 1)
     state["scorer.w_in"] = torch.cat([state["scorer.w_in"][: 1 + at], state["scorer.w_in"][2 + at :]])
-    meta = {"config": json.dumps(asdict(config)), "format": "agentmem-controller/5"}
+    meta = {"config": _older_config(config), "format": "agentmem-controller/5"}
     save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
     got = LearnedController.load(tmp_path / "old.safetensors")
     for k, v in ctl.state_dict().items():
@@ -142,6 +138,46 @@ def test_a_format_5_checkpoint_reads_as_it_did_with_no_weight_on_length(tmp_path
     feats[:, at] = rng.random(5)
     np.testing.assert_allclose(got.scorer.score(cand, q)[0], before, rtol=1e-5)
     np.testing.assert_allclose(ctl.scorer.score(cand, q)[0], before, rtol=1e-5)
+
+
+def test_a_format_6_checkpoint_reads_with_the_links_asks_split_it_was_trained_with(tmp_path):
+    """Format 6's links always told a reply to a question from a reply to a statement, and its config
+    does not say `link_asks`: loaded, it keeps the split and every weight, and reads as it did."""
+    from safetensors.torch import save_file
+
+    from agentmem.controller.candidates import QUERY_FEATURES, Candidates
+
+    config = LearnedConfig(scoring=ScoringConfig(link_asks=True, read_modes=True))
+    ctl = LearnedController(config)
+    gen = torch.Generator().manual_seed(6)
+    with torch.no_grad():
+        for p in ctl.scorer.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen))
+    state = {k: v.detach().clone() for k, v in ctl.state_dict().items()}
+    meta = {"config": _older_config(config), "format": "agentmem-controller/6"}
+    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
+    got = LearnedController.load(tmp_path / "old.safetensors")
+    assert got.config.scoring.link_asks and got.scorer.link_weight.shape == (2, 3, 2)
+    for k, v in state.items():
+        torch.testing.assert_close(got.state_dict()[k], v, msg=k)
+    rng = np.random.default_rng(6)
+    cand = Candidates(
+        np.arange(4), rng.standard_normal((4, 8)).astype(np.float32), rng.random((4, len(SIGNALS))).astype(np.float32),
+        np.array([-1, 0, 1, 2]), np.array([1, 2, 3, -1]), np.array([0, 1, 0, 1]), np.zeros(4, np.int64),
+        np.array([1, 0, 0, 1], bool), np.zeros(4, bool), rng.random(len(QUERY_FEATURES)).astype(np.float32),
+    )  # fmt: skip
+    q = rng.standard_normal(8).astype(np.float32)
+    np.testing.assert_allclose(got.scorer.score(cand, q)[0], ctl.scorer.score(cand, q)[0], rtol=1e-6)
+
+
+def _older_config(config: LearnedConfig) -> str:
+    """The config JSON an older format wrote: no `link_asks` (its links always had the asks split)."""
+    import json
+    from dataclasses import asdict
+
+    d = asdict(config)
+    del d["scoring"]["link_asks"]
+    return json.dumps(d)
 
 
 def _people_episodes(n_episodes: int, seed: int) -> list[Episode]:

@@ -117,14 +117,15 @@ def test_a_link_counts_by_the_coherence_of_its_two_memories():
         np.testing.assert_allclose(trained[0].numpy(), parts, atol=1e-5)
 
 
+@pytest.mark.parametrize("link_asks", [False, True])
 @pytest.mark.parametrize("coherence", [(0.2, 0.5), (-0.5, 0.5), None])
-def test_the_fast_path_scores_equal_the_reference(coherence):
+def test_the_fast_path_scores_equal_the_reference(coherence, link_asks):
     """Reads score with the numpy fast path, training with the torch reference: same parts, same scores,
     whichever `ScoringConfig.fast` picks."""
     rng = np.random.default_rng(5)
     fast, reference = (
-        Scorer(ScoringConfig(coherence, read_modes=True, hidden=8, fast=True)),
-        Scorer(ScoringConfig(coherence, read_modes=True, hidden=8, fast=False)),
+        Scorer(ScoringConfig(coherence, link_asks=link_asks, read_modes=True, hidden=8, fast=True)),
+        Scorer(ScoringConfig(coherence, link_asks=link_asks, read_modes=True, hidden=8, fast=False)),
     )
     with torch.no_grad():
         for p in fast.parameters():
@@ -178,9 +179,10 @@ def test_padded_candidates_get_no_weight_and_no_nan():
     assert torch.isfinite(w).all() and w[0, 3:].sum() == 0 and w[0].sum().item() == pytest.approx(1.0)
 
 
-def test_gradients_reach_every_parameter():
+@pytest.mark.parametrize("link_asks", [False, True])
+def test_gradients_reach_every_parameter(link_asks):
     rng = np.random.default_rng(3)
-    scorer = Scorer(ScoringConfig(read_modes=True, hidden=8))
+    scorer = Scorer(ScoringConfig(link_asks=link_asks, read_modes=True, hidden=8))
     with torch.no_grad():
         scorer.link_weight.fill_(0.3)
         scorer.session_weight.fill_(0.3)
@@ -192,10 +194,11 @@ def test_gradients_reach_every_parameter():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
-def test_gradients_match_finite_differences():
+@pytest.mark.parametrize("link_asks", [False, True])
+def test_gradients_match_finite_differences(link_asks):
     """The reference's gradient of -log w_gold, against central differences in float64."""
     rng = np.random.default_rng(4)
-    scorer = Scorer(ScoringConfig(read_modes=True, hidden=4, attention=3)).double()
+    scorer = Scorer(ScoringConfig(link_asks=link_asks, read_modes=True, hidden=4, attention=3)).double()
     with torch.no_grad():
         for p in scorer.parameters():
             p.normal_(0, 0.5)
@@ -249,7 +252,7 @@ def test_links_weigh_the_reply_to_a_question_apart_from_the_reply_to_a_statement
     cand.machine[:] = False
     cand.asks[:] = [True, False, False, True]
     cand.prev[:], cand.next[:] = [-1, 0, 1, 2], [1, 2, 3, -1]
-    scorer = Scorer(ScoringConfig(link_coherence=None))
+    scorer = Scorer(ScoringConfig(link_coherence=None, link_asks=True))
     with torch.no_grad():
         scorer.link_weight[0, 1], scorer.link_weight[1, 1] = torch.tensor([2.0, 0.5]), torch.tensor([-1.0, 0.25])
     q = rng.standard_normal(16).astype(np.float32)
@@ -264,6 +267,26 @@ def test_links_weigh_the_reply_to_a_question_apart_from_the_reply_to_a_statement
     with torch.no_grad():
         _, reference = scorer(*collate([cand], [q]))
     np.testing.assert_allclose(reference[0].numpy(), parts, atol=1e-5)
+
+
+def test_without_the_asks_split_a_link_weighs_the_same_whether_or_not_its_earlier_memory_asks():
+    """The default links have one weight per (direction, who spoke): γ (2, 3, 1), so flipping which
+    memories ask moves no score, in either path, and the read modes carry one column per link weight."""
+    rng = np.random.default_rng(12)
+    scorer = Scorer(ScoringConfig(read_modes=True))
+    assert scorer.link_weight.shape == (2, 3, 1)
+    assert scorer.read_modes.shape == (len(QUERY_FEATURES), 1 + len(SIGNALS) + 6 + 1)
+    with torch.no_grad():
+        for p in scorer.parameters():
+            p.normal_(0, 0.5)
+    cand = _random_candidates(rng)
+    q = rng.standard_normal(16).astype(np.float32)
+    before = scorer.score_numpy(cand, q)[0]
+    with torch.no_grad():
+        reference = scorer(*collate([cand], [q]))[0][0].numpy()
+    cand.asks[:] = ~cand.asks
+    np.testing.assert_allclose(scorer.score_numpy(cand, q)[0], before, rtol=1e-6)
+    np.testing.assert_allclose(reference, before, atol=1e-5)
 
 
 def test_links_weigh_a_machines_reply_to_a_person_apart_from_other_replies():

@@ -64,6 +64,12 @@ import click
     help="Let the read's coefficients follow the query's features (scoring.py, read modes).",
 )
 @click.option(
+    "--link-asks/--no-link-asks",
+    default=False,
+    show_default=True,
+    help="Give the links a weight for a reply to a question apart from a reply to a statement (scoring.py, links).",
+)
+@click.option(
     "--context",
     type=click.IntRange(min=0),
     default=0,
@@ -88,6 +94,7 @@ def controller(
     seed: int,
     select: str,
     read_modes: bool,
+    link_asks: bool,
     context: int,
     gate_data: str,
     out: str,
@@ -134,7 +141,7 @@ def controller(
             resolve_encoder(),
             gate_episodes=gate_episodes,
             selection_episodes=selection_episodes(seed=seed) if select == "held-out" else None,
-            config=LearnedConfig(scoring=ScoringConfig(read_modes=read_modes, hidden=context)),
+            config=LearnedConfig(scoring=ScoringConfig(read_modes=read_modes, link_asks=link_asks, hidden=context)),
             training=ControllerTrainingConfig(epochs=epochs, lr=lr, seed=seed),
             progress=True,
         )

@@ -33,12 +33,13 @@ from agentmem.controller.write_gate import WriteGate, WriteGateConfig
 from agentmem.errors import InvalidInputError
 from agentmem.storage.base import SlotReader
 
-FORMAT = "agentmem-controller/6"
-# Older formats knew less: formats up to 5 had no `length` signal, format 4's links not whether a
-# reply is a machine's to a person, format 3's not whether the earlier memory asks either. Their
-# checkpoints load with weight 0 for the new signal and one link weight for the values they did not tell
-# apart (`_upgrade`), so they read exactly as they did.
-_OLDER = {"agentmem-controller/3": 3, "agentmem-controller/4": 4, "agentmem-controller/5": 5}
+FORMAT = "agentmem-controller/7"
+# Older formats knew less: formats up to 6 always told apart whether a link's earlier memory asks (their
+# configs do not say `link_asks`), formats up to 5 had no `length` signal, format 4's links not whether
+# a reply is a machine's to a person, format 3's not whether the earlier memory asks either. Their
+# checkpoints load with the asks split, weight 0 for the new signal and one link weight for the values
+# they did not tell apart (`_upgrade`), so they read exactly as they did.
+_OLDER = {f"agentmem-controller/{v}": v for v in (3, 4, 5, 6)}
 _OLD_SIGNALS = SIGNALS.index("length")  # the signals before `length`, the ones older formats had
 
 
@@ -132,16 +133,20 @@ class LearnedController(nn.Module):
             raise InvalidInputError(
                 f"cannot read controller checkpoint {path} ({e}); pass a file written by `agentmem train controller`"
             ) from e
-        if meta.get("format") in _OLDER:
-            state = _upgrade(state, _OLDER[meta["format"]])
+        older = _OLDER.get(meta.get("format", ""))
+        if older is not None:
+            state = _upgrade(state, older)
         elif meta.get("format") != FORMAT:
             raise InvalidInputError(
                 f"{path} is not an agentmem controller checkpoint of this version ({meta.get('format')!r}, "
                 f"expected {FORMAT!r}); retrain it with `agentmem train controller`"
             )
         try:
-            config = LearnedConfig.from_dict(json.loads(meta["config"]))
-        except (KeyError, TypeError, ValueError) as e:
+            config_dict = json.loads(meta["config"])
+            if older is not None:
+                config_dict.setdefault("scoring", {})["link_asks"] = True
+            config = LearnedConfig.from_dict(config_dict)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InvalidInputError(
                 f"{path} holds a controller config this version cannot read ({e}); retrain it with "
                 "`agentmem train controller`"
@@ -158,10 +163,13 @@ class LearnedController(nn.Module):
 
 
 def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Tensor]:
-    """An older format's state (format `version`, 3 to 5) with this format's parameters: the `length`
-    signal weighs 0 in the signal weights, the read modes and the context layer's inputs; format 3 and
-    4 links get their axes (`_upgrade_links`)."""
+    """An older format's state (format `version`, 3 to 6) with this format's parameters: format 6's are
+    this format's with the asks split; before it, the `length` signal weighs 0 in the signal weights,
+    the read modes and the context layer's inputs; format 3 and 4 links get their axes
+    (`_upgrade_links`)."""
     state = dict(state)
+    if version == 6:
+        return state
     if version < 5:
         state = _upgrade_links(state, version)
     at = _OLD_SIGNALS

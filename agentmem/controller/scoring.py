@@ -10,18 +10,19 @@ over the candidates. Then the candidates inform each other, through three terms 
 attributable (`why`, in PARTS order):
 
 - **links** (the DNC's forward and backward weightings) carry each neighbour's match
-  m = β z(cos) + θ_lex φ_lex, weighed by how related the two memories are, by who spoke both (σ: the
+  m = β z(cos) + θ_lex φ_lex, weighed by how related the two memories are and by who spoke both (σ: the
   same speaker, a burst; another, a reply; or a machine replying to a person, text.MACHINES: an
-  assistant's advice after a user's question repeats its words without the user's facts), and by
-  whether the earlier memory of the pair asks something (α = asks or not: the reply to a question holds
-  its answer, the reply to a statement is "Noted." or "Ha, nice"):
+  assistant's advice after a user's question repeats its words without the user's facts):
 
       link_i = Σ_dir γ_{dir,σ(i,dir(i)),α(i,dir(i))} c(i, dir(i)) m̃_dir(i),     m̃ = m − mean(m)
       c(i, j) = clip((cos(M_i, M_j) − lo) / (hi − lo), 0, 1)
 
-  with α(i, prev(i)) = asks(prev(i)) and α(i, next(i)) = asks(i) (in conversations the words of a
-  question often sit in the turn that asked for the answer, or in the reply to it; in an agent's history
-  consecutive observations are often unrelated);
+  (in conversations the words of a question often sit in the turn that asked for the answer, or in the
+  reply to it; in an agent's history consecutive observations are often unrelated). With
+  `ScoringConfig.link_asks`, α tells whether the earlier memory of the pair asks something
+  (α(i, prev(i)) = asks(prev(i)), α(i, next(i)) = asks(i): the reply to a question holds its answer,
+  the reply to a statement is "Noted."); without it, α has one value. The packaged checkpoint has one:
+  trained with the split, the links read locomo-dev no better (eval/results/controller, ablations);
 - **session**: evidence clusters in sessions, so a candidate gains from the best matches among the
   other candidates of its session (candidates.py's session codes):
 
@@ -42,7 +43,7 @@ Here every mixing coefficient above (b, θ, γ, γ_s) is a base value plus a lin
 query's QUERY_FEATURES q (candidates.py: the question word, whether it names a speaker or a time,
 whether it asks about the present):
 
-    (b, θ, γ, γ_s)(q) = (b, θ, γ, γ_s) + q Π          (Π: Q x (2 + F + LINKS), starting at 0)
+    (b, θ, γ, γ_s)(q) = (b, θ, γ, γ_s) + q Π          (Π: Q x (2 + F + |γ|), starting at 0)
 
 so a "when" question can lean on event times and a "now" question on recency, while the modes act on
 logits and each term's share of the score stays exactly attributable. The read weights are w = softmax(s) over the candidates,
@@ -76,14 +77,12 @@ COSINE_SPREAD_FLOOR = 0.05
 _LEX = SIGNALS.index("lexical")
 _NEVER = -1e9  # the logit of a pair that must get no weight
 INPUTS = len(SIGNALS) + 4  # the context layer's inputs: z(cos), the signals, forward, backward, session
-# The read-mode coefficients, in this order: strength, signal weights, link weights (2 x 3 x 2), session.
-LINKS = 12
-MODES = 1 + len(SIGNALS) + LINKS + 1
 
 
 @dataclass
 class ScoringConfig:
     """link_coherence: (lo, hi) of the link weighting c(i, j) (None: every link counts fully);
+    link_asks: the link weights tell whether the earlier memory of a pair asks (module docstring);
     read_modes: the coefficients follow the query's features (q Π) or are the same for every read;
     hidden / attention: widths H and A of the context layer (hidden 0: no context layer);
     fast: reads score with `score_numpy` (True) or the torch reference `forward` (False).
@@ -92,6 +91,7 @@ class ScoringConfig:
     both read locomo-dev worse than the linear read (eval/results/controller)."""
 
     link_coherence: tuple[float, float] | None = (0.2, 0.5)
+    link_asks: bool = False
     read_modes: bool = False
     hidden: int = 0
     attention: int = 16
@@ -114,11 +114,13 @@ class Scorer(nn.Module):
         with torch.no_grad():
             self.signal_weight[_LEX] = 1.0
         # (forward, backward) x (same speaker, another, a machine replying to a person) x (the pair's
-        # earlier memory asks, does not)
-        self.link_weight = nn.Parameter(torch.zeros(2, 3, 2))
+        # earlier memory asks, does not: with link_asks; else one value)
+        self.link_weight = nn.Parameter(torch.zeros(2, 3, 2 if self.config.link_asks else 1))
         self.session_weight = nn.Parameter(torch.zeros(()))
         if self.config.read_modes:
-            self.read_modes = nn.Parameter(torch.zeros(len(QUERY_FEATURES), MODES))  # Π
+            # the read-mode coefficients, in this order: strength, signal weights, link weights, session
+            modes = 1 + len(SIGNALS) + self.link_weight.numel() + 1
+            self.read_modes = nn.Parameter(torch.zeros(len(QUERY_FEATURES), modes))  # Π
         h, a = self.config.hidden, self.config.attention
         if h:
             g = torch.Generator().manual_seed(0)  # a fresh scorer is the same every time
@@ -166,15 +168,15 @@ class Scorer(nn.Module):
         Returns scores (B, C) (-inf where masked) and their parts (B, C, P) in PARTS order, which
         sum to the scores.
         """
-        n_sig = len(SIGNALS)
+        n_sig, links = len(SIGNALS), self.link_weight.shape
         base = torch.cat(
-            [self.strength.view(1), self.signal_weight, self.link_weight.view(LINKS), self.session_weight.view(1)]
+            [self.strength.view(1), self.signal_weight, self.link_weight.view(-1), self.session_weight.view(1)]
         )
-        # (B, MODES): each read's coefficients
+        # (B, 1 + F + |γ| + 1): each read's coefficients
         mix = base + modes @ self.read_modes if self.config.read_modes else base.expand(len(query), -1)
         beta = F.softplus(mix[:, :1])  # (B, 1)
         theta = mix[:, 1 : 1 + n_sig].unsqueeze(1)  # (B, 1, F)
-        gamma = mix[:, 1 + n_sig : 1 + n_sig + LINKS].view(-1, 1, 2, 3, 2)  # (B, 1, dir, speaker, asks)
+        gamma = mix[:, 1 + n_sig : -1].view(-1, 1, *links)  # (B, 1, dir, speaker, asks)
         key = F.normalize(query, dim=-1).unsqueeze(1)  # (B, 1, d): the unit read key
         zcos = _standardise(cosine_similarity(keys, key)[:, 0], mask)  # (B, C), NTM eq. 6, standardised
         content = beta * zcos
@@ -189,8 +191,9 @@ class Scorer(nn.Module):
         # where prev / next is -1 the link carries 0 anyway
         asks_prev, machine_prev = torch.gather(asks, 1, prev.clamp(min=0)), torch.gather(machine, 1, prev.clamp(min=0))
         machine_next = torch.gather(machine, 1, next.clamp(min=0))
-        fwd_cell = _pair_onehot(speakers, prev, asks_prev, machine & ~machine_prev)
-        bwd_cell = _pair_onehot(speakers, next, asks, machine_next & ~machine)
+        split = self.config.link_asks
+        fwd_cell = _pair_onehot(speakers, prev, asks_prev if split else None, machine & ~machine_prev)
+        bwd_cell = _pair_onehot(speakers, next, asks if split else None, machine_next & ~machine)
         fwd = (gamma[:, :, 0] * fwd_cell).sum((-2, -1)) * fwd_in
         bwd = (gamma[:, :, 1] * bwd_cell).sum((-2, -1)) * bwd_in
         both = mask.unsqueeze(1) & mask.unsqueeze(2)  # (B, C, C) pairs of real candidates
@@ -260,7 +263,7 @@ class Scorer(nn.Module):
                 p["session_weight"].reshape(1),
             ]
         )
-        mix = base + cand.query @ p["read_modes"] if self.config.read_modes else base  # this read's (MODES,)
+        mix = base + cand.query @ p["read_modes"] if self.config.read_modes else base  # this read's coefficients
         beta = np.logaddexp(0.0, mix[0])  # softplus
         zcos = _standardise_np(cos)
         content = beta * zcos
@@ -276,13 +279,14 @@ class Scorer(nn.Module):
         fwd_in = np.where(has_prev, centred[prev] * coh, 0.0)
         bwd_in = np.where(has_next, centred[nxt] * coh[nxt], 0.0)
         spk, machine = cand.speakers, cand.machine
-        gamma = mix[1 + n_sig : 1 + n_sig + LINKS].reshape(2, 3, 2)
+        gamma = mix[1 + n_sig : -1].reshape(p["link_weight"].shape)
         # index 0 of the asks axis: the earlier memory of the pair asks (prev(i) for i's forward link, i
-        # itself for its backward one)
+        # itself for its backward one); without link_asks the axis has the one index 0
+        split = int(self.config.link_asks)
         fwd_who = _who_np(spk, prev, machine & ~machine[prev])
         bwd_who = _who_np(spk, nxt, machine[nxt] & ~machine)
-        fwd = gamma[0, fwd_who, (~cand.asks[prev]).astype(int)] * fwd_in
-        bwd = gamma[1, bwd_who, (~cand.asks).astype(int)] * bwd_in
+        fwd = gamma[0, fwd_who, split * (~cand.asks[prev])] * fwd_in
+        bwd = gamma[1, bwd_who, split * (~cand.asks)] * bwd_in
         same_session = cand.sessions[:, None] == cand.sessions[None, :]  # (C, C)
         others = same_session.copy()
         np.fill_diagonal(others, False)
@@ -389,15 +393,17 @@ def _standardise_np(x: np.ndarray, floor: float = COSINE_SPREAD_FLOOR) -> np.nda
 
 
 def _pair_onehot(
-    speakers: torch.Tensor, neighbour: torch.Tensor, asks: torch.Tensor, reply: torch.Tensor
+    speakers: torch.Tensor, neighbour: torch.Tensor, asks: torch.Tensor | None, reply: torch.Tensor
 ) -> torch.Tensor:
-    """(B, C, 3, 2): the one-hot (speaker, asks) cell of each candidate's link to its neighbour (B, C).
+    """(B, C, 3, A): the one-hot (speaker, asks) cell of each candidate's link to its neighbour (B, C).
     Speaker axis: 0 where candidate i and its neighbour have one known speaker; else 2 where `reply`
-    (B, C), the pair's later memory is a machine's and its earlier one is not; else 1. Asks axis: 0
-    where `asks` (B, C), whether the pair's earlier memory asks, is True, else 1."""
+    (B, C), the pair's later memory is a machine's and its earlier one is not; else 1. Asks axis (A = 2):
+    0 where `asks` (B, C), whether the pair's earlier memory asks, is True, else 1; asks None: A = 1."""
     same = (speakers == torch.gather(speakers, 1, neighbour.clamp(min=0))) & (speakers >= 0)
     reply = reply & ~same
     by_speaker = torch.stack([same, ~same & ~reply, reply], -1).to(torch.float32)
+    if asks is None:
+        return by_speaker.unsqueeze(-1)
     by_asking = torch.stack([asks, ~asks], -1).to(torch.float32)
     return by_speaker.unsqueeze(-1) * by_asking.unsqueeze(-2)
 
