@@ -189,11 +189,12 @@ class Scorer(nn.Module):
         fwd_in = _gather(centred, prev) * self._coherence(unit, prev)  # (B, C)
         bwd_in = _gather(centred, next) * self._coherence(unit, next)
         # where prev / next is -1 the link carries 0 anyway
-        asks_prev, machine_prev = torch.gather(asks, 1, prev.clamp(min=0)), torch.gather(machine, 1, prev.clamp(min=0))
+        machine_prev = torch.gather(machine, 1, prev.clamp(min=0))
         machine_next = torch.gather(machine, 1, next.clamp(min=0))
-        split = self.config.link_asks
-        fwd_cell = _pair_onehot(speakers, prev, asks_prev if split else None, machine & ~machine_prev)
-        bwd_cell = _pair_onehot(speakers, next, asks if split else None, machine_next & ~machine)
+        # the asks of each link's earlier memory: prev(i)'s for i's forward link, i's own for its backward one
+        fwd_asks, bwd_asks = (torch.gather(asks, 1, prev.clamp(min=0)), asks) if self.config.link_asks else (None, None)
+        fwd_cell = _pair_onehot(speakers, prev, fwd_asks, machine & ~machine_prev)
+        bwd_cell = _pair_onehot(speakers, next, bwd_asks, machine_next & ~machine)
         fwd = (gamma[:, :, 0] * fwd_cell).sum((-2, -1)) * fwd_in
         bwd = (gamma[:, :, 1] * bwd_cell).sum((-2, -1)) * bwd_in
         both = mask.unsqueeze(1) & mask.unsqueeze(2)  # (B, C, C) pairs of real candidates
@@ -282,11 +283,11 @@ class Scorer(nn.Module):
         gamma = mix[1 + n_sig : -1].reshape(p["link_weight"].shape)
         # index 0 of the asks axis: the earlier memory of the pair asks (prev(i) for i's forward link, i
         # itself for its backward one); without link_asks the axis has the one index 0
-        split = int(self.config.link_asks)
+        fwd_asks, bwd_asks = ((~cand.asks[prev]).astype(int), (~cand.asks).astype(int)) if self.config.link_asks else (0, 0)
         fwd_who = _who_np(spk, prev, machine & ~machine[prev])
         bwd_who = _who_np(spk, nxt, machine[nxt] & ~machine)
-        fwd = gamma[0, fwd_who, split * (~cand.asks[prev])] * fwd_in
-        bwd = gamma[1, bwd_who, split * (~cand.asks)] * bwd_in
+        fwd = gamma[0, fwd_who, fwd_asks] * fwd_in
+        bwd = gamma[1, bwd_who, bwd_asks] * bwd_in
         same_session = cand.sessions[:, None] == cand.sessions[None, :]  # (C, C)
         others = same_session.copy()
         np.fill_diagonal(others, False)
