@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentmem.episodes import HELD_OUT, SHAPES, TRAINING_SHAPES, Episode, ShapesConfig, generate_shapes
-from agentmem.episodes.shapes import ALIASES, CATEGORIES, ECHOES
+from agentmem.episodes.shapes import ALIASES, CATEGORIES, COLLECTIONS, ECHOES, TALK_REPLIES, TOPICS
 from agentmem.errors import InvalidInputError
-from agentmem.text import substance
+from agentmem.text import content_words, substance
 
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
@@ -206,6 +206,31 @@ def test_toollog_and_assistant_speakers(data):
         assert any(i.category == "knowledge-update" for i in ep.items)
 
 
+def test_assistant_talk_sessions_reply_on_topic_without_the_value(data):
+    """Talk sessions: short replies to the user's own news; a reply on a topic's words follows a fact
+    and a line that states nothing alike, and never holds a value or extra of its topic."""
+    for topic in TOPICS + COLLECTIONS:
+        for line in TALK_REPLIES[topic.key]:
+            words = set(content_words(line))
+            for value in filter(None, topic.values + topic.extras):
+                assert not set(content_words(value)) <= words, (topic.key, value, line)
+    on_topic = set().union(*TALK_REPLIES.values())
+    after_gold = after_other = 0
+    for ep in by_shape(data, "assistant"):
+        gold = {e for i in ep.items for e in i.evidence}
+        sessions: dict[str, list] = {}
+        for t in ep.turns:
+            sessions.setdefault(t.session, []).append(t)
+        talks = [s for s in sessions.values() if all(len(t.text) < 300 for t in s if t.speaker == "assistant")]
+        assert 0.15 * len(sessions) <= len(talks) <= 0.7 * len(sessions)
+        for turns in talks:
+            for before, t in zip(turns, turns[1:], strict=False):
+                if t.speaker == "assistant" and t.text.split(": ", 1)[1] in on_topic:
+                    after_gold += before.id in gold
+                    after_other += before.id not in gold
+    assert after_gold >= 3 and after_other >= after_gold
+
+
 def shares_a_word(ep: Episode) -> float:
     """The share of ep's questions holding a content word (`text.substance`) of their evidence turns."""
     text = {t.id: t.text.split(": ", 1)[1] for t in ep.turns}
@@ -250,6 +275,7 @@ def test_held_out_partition():
         (ShapesConfig(episodes=0), ("episodes", "1 or more")),
         (ShapesConfig(sessions=0), ("sessions", "1 or more")),
         (ShapesConfig(echo=1.5), ("echo", "between 0 and 1")),
+        (ShapesConfig(talk=-0.1), ("talk", "between 0 and 1")),
     ],
 )
 def test_bad_config_says_what_and_how(config, words):

@@ -23,6 +23,8 @@ once, so each shape here imitates one of them (an episode mixes in others at low
   scattered among tool outputs that list near-miss alternatives.
 - `assistant`: LongMemEval's shape: a user asks an assistant for help, mentions personal facts in
   passing, gets long answers; questions in the first person, knowledge updates and date arithmetic.
+  Some sessions are talk instead (`ShapesConfig.talk`): the user tells the assistant about their life
+  and gets short replies, which often name what was talked about.
 - `updates`: facts that change (moves, jobs, partners, a pet that died); `Turn.supersedes` names the turn
   of the old fact and the knowledge-update question's gold is only the latest statement.
 - `multihop`: questions that need 2-4 turns (all gold): lists spread over sessions, the owner of a pet,
@@ -1704,6 +1706,46 @@ INTROS = _t("Great question! Here are a few ideas:", "Sure, here's how I'd appro
 OUTROS = _t("Let me know if you'd like more detail on any of these.", "Would you like me to tailor this further?",
             "I hope this helps, and feel free to ask follow-up questions.", "Shall I turn this into a checklist for you?")
 CONNECT = _t("By the way, ", "For context, ", "", "Oh, and ")
+# A talk session's replies. A reply often names the topic of the user's turn, never its value, and does
+# so after a line in the topic's words that states nothing as often as after the fact itself: whether a
+# reply matches a question then says nothing about whether the turn before it is the evidence, as in
+# real chats, where an assistant's acknowledgement of a fact echoes it.
+TALK_REPLIES = {
+    "job": _t("Work takes up so much of the week; it matters that you enjoy it.",
+              "That sounds like a demanding role. How are the hours?",
+              "Thanks for telling me about work. I'll keep your schedule in mind."),
+    "home": _t("Settling into a place takes a while, but it sounds like it's working out.",
+               "Where you live shapes everything from the commute to the weekends.",
+               "Good to know where you're based; I'll keep it in mind for suggestions."),
+    "partner": _t("It sounds like you two make a good team.", "It's lovely to hear about your partner.",
+                  "Relationships take work, and it sounds like you both put it in."),
+    "instrument": _t("Learning an instrument takes real patience; short daily practice beats long weekly sessions.",
+                     "Music is a wonderful thing to pick up as an adult.", "How often do you get to practise?"),
+    "food": _t("That sounds delicious. Do you cook it at home as well?", "Everyone needs a comfort dish.",
+               "I'll remember your favourite dish when I suggest recipes."),
+    "allergy": _t("Thanks for telling me. I'll keep that allergy in mind for anything I suggest.",
+                  "Allergies are worth taking seriously; do you carry medication?",
+                  "Noted. I'll flag anything that might trigger a reaction."),
+    "vehicle": _t("Getting around on your own terms makes a big difference.",
+                  "How are you finding it for the daily commute?",
+                  "Good to know how you get around; I'll factor it into travel plans."),
+    "course": _t("Taking a class is a great way to learn something new.", "How are the lessons going so far?",
+                 "Studying alongside everything else takes discipline."),
+    "show": _t("A good series is hard to stop watching.", "I'll avoid spoilers, I promise.",
+               "What do you like most about the series?"),
+    "pets": _t("Animals bring so much joy to a home.", "A new pet takes a lot of patience in the first weeks.",
+               "They sound like a handful, in the best way."),
+    "trips": _t("Travel like that stays with you for years.", "What was the highlight of the trip?",
+                "That sounds like a wonderful journey."),
+    "sports": _t("Staying active like that is good for body and mind.", "How often do you get out to train?",
+                 "Sport is a great way to switch off after work."),
+    "books": _t("A good book is the best company.", "What did you think of the ending?",
+                "I'll note it down in case you want similar reading suggestions."),
+}
+ACKS = _t("Thanks for sharing that with me.", "That sounds lovely.", "Good to know, I'll keep that in mind.",
+          "That's great to hear!", "Congratulations, that's a real milestone.", "I'm glad things are going well.",
+          "That sounds like quite a week.", "Noted!", "Interesting, tell me more whenever you like.",
+          "That's a nice thing to look back on.", "I hear you.", "That makes sense.")
 # Personal records a user updates: (statement, update, question about the latest value, values in order).
 RECORDS = (
     ("My 5K personal best is {v} at the moment.", "I knocked my 5K time down to {v}!",
@@ -1770,8 +1812,8 @@ def _assistant(rng: random.Random, config: ShapesConfig) -> tuple[list[Turn], li
             plan[f].append(("record", rec))
     records: dict[int, _Fact] = {}
 
-    def state(what: tuple, request: str) -> None:
-        """One user turn: a request with a personal fact in passing."""
+    def state(what: tuple, request: str | None) -> None:
+        """One user turn: a request with a personal fact in passing, or (request None) the fact alone."""
         chat.said.clear()
         supersedes = None
         if what[0] == "record":
@@ -1793,7 +1835,9 @@ def _assistant(rng: random.Random, config: ShapesConfig) -> tuple[list[Turn], li
             chat.clock = log.clock
             {"attr": chat.attr, "item": chat.item, "event": chat.event}[what[0]](me, what[1])
             ((text, supersedes),) = chat.said
-        if rng.random() < 0.5:
+        if request is None:
+            joined = text
+        elif rng.random() < 0.5:
             connect = rng.choice(CONNECT)
             first = text.split(" ", 1)[0].strip(",.!'")
             if connect and first not in PARTNERS + PET_NAMES and not first.startswith("I"):
@@ -1807,12 +1851,49 @@ def _assistant(rng: random.Random, config: ShapesConfig) -> tuple[list[Turn], li
         body = [f"{k}. {t}" for k, t in enumerate(rng.sample(domain.tips, tips), 1)]
         log.say("assistant", " ".join([rng.choice(INTROS), *body, rng.choice(OUTROS)]))
 
+    replied: set[str] = set()
+    heard: set[str] = set()
+
+    def reply(topic: str | None) -> None:
+        """A talk session's short reply: on the topic's words when it has one and a fresh line is
+        left, else an acknowledgement."""
+        pool = [r for r in TALK_REPLIES.get(topic or "", ()) if r not in replied]
+        line = rng.choice(pool) if pool and rng.random() < 0.7 else rng.choice(ACKS)
+        replied.add(line)
+        log.say("assistant", line)
+
+    def talk(todo: list[tuple], n: int) -> None:
+        """A talk session: the user tells the assistant about their life; between the facts, lines in
+        a topic's words that state nothing, and lines about other things."""
+        carry = set(rng.sample(range(n), len(todo)))
+        for i in range(n):
+            if i in carry:
+                what = todo.pop(0)
+                state(what, None)
+                topic = what[1].key if what[0] in ("attr", "item") else None
+                if rng.random() < 0.25:  # asked about it, and the user goes on without restating it
+                    log.say("assistant", re.sub(r",? \{o\}", "", chatter.follow_up(rng, "{o}")))
+                    log.say("user", chatter.elaboration(rng))
+            else:
+                for _ in range(4):  # a real chat says nothing twice
+                    said = rng.choice(TOPICS + COLLECTIONS) if rng.random() < 0.5 else None
+                    line = rng.choice(said.chatter) if said else chatter.statement(rng, "\0").replace(", \0", "")
+                    if line not in heard:
+                        break
+                heard.add(line)
+                topic = said.key if said else None
+                log.say("user", line)
+            reply(topic)
+
     start = config.start + timedelta(days=rng.randrange(500))
     for s, when in enumerate(_session_times(rng, start, S, ((1, 9),))):
         log.open(when)
         domain = rng.choice(DOMAINS)
         todo = plan[s]
         n = max(len(todo), rng.randint(max(1, exchanges - 2), exchanges + 3))
+        if rng.random() < config.talk:
+            talk(todo, n)
+            continue
         carry = set(rng.sample(range(n), len(todo)))
         follows = rng.sample(domain.follows + FOLLOWS, len(domain.follows + FOLLOWS))
         for i in range(n):
@@ -1861,7 +1942,8 @@ class ShapesConfig:
     sessions: mean sessions per episode (the assistant shape has twice as many, shorter ones);
     session_turns: mean turns per session; questions: mean questions per episode (7 fewer to 8 more,
     fewer when an episode has fewer facts to ask about); echo: the share of questions that repeat a
-    word of their evidence (`_echo`). The defaults give episodes of about 150-400 turns and 15-30
+    word of their evidence (`_echo`); talk: the share of the assistant shape's sessions in which the
+    user talks rather than asks for help. The defaults give episodes of about 150-400 turns and 15-30
     questions."""
 
     shapes: tuple[str, ...] = SHAPES
@@ -1871,6 +1953,7 @@ class ShapesConfig:
     session_turns: int = 26
     questions: int = 22
     echo: float = 0.6
+    talk: float = 0.4
     start: datetime = field(default_factory=lambda: datetime(2023, 1, 9, 9, 0))
 
 
@@ -1980,4 +2063,6 @@ def generate_shapes(config: ShapesConfig | None = None) -> Dataset:
             raise InvalidInputError(f"{name} must be 1 or more, got {getattr(config, name)}; give a count of 1 or more")
     if not 0.0 <= config.echo <= 1.0:
         raise InvalidInputError(f"echo must be a share between 0 and 1, got {config.echo}; give e.g. 0.6")
+    if not 0.0 <= config.talk <= 1.0:
+        raise InvalidInputError(f"talk must be a share between 0 and 1, got {config.talk}; give e.g. 0.4")
     return Dataset(name="shapes", episodes=[_episode(s, i, config) for s in shapes for i in range(config.episodes)])
