@@ -1862,6 +1862,11 @@ def _assistant(rng: random.Random, config: ShapesConfig) -> tuple[list[Turn], li
         replied.add(line)
         log.say("assistant", line)
 
+    def unaddressed(line: str) -> str:
+        """A chat line drawn with the address "\\0" ("How did that come about, {o}?"), said to the
+        assistant, whom nobody addresses by name."""
+        return line.replace(", \0", "")
+
     def talk(todo: list[tuple], n: int) -> None:
         """A talk session: the user tells the assistant about their life; between the facts, lines in
         a topic's words that state nothing, and lines about other things."""
@@ -1872,12 +1877,12 @@ def _assistant(rng: random.Random, config: ShapesConfig) -> tuple[list[Turn], li
                 state(what, None)
                 topic = what[1].key if what[0] in ("attr", "item") else None
                 if rng.random() < 0.25:  # asked about it, and the user goes on without restating it
-                    log.say("assistant", re.sub(r",? \{o\}", "", chatter.follow_up(rng, "{o}")))
+                    log.say("assistant", unaddressed(chatter.follow_up(rng, "\0")))
                     log.say("user", chatter.elaboration(rng))
             else:
                 for _ in range(4):  # a real chat says nothing twice
                     said = rng.choice(TOPICS + COLLECTIONS) if rng.random() < 0.5 else None
-                    line = rng.choice(said.chatter) if said else chatter.statement(rng, "\0").replace(", \0", "")
+                    line = rng.choice(said.chatter) if said else unaddressed(chatter.statement(rng, "\0"))
                     if line not in heard:
                         break
                 heard.add(line)
