@@ -155,3 +155,21 @@ def test_demo_end_to_end_recalls_in_a_new_process(tmp_path, encoder):
     assert table.exit_code == 0, table.output
     assert f"evidence found for {report['found']}/8 questions at k=5 (recalled by pid" in table.stdout
     assert "What is the name of Maya's dog?" in table.stdout and "s1-05" in table.stdout
+
+    # --controller reads with the checkpoint given (here a copy of the packaged one: the same ranks);
+    # a file that is no checkpoint is refused in one line before the store is touched.
+    from agentmem.controller import DEFAULT_CHECKPOINT
+
+    mine, bad = tmp_path / "mine.safetensors", tmp_path / "notes.safetensors"
+    mine.write_bytes(Path(DEFAULT_CHECKPOINT).read_bytes())
+    bad.write_text("not a checkpoint")
+    again = runner.invoke(cli, ["demo", "--store", str(store), "--phase", "recall", "--controller", str(mine), "--json"])
+    assert again.exit_code == 0, again.output
+    ranks = [q["first_evidence_rank"] for q in json.loads(again.stdout)["questions"]]
+    assert ranks == [q["first_evidence_rank"] for q in report["questions"]]
+    refused = agentmem("demo", "--store", str(store), "--controller", str(bad))
+    assert refused.returncode != 0
+    message = refused.stderr.decode().strip().splitlines()
+    assert len(message) == 1 and f"cannot read controller checkpoint {bad}" in message[0]
+    stats = runner.invoke(cli, ["--store", str(store), "stats", "--json"])
+    assert json.loads(stats.stdout)["namespaces"] == [{"namespace": ["demo", "maya"], "memories": 90}]

@@ -62,12 +62,13 @@ def demo_store(ctx: click.Context, store: str | None) -> Path:
     return Path(platformdirs.user_data_dir("agentmem")) / "demo"
 
 
-def ingest(path: Path, conversation: dict[str, Any]) -> int:
-    """Write every turn as a memory (replacing an earlier demo run's turns); returns the turn count."""
+def ingest(path: Path, conversation: dict[str, Any], controller: str | None = None) -> int:
+    """Write every turn as a memory (replacing an earlier demo run's turns) through `controller` (a
+    checkpoint path; None: the packaged one); returns the turn count."""
     speakers = conversation["speakers"]
     ns = namespace(conversation)
     n = 0
-    with open_memory(path, create=True) as mem:
+    with open_memory(path, create=True, **_controller(controller)) as mem:
         mem.forget(namespace=ns)  # a re-run starts from the same state as the first run
         for session in conversation["sessions"]:
             start = datetime.fromisoformat(session["date"])
@@ -86,15 +87,18 @@ def ingest(path: Path, conversation: dict[str, Any]) -> int:
     return n
 
 
-def recall_evidence(path: Path, conversation: dict[str, Any], k: int) -> list[dict[str, Any]]:
-    """Ask every question; report the top-k hits and the rank of the first gold evidence turn.
+def recall_evidence(
+    path: Path, conversation: dict[str, Any], k: int, controller: str | None = None
+) -> list[dict[str, Any]]:
+    """Ask every question, read by `controller` (a checkpoint path; None: the packaged one); report the
+    top-k hits and the rank of the first gold evidence turn.
 
     The rank is looked up in the top max(k, RANK_DEPTH), so a miss at k still says how far off it was;
     `found` means within the top k.
     """
     questions = conversation["questions"]
     hint = f"run `agentmem demo --phase ingest --store {path}` first"
-    with open_memory(path, missing_hint=hint) as mem:
+    with open_memory(path, missing_hint=hint, **_controller(controller)) as mem:
         if mem.count(namespace=namespace(conversation)) == 0:
             raise AgentMemError(f"store {path} holds no demo conversation; {hint}")
         hits = mem.recall_many(
@@ -122,7 +126,12 @@ def recall_evidence(path: Path, conversation: dict[str, Any], k: int) -> list[di
     return rows
 
 
-def _recall_in_new_process(path: Path, k: int) -> dict[str, Any]:
+def _controller(path: str | None) -> dict[str, Any]:
+    """Memory's keyword for a checkpoint given on the command line (none: the store's default)."""
+    return {} if path is None else {"controller": path}
+
+
+def _recall_in_new_process(path: Path, k: int, controller: str | None) -> dict[str, Any]:
     """Run phase 2 in a fresh interpreter and return its JSON report."""
     cmd = [
         sys.executable,
@@ -136,6 +145,7 @@ def _recall_in_new_process(path: Path, k: int) -> dict[str, Any]:
         "-k",
         str(k),
         "--json",
+        *(["--controller", controller] if controller else []),
     ]
     proc = subprocess.run(
         cmd, capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"}
@@ -199,10 +209,16 @@ def _table(report: dict[str, Any]) -> Any:
     help="ingest: only write the conversation; recall: only ask the questions (the store must hold the demo).",
 )
 @click.option(
+    "--controller",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Controller checkpoint that writes and reads (a file `agentmem train controller` wrote). "
+    "Default: the packaged one.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON report (docs/cli-json.md) instead of tables."
 )
 @click.pass_context
-def demo(ctx: click.Context, store: str | None, k: int, phase: str, as_json: bool) -> None:
+def demo(ctx: click.Context, store: str | None, k: int, phase: str, controller: str | None, as_json: bool) -> None:
     """Remember a five-session sample conversation, then recall its evidence from a new process.
 
     The conversation (90 turns between a user, Maya, and her assistant, March to June 2026) has
@@ -215,12 +231,17 @@ def demo(ctx: click.Context, store: str | None, k: int, phase: str, as_json: boo
       agentmem demo
       agentmem demo --store ./demo-store -k 3
       agentmem demo --json | jq '.found'
+      agentmem demo --controller mine.safetensors    # a checkpoint you trained
     """
     path = demo_store(ctx, store)
     conversation = load_conversation()
+    if controller is not None:  # a file that is no checkpoint fails here, before the store is touched
+        from agentmem.controller.learned import LearnedController
+
+        LearnedController.load(controller)
     report: dict[str, Any] = {"store": str(path), "k": k}
     if phase in ("all", "ingest"):
-        n = ingest(path, conversation)
+        n = ingest(path, conversation, controller)
         report["ingested"] = n
         report["ingest_pid"] = os.getpid()
         if not as_json:
@@ -232,12 +253,12 @@ def demo(ctx: click.Context, store: str | None, k: int, phase: str, as_json: boo
                 render.emit_json(report)
             return
     if phase == "recall":
-        rows = recall_evidence(path, conversation, k)
+        rows = recall_evidence(path, conversation, k, controller)
         report.update(pid=os.getpid(), questions=rows)
     else:
         if not as_json:
             render.note("recalling the evidence in a new process...")
-        child = _recall_in_new_process(path, k)
+        child = _recall_in_new_process(path, k, controller)
         report.update(pid=child["pid"], questions=child["questions"])
     found = sum(q["found"] for q in report["questions"])
     report.update(found=found, total=len(report["questions"]))
