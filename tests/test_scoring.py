@@ -117,15 +117,19 @@ def test_a_link_counts_by_the_coherence_of_its_two_memories():
         np.testing.assert_allclose(trained[0].numpy(), parts, atol=1e-5)
 
 
-@pytest.mark.parametrize("link_asks", [False, True])
+@pytest.mark.parametrize(("link_asks", "link_machines"), [(False, False), (True, False), (False, True), (True, True)])
 @pytest.mark.parametrize("coherence", [(0.2, 0.5), (-0.5, 0.5), None])
-def test_the_fast_path_scores_equal_the_reference(coherence, link_asks):
+def test_the_fast_path_scores_equal_the_reference(coherence, link_asks, link_machines):
     """Reads score with the numpy fast path, training with the torch reference: same parts, same scores,
     whichever `ScoringConfig.fast` picks."""
     rng = np.random.default_rng(5)
     fast, reference = (
-        Scorer(ScoringConfig(coherence, link_asks=link_asks, read_modes=True, hidden=8, fast=True)),
-        Scorer(ScoringConfig(coherence, link_asks=link_asks, read_modes=True, hidden=8, fast=False)),
+        Scorer(
+            ScoringConfig(
+                coherence, link_asks=link_asks, link_machines=link_machines, read_modes=True, hidden=8, fast=fast
+            )
+        )
+        for fast in (True, False)
     )
     with torch.no_grad():
         for p in fast.parameters():
@@ -179,10 +183,10 @@ def test_padded_candidates_get_no_weight_and_no_nan():
     assert torch.isfinite(w).all() and w[0, 3:].sum() == 0 and w[0].sum().item() == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("link_asks", [False, True])
-def test_gradients_reach_every_parameter(link_asks):
+@pytest.mark.parametrize(("link_asks", "link_machines"), [(False, False), (True, True)])
+def test_gradients_reach_every_parameter(link_asks, link_machines):
     rng = np.random.default_rng(3)
-    scorer = Scorer(ScoringConfig(link_asks=link_asks, read_modes=True, hidden=8))
+    scorer = Scorer(ScoringConfig(link_asks=link_asks, link_machines=link_machines, read_modes=True, hidden=8))
     with torch.no_grad():
         scorer.link_weight.fill_(0.3)
         scorer.session_weight.fill_(0.3)
@@ -194,11 +198,12 @@ def test_gradients_reach_every_parameter(link_asks):
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
-@pytest.mark.parametrize("link_asks", [False, True])
-def test_gradients_match_finite_differences(link_asks):
+@pytest.mark.parametrize(("link_asks", "link_machines"), [(False, False), (True, True)])
+def test_gradients_match_finite_differences(link_asks, link_machines):
     """The reference's gradient of -log w_gold, against central differences in float64."""
     rng = np.random.default_rng(4)
-    scorer = Scorer(ScoringConfig(link_asks=link_asks, read_modes=True, hidden=4, attention=3)).double()
+    config = ScoringConfig(link_asks=link_asks, link_machines=link_machines, read_modes=True, hidden=4, attention=3)
+    scorer = Scorer(config).double()
     with torch.no_grad():
         for p in scorer.parameters():
             p.normal_(0, 0.5)
@@ -269,13 +274,14 @@ def test_links_weigh_the_reply_to_a_question_apart_from_the_reply_to_a_statement
     np.testing.assert_allclose(reference[0].numpy(), parts, atol=1e-5)
 
 
-def test_without_the_asks_split_a_link_weighs_the_same_whether_or_not_its_earlier_memory_asks():
-    """The default links have one weight per (direction, who spoke): γ (2, 3, 1), so flipping which
-    memories ask moves no score, in either path, and the read modes carry one column per link weight."""
+def test_without_the_splits_a_link_weighs_the_same_whoever_wrote_it_and_whether_or_not_it_asks():
+    """Without either split the links have one weight per (direction, same speaker or another):
+    γ (2, 2, 1), so flipping which memories ask, or which a machine wrote, moves no score, in either
+    path, and the read modes carry one column per link weight."""
     rng = np.random.default_rng(12)
-    scorer = Scorer(ScoringConfig(read_modes=True))
-    assert scorer.link_weight.shape == (2, 3, 1)
-    assert scorer.read_modes.shape == (len(QUERY_FEATURES), 1 + len(SIGNALS) + 6 + 1)
+    scorer = Scorer(ScoringConfig(link_machines=False, read_modes=True))
+    assert scorer.link_weight.shape == (2, 2, 1)
+    assert scorer.read_modes.shape == (len(QUERY_FEATURES), 1 + len(SIGNALS) + 4 + 1)
     with torch.no_grad():
         for p in scorer.parameters():
             p.normal_(0, 0.5)
@@ -285,21 +291,25 @@ def test_without_the_asks_split_a_link_weighs_the_same_whether_or_not_its_earlie
     with torch.no_grad():
         reference = scorer(*collate([cand], [q]))[0][0].numpy()
     cand.asks[:] = ~cand.asks
+    cand.machine[:] = ~cand.machine
     np.testing.assert_allclose(scorer.score_numpy(cand, q)[0], before, rtol=1e-6)
     np.testing.assert_allclose(reference, before, atol=1e-5)
+    with torch.no_grad():
+        np.testing.assert_allclose(scorer(*collate([cand], [q]))[0][0].numpy(), before, atol=1e-5)
 
 
 def test_links_weigh_a_machines_reply_to_a_person_apart_from_other_replies():
-    """γ[direction, who spoke, ·] by hand over user (5), assistant (6), user, tool (7), assistant: a
-    machine's memory after a person's is a machine reply (index 2), a person's after a machine's and a
-    machine's after another machine's are other replies (index 1); the torch reference agrees."""
+    """With `link_machines`, γ[direction, who spoke, ·] by hand over user (5), assistant (6), user, tool
+    (7), assistant: a machine's memory after a person's is a machine reply (index 2), a person's after a
+    machine's and a machine's after another machine's are other replies (index 1); the torch reference
+    agrees."""
     rng = np.random.default_rng(11)
     cand = _random_candidates(rng, c=5)
     cand.speakers[:] = [5, 6, 5, 7, 6]
     cand.machine[:] = [False, True, False, True, True]
     cand.asks[:] = False
     cand.prev[:], cand.next[:] = [-1, 0, 1, 2, 3], [1, 2, 3, 4, -1]
-    scorer = Scorer(ScoringConfig(link_coherence=None))
+    scorer = Scorer(ScoringConfig(link_coherence=None, link_machines=True))
     with torch.no_grad():
         scorer.link_weight[0, 1], scorer.link_weight[0, 2] = 1.0, 3.0  # whether or not it asks
         scorer.link_weight[1, 1], scorer.link_weight[1, 2] = -0.5, 0.75

@@ -70,6 +70,13 @@ import click
     help="Give the links a weight for a reply to a question apart from a reply to a statement (scoring.py, links).",
 )
 @click.option(
+    "--link-machines/--no-link-machines",
+    default=True,
+    show_default=True,
+    help="Give the links a weight for a machine's reply to a person (an assistant, a tool) apart from any "
+    "other reply (scoring.py, links).",
+)
+@click.option(
     "--context",
     type=click.IntRange(min=0),
     default=0,
@@ -95,6 +102,7 @@ def controller(
     select: str,
     read_modes: bool,
     link_asks: bool,
+    link_machines: bool,
     context: int,
     gate_data: str,
     out: str,
@@ -141,7 +149,11 @@ def controller(
             resolve_encoder(),
             gate_episodes=gate_episodes,
             selection_episodes=selection_episodes(seed=seed) if select == "held-out" else None,
-            config=LearnedConfig(scoring=ScoringConfig(read_modes=read_modes, link_asks=link_asks, hidden=context)),
+            config=LearnedConfig(
+                scoring=ScoringConfig(
+                    read_modes=read_modes, link_asks=link_asks, link_machines=link_machines, hidden=context
+                )
+            ),
             training=ControllerTrainingConfig(epochs=epochs, lr=lr, seed=seed),
             progress=True,
         )

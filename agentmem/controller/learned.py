@@ -33,13 +33,14 @@ from agentmem.controller.write_gate import WriteGate, WriteGateConfig
 from agentmem.errors import InvalidInputError
 from agentmem.storage.base import SlotReader
 
-FORMAT = "agentmem-controller/7"
-# Older formats knew less: formats up to 6 always told apart whether a link's earlier memory asks (their
-# configs do not say `link_asks`), formats up to 5 had no `length` signal, format 4's links not whether
-# a reply is a machine's to a person, format 3's not whether the earlier memory asks either. Their
-# checkpoints load with the asks split, weight 0 for the new signal and one link weight for the values
-# they did not tell apart (`_upgrade`), so they read exactly as they did.
-_OLDER = {f"agentmem-controller/{v}": v for v in (3, 4, 5, 6)}
+FORMAT = "agentmem-controller/8"
+# Older formats knew less: formats 5 to 7 always told a machine's reply to a person from other replies
+# (their configs do not say `link_machines`), formats up to 6 always told apart whether a link's
+# earlier memory asks (their configs do not say `link_asks`), formats up to 5 had no `length` signal,
+# format 4's links not whether a reply is a machine's to a person, format 3's not whether the earlier
+# memory asks either. Their checkpoints load with the splits, weight 0 for the new signal and one link
+# weight for the values they did not tell apart (`_upgrade`), so they read exactly as they did.
+_OLDER = {f"agentmem-controller/{v}": v for v in (3, 4, 5, 6, 7)}
 _OLD_SIGNALS = SIGNALS.index("length")  # the signals before `length`, the ones older formats had
 
 
@@ -143,8 +144,10 @@ class LearnedController(nn.Module):
             )
         try:
             config_dict = json.loads(meta["config"])
-            if older is not None:
-                config_dict.setdefault("scoring", {})["link_asks"] = True
+            if older is not None:  # the splits these formats always had (_OLDER)
+                scoring = config_dict.setdefault("scoring", {})
+                scoring.setdefault("link_asks", True)
+                scoring["link_machines"] = True
             config = LearnedConfig.from_dict(config_dict)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InvalidInputError(
@@ -163,12 +166,12 @@ class LearnedController(nn.Module):
 
 
 def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Tensor]:
-    """An older format's state (format `version`, 3 to 6) with this format's parameters: format 6's are
-    this format's with the asks split; before it, the `length` signal weighs 0 in the signal weights,
-    the read modes and the context layer's inputs; format 3 and 4 links get their axes
-    (`_upgrade_links`)."""
+    """An older format's state (format `version`, 3 to 7) with this format's parameters: format 6 and 7
+    states are this format's with the machine split (and format 6's with the asks split); before them,
+    the `length` signal weighs 0 in the signal weights, the read modes and the context layer's inputs;
+    format 3 and 4 links get their axes (`_upgrade_links`)."""
     state = dict(state)
-    if version == 6:
+    if version >= 6:
         return state
     if version < 5:
         state = _upgrade_links(state, version)

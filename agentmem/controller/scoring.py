@@ -11,8 +11,10 @@ attributable (`why`, in PARTS order):
 
 - **links** (the DNC's forward and backward weightings) carry each neighbour's match
   m = β z(cos) + θ_lex φ_lex, weighed by how related the two memories are and by who spoke both (σ: the
-  same speaker, a burst; another, a reply; or a machine replying to a person, text.MACHINES: an
-  assistant's advice after a user's question repeats its words without the user's facts):
+  same speaker, a burst; another, a reply; and with `ScoringConfig.link_machines`, on in the packaged
+  checkpoint, a machine replying to a person, text.MACHINES: an assistant's advice after a user's
+  question repeats its words without the user's facts, and its "Noted: buy genmaicha." repeats the
+  user's words without adding one):
 
       link_i = Σ_dir γ_{dir,σ(i,dir(i)),α(i,dir(i))} c(i, dir(i)) m̃_dir(i),     m̃ = m − mean(m)
       c(i, j) = clip((cos(M_i, M_j) − lo) / (hi − lo), 0, 1)
@@ -83,6 +85,7 @@ INPUTS = len(SIGNALS) + 4  # the context layer's inputs: z(cos), the signals, fo
 class ScoringConfig:
     """link_coherence: (lo, hi) of the link weighting c(i, j) (None: every link counts fully);
     link_asks: the link weights tell whether the earlier memory of a pair asks (module docstring);
+    link_machines: the link weights tell a machine's reply to a person from any other reply;
     read_modes: the coefficients follow the query's features (q Π) or are the same for every read;
     hidden / attention: widths H and A of the context layer (hidden 0: no context layer);
     fast: reads score with `score_numpy` (True) or the torch reference `forward` (False).
@@ -92,6 +95,7 @@ class ScoringConfig:
 
     link_coherence: tuple[float, float] | None = (0.2, 0.5)
     link_asks: bool = False
+    link_machines: bool = True
     read_modes: bool = False
     hidden: int = 0
     attention: int = 16
@@ -113,9 +117,10 @@ class Scorer(nn.Module):
         self.signal_weight = nn.Parameter(torch.zeros(len(SIGNALS)))
         with torch.no_grad():
             self.signal_weight[_LEX] = 1.0
-        # (forward, backward) x (same speaker, another, a machine replying to a person) x (the pair's
-        # earlier memory asks, does not: with link_asks; else one value)
-        self.link_weight = nn.Parameter(torch.zeros(2, 3, 2 if self.config.link_asks else 1))
+        # (forward, backward) x (same speaker, another[, a machine replying to a person: with
+        # link_machines]) x (the pair's earlier memory asks, does not: with link_asks; else one value)
+        who = 3 if self.config.link_machines else 2
+        self.link_weight = nn.Parameter(torch.zeros(2, who, 2 if self.config.link_asks else 1))
         self.session_weight = nn.Parameter(torch.zeros(()))
         if self.config.read_modes:
             # the read-mode coefficients, in this order: strength, signal weights, link weights, session
@@ -189,12 +194,14 @@ class Scorer(nn.Module):
         fwd_in = _gather(centred, prev) * self._coherence(unit, prev)  # (B, C)
         bwd_in = _gather(centred, next) * self._coherence(unit, next)
         # where prev / next is -1 the link carries 0 anyway
-        machine_prev = torch.gather(machine, 1, prev.clamp(min=0))
-        machine_next = torch.gather(machine, 1, next.clamp(min=0))
+        fwd_reply = bwd_reply = None  # a machine replying to a person: the pair's later memory is a machine's
+        if self.config.link_machines:
+            fwd_reply = machine & ~torch.gather(machine, 1, prev.clamp(min=0))
+            bwd_reply = torch.gather(machine, 1, next.clamp(min=0)) & ~machine
         # the asks of each link's earlier memory: prev(i)'s for i's forward link, i's own for its backward one
         fwd_asks, bwd_asks = (torch.gather(asks, 1, prev.clamp(min=0)), asks) if self.config.link_asks else (None, None)
-        fwd_cell = _pair_onehot(speakers, prev, fwd_asks, machine & ~machine_prev)
-        bwd_cell = _pair_onehot(speakers, next, bwd_asks, machine_next & ~machine)
+        fwd_cell = _pair_onehot(speakers, prev, fwd_asks, fwd_reply)
+        bwd_cell = _pair_onehot(speakers, next, bwd_asks, bwd_reply)
         fwd = (gamma[:, :, 0] * fwd_cell).sum((-2, -1)) * fwd_in
         bwd = (gamma[:, :, 1] * bwd_cell).sum((-2, -1)) * bwd_in
         both = mask.unsqueeze(1) & mask.unsqueeze(2)  # (B, C, C) pairs of real candidates
@@ -284,8 +291,11 @@ class Scorer(nn.Module):
         # index 0 of the asks axis: the earlier memory of the pair asks (prev(i) for i's forward link, i
         # itself for its backward one); without link_asks the axis has the one index 0
         fwd_asks, bwd_asks = ((~cand.asks[prev]).astype(int), (~cand.asks).astype(int)) if self.config.link_asks else (0, 0)
-        fwd_who = _who_np(spk, prev, machine & ~machine[prev])
-        bwd_who = _who_np(spk, nxt, machine[nxt] & ~machine)
+        if self.config.link_machines:
+            fwd_who = _who_np(spk, prev, machine & ~machine[prev])
+            bwd_who = _who_np(spk, nxt, machine[nxt] & ~machine)
+        else:
+            fwd_who, bwd_who = _who_np(spk, prev), _who_np(spk, nxt)
         fwd = gamma[0, fwd_who, fwd_asks] * fwd_in
         bwd = gamma[1, bwd_who, bwd_asks] * bwd_in
         same_session = cand.sessions[:, None] == cand.sessions[None, :]  # (C, C)
@@ -394,26 +404,30 @@ def _standardise_np(x: np.ndarray, floor: float = COSINE_SPREAD_FLOOR) -> np.nda
 
 
 def _pair_onehot(
-    speakers: torch.Tensor, neighbour: torch.Tensor, asks: torch.Tensor | None, reply: torch.Tensor
+    speakers: torch.Tensor, neighbour: torch.Tensor, asks: torch.Tensor | None, reply: torch.Tensor | None
 ) -> torch.Tensor:
-    """(B, C, 3, A): the one-hot (speaker, asks) cell of each candidate's link to its neighbour (B, C).
+    """(B, C, W, A): the one-hot (speaker, asks) cell of each candidate's link to its neighbour (B, C).
     Speaker axis: 0 where candidate i and its neighbour have one known speaker; else 2 where `reply`
-    (B, C), the pair's later memory is a machine's and its earlier one is not; else 1. Asks axis (A = 2):
-    0 where `asks` (B, C), whether the pair's earlier memory asks, is True, else 1; asks None: A = 1."""
+    (B, C), the pair's later memory is a machine's and its earlier one is not; else 1 (reply None:
+    W = 2, no third value). Asks axis (A = 2): 0 where `asks` (B, C), whether the pair's earlier memory
+    asks, is True, else 1; asks None: A = 1."""
     same = (speakers == torch.gather(speakers, 1, neighbour.clamp(min=0))) & (speakers >= 0)
-    reply = reply & ~same
-    by_speaker = torch.stack([same, ~same & ~reply, reply], -1).to(torch.float32)
+    if reply is None:
+        by_speaker = torch.stack([same, ~same], -1).to(torch.float32)
+    else:
+        reply = reply & ~same
+        by_speaker = torch.stack([same, ~same & ~reply, reply], -1).to(torch.float32)
     if asks is None:
         return by_speaker.unsqueeze(-1)
     by_asking = torch.stack([asks, ~asks], -1).to(torch.float32)
     return by_speaker.unsqueeze(-1) * by_asking.unsqueeze(-2)
 
 
-def _who_np(speakers: np.ndarray, neighbour: np.ndarray, reply: np.ndarray) -> np.ndarray:
+def _who_np(speakers: np.ndarray, neighbour: np.ndarray, reply: np.ndarray | None = None) -> np.ndarray:
     """`_pair_onehot`'s speaker index (C,) of each candidate's link to its neighbour (C,) (positions,
     clamped at 0), in numpy."""
     same = (speakers == speakers[neighbour]) & (speakers >= 0)
-    return np.where(same, 0, np.where(reply, 2, 1))
+    return np.where(same, 0, 1 if reply is None else np.where(reply, 2, 1))
 
 
 def _adjacency(prev: torch.Tensor, next: torch.Tensor) -> torch.Tensor:
