@@ -140,64 +140,35 @@ def test_a_format_5_checkpoint_reads_as_it_did_with_no_weight_on_length(tmp_path
     np.testing.assert_allclose(ctl.scorer.score(cand, q)[0], before, rtol=1e-5)
 
 
-def test_a_format_6_checkpoint_reads_with_the_links_asks_split_it_was_trained_with(tmp_path):
-    """Format 6's links always told a reply to a question from a reply to a statement, and its config
-    does not say `link_asks`: loaded, it keeps the split and every weight, and reads as it did."""
+@pytest.mark.parametrize("version", [6, 7])
+def test_a_format_6_or_7_checkpoint_reads_with_the_splits_it_was_trained_with(tmp_path, version):
+    """Formats 6 and 7 always told a machine's reply to a person from other replies, and their configs do
+    not say `link_machines`; format 6 always told a reply to a question from a reply to a statement,
+    and its config does not say `link_asks` (format 7's does: here off). Loaded, each keeps its splits
+    and every weight, reads as it did, and a machine's reply still reads apart from a person's."""
     from safetensors.torch import save_file
 
     from agentmem.controller.candidates import QUERY_FEATURES, Candidates
 
-    config = LearnedConfig(scoring=ScoringConfig(link_asks=True, link_machines=True, read_modes=True))
+    config = LearnedConfig(scoring=ScoringConfig(link_asks=version == 6, link_machines=True, read_modes=True))
     ctl = LearnedController(config)
-    gen = torch.Generator().manual_seed(6)
+    gen = torch.Generator().manual_seed(version)
     with torch.no_grad():
         for p in ctl.scorer.parameters():
             p.copy_(torch.randn(p.shape, generator=gen))
     state = {k: v.detach().clone() for k, v in ctl.state_dict().items()}
-    meta = {"config": _older_config(config), "format": "agentmem-controller/6"}
+    meta = {"config": _older_config(config, says_asks=version == 7), "format": f"agentmem-controller/{version}"}
     save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
     got = LearnedController.load(tmp_path / "old.safetensors")
-    assert got.config.scoring.link_asks and got.config.scoring.link_machines
-    assert got.scorer.link_weight.shape == (2, 3, 2)
+    assert got.config.scoring.link_machines and got.config.scoring.link_asks == (version == 6)
+    assert got.scorer.link_weight.shape == (2, 3, 2 if version == 6 else 1)
     for k, v in state.items():
         torch.testing.assert_close(got.state_dict()[k], v, msg=k)
-    rng = np.random.default_rng(6)
+    rng = np.random.default_rng(version)
     cand = Candidates(
         np.arange(4), rng.standard_normal((4, 8)).astype(np.float32), rng.random((4, len(SIGNALS))).astype(np.float32),
         np.array([-1, 0, 1, 2]), np.array([1, 2, 3, -1]), np.array([0, 1, 0, 1]), np.zeros(4, np.int64),
-        np.array([1, 0, 0, 1], bool), np.zeros(4, bool), rng.random(len(QUERY_FEATURES)).astype(np.float32),
-    )  # fmt: skip
-    q = rng.standard_normal(8).astype(np.float32)
-    np.testing.assert_allclose(got.scorer.score(cand, q)[0], ctl.scorer.score(cand, q)[0], rtol=1e-6)
-
-
-def test_a_format_7_checkpoint_reads_with_the_machine_split_it_was_trained_with(tmp_path):
-    """Format 7's links always told a machine's reply to a person from other replies, and its config says
-    `link_asks` but not `link_machines`: loaded, it keeps the machine split, its asks setting and every
-    weight, reads as it did, and a machine's reply still reads apart from a person's."""
-    from safetensors.torch import save_file
-
-    from agentmem.controller.candidates import QUERY_FEATURES, Candidates
-
-    config = LearnedConfig(scoring=ScoringConfig(link_machines=True, read_modes=True))
-    ctl = LearnedController(config)
-    gen = torch.Generator().manual_seed(7)
-    with torch.no_grad():
-        for p in ctl.scorer.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen))
-    state = {k: v.detach().clone() for k, v in ctl.state_dict().items()}
-    meta = {"config": _older_config(config, says_asks=True), "format": "agentmem-controller/7"}
-    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
-    got = LearnedController.load(tmp_path / "old.safetensors")
-    assert got.config.scoring.link_machines and not got.config.scoring.link_asks
-    assert got.scorer.link_weight.shape == (2, 3, 1)
-    for k, v in state.items():
-        torch.testing.assert_close(got.state_dict()[k], v, msg=k)
-    rng = np.random.default_rng(7)
-    cand = Candidates(
-        np.arange(4), rng.standard_normal((4, 8)).astype(np.float32), rng.random((4, len(SIGNALS))).astype(np.float32),
-        np.array([-1, 0, 1, 2]), np.array([1, 2, 3, -1]), np.array([0, 1, 0, 1]), np.zeros(4, np.int64),
-        np.zeros(4, bool), np.array([0, 1, 0, 1], bool), rng.random(len(QUERY_FEATURES)).astype(np.float32),
+        np.array([1, 0, 0, 1], bool), np.array([0, 1, 0, 1], bool), rng.random(len(QUERY_FEATURES)).astype(np.float32),
     )  # fmt: skip
     q = rng.standard_normal(8).astype(np.float32)
     before = got.scorer.score(cand, q)[0]
