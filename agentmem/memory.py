@@ -444,6 +444,8 @@ class Memory:
         With `namespace`, only a memory under that prefix is changed (others raise NotFoundError)."""
         self._check_open()
         id = validate.identifier(id)
+        if text is None and metadata is None and event_time is None:  # a version that changes nothing
+            raise InvalidInputError("update needs a new text, metadata or event_time; pass at least one")
         new_text = None if text is None else validate.text(text)
         meta = None if metadata is None else validate.metadata(metadata)
         when = parse_time(event_time, "event_time")

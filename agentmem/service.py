@@ -93,7 +93,11 @@ class MemoryService:
         """A namespace a client named -> the store's namespace (under the scope); None stays None."""
         if value is None:
             return None
-        return self.config.scope + notation.parse_namespace(value, where=where)
+        ns = notation.parse_namespace(value, where=where)
+        room = validate.MAX_NAMESPACE_DEPTH - len(self.config.scope)
+        if len(ns) > room:  # said in the client's terms: the scope is not theirs to see
+            raise InvalidInputError(f"{where}: a namespace here has at most {room} segments, got {len(ns)}; use fewer")
+        return self.config.scope + ns
 
     def _prefix(self, value: Any, where: str = "namespace") -> Namespace | None:
         """A namespace prefix to read under: the client's, or the scope itself when it names none."""
@@ -166,8 +170,6 @@ class MemoryService:
 
     def update(self, id: Any, text: Any = None, metadata: Any = None, event_time: Any = None) -> dict[str, Any]:
         """Change a memory's text, metadata or event time, keeping the old version in its history."""
-        if text is None and metadata is None and event_time is None:
-            raise InvalidInputError("update needs a new text, metadata or event_time")
         when = notation.parse_event_time(event_time, where="event_time")
         record = self.memory.update(
             id, text=text, metadata=metadata, event_time=when, namespace=self.config.scope or None

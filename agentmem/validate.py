@@ -42,9 +42,10 @@ MAX_JSON_DEPTH = 32
 MAX_METADATA_BYTES = 16 << 20
 MAX_K = 10_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# The instants a datetime can hold, as unix seconds: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+# The instants a datetime can hold, as unix seconds: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z
+# (unix seconds are floats, which cannot tell the last microsecond of year 9999 from year 10000).
 MIN_TIME = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
-MAX_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+MAX_TIME = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc).timestamp()
 
 
 def _type_name(value: Any) -> str:
@@ -195,9 +196,9 @@ def parse_time(t: TimeLike, what: str = "time") -> float | None:
     if isinstance(t, bool):
         raise InvalidTypeError(f"invalid {what} {t!r}; pass a datetime, an ISO 8601 string or unix seconds")
     if isinstance(t, (int, float)):
-        if not math.isfinite(t):
+        if isinstance(t, float) and not math.isfinite(t):
             raise InvalidInputError(f"invalid {what} {t!r}; pass a finite number of unix seconds")
-        seconds = float(t)
+        seconds = t  # an int stays exact for the range check: one past a float's range must not overflow
     elif isinstance(t, str):
         try:
             parsed = datetime.fromisoformat(t.strip().replace("Z", "+00:00"))
@@ -216,8 +217,9 @@ def parse_time(t: TimeLike, what: str = "time") -> float | None:
             f"invalid {what} of type {_type_name(t)}; pass a datetime, an ISO 8601 string or unix seconds"
         )
     if not MIN_TIME <= seconds <= MAX_TIME:
-        raise InvalidInputError(f"{what} {t!r} is outside years 1-9999 UTC; pass a time in that range")
-    return seconds
+        shown = repr(t) if len(repr(t)) <= 60 else repr(t)[:57] + "..."
+        raise InvalidInputError(f"{what} {shown} is outside years 1-9999 UTC; pass a time in that range")
+    return float(seconds)
 
 
 def ttl(value: Any, now: float) -> float | None:
@@ -226,9 +228,10 @@ def ttl(value: Any, now: float) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTypeError(f"ttl is a {_type_name(value)}; pass a positive number of seconds")
-    if not (math.isfinite(value) and value > 0 and now + value <= MAX_TIME):
+    if not 0 < value <= MAX_TIME - now:  # false for NaN; int against float compares exactly, never overflows
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise InvalidInputError(
-            f"ttl must be a positive number of seconds expiring before the year 10000, got {value!r}"
+            f"ttl must be a positive number of seconds expiring before the year 10000, got {shown}"
         )
     return float(value)
 
@@ -271,7 +274,11 @@ def embeddings(value: Any, n: int, dim: int, what: str = "embeddings") -> np.nda
         raise InvalidInputError(f"{what} have shape {e.shape}, expected ({n}, {dim})")
     if not np.isfinite(e).all():
         raise InvalidInputError(f"{what} hold NaN or infinity; pass finite vectors")
-    return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    norm = np.linalg.norm(e.astype(np.float64), axis=1, keepdims=True)  # float32 squares overflow past 1e19
+    if e.size and not norm.all():
+        row = int(np.flatnonzero(norm[:, 0] == 0)[0])
+        raise InvalidInputError(f"{what} row {row} is all zeros, which points nowhere; pass a nonzero vector")
+    return (e / norm).astype(np.float32)
 
 
 def flag(value: Any, what: str) -> bool:

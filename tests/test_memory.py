@@ -132,12 +132,31 @@ def test_empty_text_rejects_the_whole_batch(mem, backend_kind):
         ({"ttl": -1}, "ttl must be a positive number"),
         ({"namespace": ("a", "")}, "invalid namespace"),
         ({"embeddings": np.zeros((2, 5))}, r"embeddings have shape \(2, 5\), expected \(2, 384\)"),
+        ({"embeddings": np.zeros((2, 384))}, "embeddings row 0 is all zeros, which points nowhere"),
+        # numbers past a float's range: the library's one line, not an OverflowError
+        ({"event_time": 10**400}, "event_time 1000.* is outside years 1-9999 UTC"),
+        ({"ttl": 10**400}, "ttl must be a positive number of seconds expiring before the year 10000"),
+        ({"ttl": float("nan")}, "ttl must be a positive number"),
     ],
 )
 def test_bad_arguments_write_nothing(mem, kwargs, match):
     with pytest.raises((InvalidInputError, DuplicateIdError), match=match):
         mem.remember(["one", "two"], **kwargs)
     assert len(mem) == 0
+
+
+def test_edge_times_and_vectors_are_taken_as_given(mem):
+    """Half a second before year 10000 is a time; a vector of huge finite values is normalised in
+    float64, where its float32 squares would overflow to a zero vector."""
+    (a,) = mem.remember("the end", event_time="9999-12-31T23:59:59.5Z")
+    assert mem.get(a).event_time == datetime(9999, 12, 31, 23, 59, 59, 500000, tzinfo=timezone.utc)
+    big = np.full((1, 384), 1e38, dtype=np.float32)
+    (b,) = mem.remember("huge vector", embeddings=big)
+    stored = mem.backend.vectors([mem.backend.rows_by_id([b])[b].slot])[0]
+    np.testing.assert_allclose(stored, np.full(384, 384**-0.5), rtol=1e-3)  # kept at half precision
+    with pytest.raises(InvalidInputError, match="update needs a new text, metadata or event_time"):
+        mem.update(a)
+    assert [v.text for v in mem.history(a)] == ["the end"]
 
 
 def test_get_missing_and_history_missing(mem):

@@ -120,6 +120,12 @@ def test_a_scoped_service_never_reaches_outside_its_scope(mem):
     assert stats["memories"] == 3 and "path" not in stats and stats["scope"] == ["user-7"]
     assert [n["namespace"] for n in stats["namespaces"]] == [["default"], ["notes"]]
     assert mem.get(alice).text == "Alice moved to Lisbon in May 2023."
+    # The scope takes one of the 32 segments a namespace may have, and a refusal does not show it.
+    deep = [f"s{i}" for i in range(32)]
+    with pytest.raises(InvalidInputError, match="a namespace here has at most 31 segments, got 32") as e:
+        service.call("remember", {"texts": ["x"], "namespace": deep})
+    assert "user-7" not in str(e.value)
+    assert mem.get(service.call("remember", {"texts": ["x"], "namespace": deep[:31]})["ids"][0]).namespace[0] == "user-7"
 
 
 def test_ids_complete_from_a_prefix(mem):
