@@ -97,11 +97,30 @@ def build_mcp(service: MemoryService) -> Any:
     from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
     from mcp.server.mcpserver.resources.templates import ResourceSecurity
     from mcp_types import ToolAnnotations
-    from pydantic import Field
+    from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
     from agentmem import __version__
 
-    mcp = MCPServer("agentmem", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
+    class Server(MCPServer):
+        """The SDK's server, with a tool's arguments held to what the tool takes: an argument it does not
+        take is refused (a misspelt "namespace" would otherwise write into the default namespace), and
+        an argument of the wrong type gets one line naming it and the type wanted."""
+
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            schema = next((t.input_schema for t in await self.list_tools() if t.name == name), None)
+            accepted = list((schema or {}).get("properties", {}))
+            unknown = sorted(set(arguments) - set(accepted)) if schema is not None else []
+            if unknown:
+                raise ToolError(f"{name} has no argument {unknown[0]!r}; its arguments are {', '.join(accepted)}")
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as e:
+                if not isinstance(e.__cause__, ValidationError) or schema is None:
+                    raise
+                arg = str(e.__cause__.errors()[0]["loc"][0])
+                raise ToolError(_type_error(name, arg, arguments.get(arg), schema["properties"].get(arg, {}))) from None
+
+    mcp = Server("agentmem", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
     async def run(operation: str, **arguments: Any) -> dict[str, Any]:
         import anyio.to_thread
@@ -124,7 +143,8 @@ def build_mcp(service: MemoryService) -> Any:
         ),
     ]
     # Numeric ranges are left to the library, not the schemas, so a value out of range gets the library's
-    # one-line message as every other bad argument does.
+    # one-line message as every other bad argument does. Numbers and flags are strict: "3" is not a k
+    # and true is not a time. A time may be an integer of any size, which the library then checks.
     reading = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
 
     @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False))
@@ -138,7 +158,8 @@ def build_mcp(service: MemoryService) -> Any:
             Field(description="JSON metadata for every text, or a list with one object per text."),
         ] = None,
         event_time: Annotated[
-            str | float | None, Field(description="When it happened: ISO 8601 (e.g. 2023-05-08T13:56:00Z) or unix seconds.")
+            StrictStr | StrictInt | StrictFloat | None,
+            Field(description="When it happened: ISO 8601 (e.g. 2023-05-08T13:56:00Z) or unix seconds."),
         ] = None,
         ids: Annotated[
             list[str] | None, Field(description="Your own ids, one per text; an existing id is updated, its history kept.")
@@ -150,7 +171,7 @@ def build_mcp(service: MemoryService) -> Any:
     @mcp.tool(annotations=reading)
     async def recall(
         query: Annotated[str, Field(description="What to recall, e.g. a question: 'Where does Alice live?'")],
-        k: Annotated[int, Field(description="How many memories to return (1 to 10000).")] = 5,
+        k: Annotated[StrictInt, Field(description="How many memories to return (1 to 10000).")] = 5,
         namespace: Namespace = None,
         filter: Filter = None,
     ) -> dict[str, Any]:
@@ -162,7 +183,7 @@ def build_mcp(service: MemoryService) -> Any:
     @mcp.tool(annotations=reading)
     async def get(
         id: Annotated[str, Field(description="The memory's id.")],
-        history: Annotated[bool, Field(description="Also return every version of it, oldest first.")] = False,
+        history: Annotated[StrictBool, Field(description="Also return every version of it, oldest first.")] = False,
     ) -> dict[str, Any]:
         """Get one memory by id (and, with history, its past versions)."""
         return await run("get", id=id, history=history)
@@ -172,7 +193,9 @@ def build_mcp(service: MemoryService) -> Any:
         id: Annotated[str, Field(description="The memory's id.")],
         text: Annotated[str | None, Field(description="Its new text.")] = None,
         metadata: Annotated[dict[str, Any] | None, Field(description="Its new metadata (replaces the old).")] = None,
-        event_time: Annotated[str | float | None, Field(description="When it happened: ISO 8601 or unix seconds.")] = None,
+        event_time: Annotated[
+            StrictStr | StrictInt | StrictFloat | None, Field(description="When it happened: ISO 8601 or unix seconds.")
+        ] = None,
     ) -> dict[str, Any]:
         """Change a memory's text, metadata or event time; the old version stays in its history."""
         return await run("update", id=id, text=text, metadata=metadata, event_time=event_time)
@@ -193,8 +216,8 @@ def build_mcp(service: MemoryService) -> Any:
     async def list_(
         namespace: Namespace = None,
         filter: Filter = None,
-        limit: Annotated[int, Field(description="Memories per page.")] = 20,
-        offset: Annotated[int, Field(description="Skip this many (write order).")] = 0,
+        limit: Annotated[StrictInt, Field(description="Memories per page.")] = 20,
+        offset: Annotated[StrictInt, Field(description="Skip this many (write order).")] = 0,
     ) -> dict[str, Any]:
         """List memories in the order they were written, a page at a time, with the total that match."""
         return await run("list", namespace=namespace, filter=filter, limit=limit, offset=offset)
@@ -203,7 +226,7 @@ def build_mcp(service: MemoryService) -> Any:
     async def namespaces(
         prefix: Annotated[list[str] | str | None, Field(description="Only namespaces under this prefix.")] = None,
         max_depth: Annotated[
-            int | None, Field(description="Fold deeper namespaces into their ancestor at this depth (1 or more).")
+            StrictInt | None, Field(description="Fold deeper namespaces into their ancestor at this depth (1 or more).")
         ] = None,
     ) -> dict[str, Any]:
         """The namespaces that hold memories, each with how many."""
@@ -250,6 +273,19 @@ def build_mcp(service: MemoryService) -> Any:
         return await read("get", id=id, history=True)
 
     return mcp
+
+
+_JSON_TYPES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
+               "array": "a list", "object": "an object", "null": "null"}  # fmt: skip
+
+
+def _type_error(tool: str, arg: str, value: Any, schema: dict[str, Any]) -> str:
+    """One line for an MCP argument of the wrong type: the tool, the argument, what it got and the JSON
+    types its schema allows."""
+    wanted = [_JSON_TYPES.get(s.get("type", ""), s.get("type", "?")) for s in schema.get("anyOf", [schema])]
+    shown = json.dumps(value, ensure_ascii=False)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"{tool}: argument {arg!r} is {shown}; pass {' or '.join(dict.fromkeys(wanted))}"
 
 
 # -- HTTP --------------------------------------------------------------------------------------

@@ -128,6 +128,12 @@ def test_every_tool_round_trips_and_bad_input_is_a_tool_error(two_servers):
         ("forget", {}, "forget needs ids, a namespace or a non-empty filter"),
         ("get", {"id": "nope"}, "no memory with id 'nope'"),
         ("update", {"id": "carol-1"}, "update needs a new text"),
+        # the SDK's schemas are strict and its errors one line; a misspelt argument is refused
+        ("recall", {"query": "x", "k": 2.5}, "recall: argument 'k' is 2.5; pass an integer"),
+        ("recall", {"query": "x", "k": "3"}, "recall: argument 'k' is \"3\"; pass an integer"),
+        ("remember", {"texts": "t", "event_time": True}, "argument 'event_time' is true; pass a string or an integer"),
+        ("remember", {"texts": "t", "event_time": 10**400}, "is outside years 1-9999 UTC"),
+        ("remember", {"texts": "t", "namespaces": ["user-9"]}, "remember has no argument 'namespaces'; its arguments"),
     ]
     for tool, arguments, message in bad:
         failed, text = call(a, tool, arguments)
