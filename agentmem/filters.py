@@ -9,7 +9,10 @@ A filter is a dict of conditions on a memory's metadata, all of which must hold:
 
 `parse_filter` turns it into `Condition`s, refusing anything malformed with one line that names the
 fix; each storage backend translates conditions into its own query language. Orderings ($gt, $gte,
-$lt, $lte) take a number or a string; equality and membership take any JSON value.
+$lt, $lte) take a number or a string; equality and membership take any JSON value. There is no $or or
+$and (every condition must hold), so a key starting with "$" is refused rather than read as a field
+name, as is a dict mixing operators and field names. A filter has at most MAX_FILTER_TERMS terms (a
+condition, or one value of a $in / $nin list): SQLite refuses deeper expressions.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentmem.errors import InvalidInputError, InvalidTypeError
+from agentmem.errors import InputTooLargeError, InvalidInputError, InvalidTypeError
 from agentmem.validate import json_value
 
 ORDERINGS = ("$gt", "$gte", "$lt", "$lte")
 COMPARISONS = ("$eq", "$ne", *ORDERINGS)
 MEMBERSHIP = ("$in", "$nin")
 OPERATORS = (*COMPARISONS, *MEMBERSHIP)
+MAX_FILTER_TERMS = 500
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,18 @@ def parse_filter(filter: Mapping[str, Any] | None) -> Filter:
                 f"filter key {key!r} is not a field name a filter can address; use a non-empty string "
                 'without quotes or control characters, dots between nested fields'
             )
+        if key.startswith("$"):
+            raise InvalidInputError(
+                f"filter key {key!r} is an operator, not a field; a filter has no $or or $and: every "
+                'condition must hold, as in {"speaker": "Alice", "turn": {"$gte": 3}}'
+            )
         json_value(key, "a filter key")
         path = tuple(key.split("."))
+        if isinstance(cond, Mapping) and len({str(k).startswith("$") for k in cond}) == 2:
+            raise InvalidInputError(
+                f"filter {key!r} mixes operators and field names ({', '.join(map(str, cond))}); use "
+                "operators only, or a dict of fields for equality"
+            )
         conds = (
             cond
             if isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond)
@@ -90,4 +104,10 @@ def parse_filter(filter: Mapping[str, Any] | None) -> Filter:
             else:
                 json_value(value, where)
             out.append(Condition(path, op, value))
+    terms = sum(len(c.value) if c.op in MEMBERSHIP else 1 for c in out)
+    if terms > MAX_FILTER_TERMS:
+        raise InputTooLargeError(
+            f"filter has {terms} terms (conditions and $in / $nin values), over {MAX_FILTER_TERMS}; "
+            "narrow it, or split the call"
+        )
     return tuple(out)

@@ -10,7 +10,13 @@ import sqlite3
 import numpy as np
 import pytest
 
-from agentmem.errors import CorruptStoreError, InvalidInputError, SchemaVersionError, StorePathError
+from agentmem.errors import (
+    CorruptStoreError,
+    InputTooLargeError,
+    InvalidInputError,
+    SchemaVersionError,
+    StorePathError,
+)
 from agentmem.filters import parse_filter
 from agentmem.storage.base import NewSlot
 from agentmem.storage.local.columns import ReadColumns, batch_from_rows
@@ -76,6 +82,17 @@ def test_metadata_filters(store):
         parse_filter({"a": {"$regex": "x"}})
     with pytest.raises(InvalidInputError, match="\\$in takes a list"):
         parse_filter({"a": {"$in": "x"}})
+    # shapes that would otherwise match nothing, silently: no $or, no operators mixed with fields
+    with pytest.raises(InvalidInputError, match="filter key '\\$or' is an operator, not a field"):
+        parse_filter({"$or": [{"turn": 1}]})
+    with pytest.raises(InvalidInputError, match="filter 'turn' mixes operators and field names"):
+        parse_filter({"turn": {"$gte": 1, "x": 2}})
+    # a filter SQLite can run: 500 terms pass (and run), 501 are refused in one line
+    assert ids({"turn": {"$in": list(range(499))}, "ok": True}) == ["id2"]
+    with pytest.raises(InputTooLargeError, match="filter has 501 terms .* over 500; narrow it"):
+        parse_filter({"turn": {"$in": list(range(500))}, "ok": True})
+    with pytest.raises(InputTooLargeError, match="filter has 600 terms"):
+        parse_filter({f"k{i}": i for i in range(600)})
 
 
 def test_temporal_links_in_write_order_and_relinked_on_delete(store):
