@@ -916,8 +916,10 @@ class Memory:
     def _row(self, id: str, *, namespace: Namespace | None = None, filter: Filter = ()) -> SlotRow:
         row = self.backend.rows_by_id([id]).get(id)
         if row is None or not self._in_scope(row, namespace, filter):
-            where = "" if namespace is None and not filter else " in that namespace and filter"
-            raise NotFoundError(f"no memory with id {id!r}{where}; list ids with `agentmem inspect`")
+            where = " and".join(
+                part for part, given in ((" under that namespace", namespace is not None), (" matching that filter", filter)) if given
+            )
+            raise NotFoundError(f"no memory with id {id!r}{where}; find ids with recall or list")
         return row
 
     def _record(self, row: SlotRow) -> MemoryRecord:

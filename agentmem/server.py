@@ -303,7 +303,7 @@ def _status(error: AgentMemError) -> int:
 def add_http_api(mcp: Any, service: MemoryService, config: ServerConfig) -> None:
     """`GET /v1` and `POST /v1/<operation>` on the MCP server's HTTP app."""
     import anyio.to_thread
-    from starlette.requests import Request
+    from starlette.requests import ClientDisconnect, Request
     from starlette.responses import JSONResponse, Response
 
     from agentmem import __version__
@@ -338,6 +338,9 @@ def add_http_api(mcp: Any, service: MemoryService, config: ServerConfig) -> None
             result = await anyio.to_thread.run_sync(partial(service.call, operation, arguments))
         except AgentMemError as e:
             return JSONResponse({"error": {"type": type(e).__name__, "message": str(e)}}, status_code=_status(e))
+        except ClientDisconnect:  # the client left before sending its whole request: nobody to answer
+            log.info("agentmem server: a client left during its %s request", operation)
+            return Response(status_code=400)
         except Exception as e:  # noqa: BLE001 - a bug answers 500 with one line; the server stays up
             log.exception("agentmem server: %s failed", operation)
             message = f"unexpected {type(e).__name__} in {operation}; this is a bug in agentmem, see the server's log"

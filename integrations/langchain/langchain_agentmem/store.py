@@ -181,10 +181,17 @@ class AgentMemStore(BaseStore):
             if not isinstance(op, (GetOp, PutOp, SearchOp, ListNamespacesOp)):
                 raise ValueError(f"unknown operation type: {type(op).__name__}")
             validate_op_namespace(op)
+            # Checked before anything is applied, so a bad op leaves the whole batch unapplied.
             if isinstance(op, PutOp):
+                ttl = op.ttl
+                if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0):
+                    raise ValueError(f"put {op.key!r}: ttl must be a positive number of minutes, got {ttl!r}")
                 plan.puts[(op.namespace, op.key)] = op
-            elif isinstance(op, SearchOp) and _has_query(op):
-                plan.queries.append(op.query)
+            elif isinstance(op, SearchOp):
+                if op.query is not None and not isinstance(op.query, str):
+                    raise ValueError(f"search query must be a string, got a {type(op.query).__name__}")
+                if _has_query(op):
+                    plan.queries.append(op.query)
         for (namespace, key), op in plan.puts.items():
             if op.value is None:
                 continue

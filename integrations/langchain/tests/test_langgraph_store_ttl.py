@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 SECOND = 1 / 60  # LangGraph's TTLs are minutes
 
 
@@ -71,3 +73,20 @@ def test_sweeper_thread(tmp_path, make_store):
         assert store.get(("t",), "k") is None
         assert store.sweep_ttl() == 0  # the thread already deleted it
         assert store.stop_ttl_sweeper(timeout=2)
+
+
+def test_a_bad_ttl_or_query_refuses_the_whole_batch_before_anything_changes(tmp_path, make_store):
+    """A ttl is a positive number of minutes: a bad one is refused in LangGraph's terms, and the batch's
+    other ops (here a re-put that would first drop the old item's facets) are not applied."""
+    from langgraph.store.base import PutOp, SearchOp
+
+    with make_store(tmp_path / "m", fields=["a", "b"]) as store:
+        store.put(("t",), "k", {"a": "xxxx", "b": "yyyy"})
+        for ttl, shown in ((-1, "-1"), ("1", "'1'"), (True, "True")):
+            with pytest.raises(ValueError, match=f"put 'new': ttl must be a positive number of minutes, got {shown}"):
+                store.batch([PutOp(("t",), "k", {"a": "zzzz"}), PutOp(("t",), "new", {"a": "w"}, ttl=ttl)])
+        with pytest.raises(ValueError, match="search query must be a string, got a int"):
+            store.batch([PutOp(("t",), "k", {"a": "zzzz"}), SearchOp(("t",), query=5)])
+        assert store.get(("t",), "k").value == {"a": "xxxx", "b": "yyyy"}
+        assert store.get(("t",), "new") is None
+        assert store.search(("t",), query="yyyy")[0].key == "k"
