@@ -10,6 +10,7 @@ HTTP clients send. One reading for all of them, so `user-42/notes` means the sam
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,6 +47,9 @@ def parse_namespace(value: Any, *, where: str = "--namespace") -> Namespace:
         raise InvalidInputError(f"{where}: {e}") from None
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+
+
 def parse_event_time(value: Any, *, where: str = "--event-time") -> datetime | None:
     """ISO 8601 (a trailing Z is fine; no offset means UTC) or unix seconds -> aware UTC datetime."""
     if value is None:
@@ -58,6 +62,8 @@ def parse_event_time(value: Any, *, where: str = "--event-time") -> datetime | N
     elif isinstance(value, str):
         text = value.strip()
         try:
+            if not _NUMBER.fullmatch(text):  # float() also reads "1_000", "١٢٣" and "nan"
+                raise ValueError(text)
             number = float(text)
         except ValueError:
             try:

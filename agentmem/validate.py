@@ -217,7 +217,7 @@ def parse_time(t: TimeLike, what: str = "time") -> float | None:
             f"invalid {what} of type {_type_name(t)}; pass a datetime, an ISO 8601 string or unix seconds"
         )
     if not MIN_TIME <= seconds <= MAX_TIME:
-        shown = repr(t) if len(repr(t)) <= 60 else repr(t)[:57] + "..."
+        shown = t.isoformat() if isinstance(t, datetime) else repr(t) if len(repr(t)) <= 60 else repr(t)[:57] + "..."
         raise InvalidInputError(f"{what} {shown} is outside years 1-9999 UTC; pass a time in that range")
     return float(seconds)
 

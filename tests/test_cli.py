@@ -231,6 +231,10 @@ def test_add_jsonl_from_stdin(store):
         (["add", "x", "--metadata", "{source: chat}"], None, ["--metadata is not valid JSON"]),
         (["add", "x", "--metadata", "[1, 2]"], None, ["must be a JSON object"]),
         (["add", "x", "--event-time", "next tuesday"], None, ["--event-time", "ISO 8601"]),
+        # unix seconds are ASCII decimals: float() alone would read these as numbers
+        (["add", "x", "--event-time", "1_700_000_000"], None, ["--event-time", "cannot read '1_700_000_000'"]),
+        (["add", "x", "--event-time", "\u0661\u0662\u0663"], None, ["--event-time", "ISO 8601"]),
+        (["add", "x", "--event-time", "nan"], None, ["--event-time", "ISO 8601"]),
         (["add", "x", "-n", "a//b"], None, ["empty segment"]),
         (["add", "x", "--jsonl", "f.jsonl"], None, ["not both"]),
         (["add", "--jsonl", "-"], '{"txt": "typo"}\n', ["line 1", "unknown key 'txt'"]),
