@@ -243,6 +243,10 @@ class SlotStore:
             self.conn = sqlite3.connect(
                 self.path, timeout=self.config.busy_timeout_s, isolation_level=None, check_same_thread=False
             )
+            # SQLite's check of every b-tree page as it is read: a damaged file is found where it is
+            # first read, as SQLITE_CORRUPT (reported with `agentmem check`'s fix), not followed into
+            # its other pages.
+            self.conn.execute("PRAGMA cell_size_check=ON")
             self._check_is_agentmem_store()
             self._mark = os.open(self.directory / MARK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
             self._use_wal()
