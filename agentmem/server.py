@@ -348,6 +348,25 @@ def add_http_api(mcp: Any, service: MemoryService, config: ServerConfig) -> None
         return JSONResponse({"result": result})
 
 
+def _json_routing_errors(app: Any, config: ServerConfig) -> None:
+    """A request no route takes (an unknown path, a GET of an operation) gets the HTTP API's one-line
+    JSON error, not Starlette's plain text."""
+    from starlette.responses import JSONResponse
+
+    routes = f"POST /v1/<operation> with a JSON object, GET /v1, or MCP at {config.mcp_path}"
+
+    async def not_found(request: Any, exc: Exception) -> Any:
+        message = f"no route {request.method} {request.url.path}; use {routes}"
+        return JSONResponse({"error": {"type": "NotFoundError", "message": message}}, status_code=404)
+
+    async def wrong_method(request: Any, exc: Exception) -> Any:
+        message = f"{request.url.path} does not take {request.method}; use {routes}"
+        return JSONResponse({"error": {"type": "InvalidInputError", "message": message}}, status_code=405)
+
+    app.add_exception_handler(404, not_found)
+    app.add_exception_handler(405, wrong_method)
+
+
 def _require_token(app: Any, token: str) -> Callable[..., Awaitable[None]]:
     """Wrap an ASGI app so that every HTTP request must carry `Authorization: Bearer <token>`."""
     expected = f"Bearer {token}".encode()
@@ -384,6 +403,7 @@ def serve_http(service: MemoryService, config: ServerConfig, *, on_ready: Callab
     app = mcp.streamable_http_app(
         streamable_http_path=config.mcp_path, stateless_http=True, json_response=True, host=config.host
     )
+    _json_routing_errors(app, config)
     if config.token is not None:
         app = _require_token(app, config.token)
     warm_up(service)

@@ -227,6 +227,15 @@ def test_the_http_api_answers_json_errors(two_servers):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(request)
         assert e.value.code == status and json.loads(e.value.read())["error"]["type"] == kind
+    # a request no route takes gets the same one-line JSON error
+    for path, method, status, words in [
+        ("/v1/recall", "GET", 405, "/v1/recall does not take GET; use POST /v1/<operation>"),
+        ("/v1/recall/extra", "POST", 404, "no route POST /v1/recall/extra; use POST /v1/<operation>"),
+        ("/", "GET", 404, "no route GET /; use"),
+    ]:
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(urllib.request.Request(a + path, data=b"{}" if method == "POST" else None, method=method))
+        assert e.value.code == status and words in json.loads(e.value.read())["error"]["message"]
 
 
 def test_a_token_guards_the_server_and_scope_confines_it(tmp_path):
