@@ -273,8 +273,9 @@ class AgentMemStore(BaseStore):
             start += page
         return kept[offset:wanted]
 
-    def _ranked(self, op: SearchOp, query_vector: np.ndarray) -> list[tuple[MemoryRecord, float]]:
-        """The page of items ranked by their best memory (item record or facet) for the query."""
+    def _ranked(self, op: SearchOp, query_vector: np.ndarray) -> list[tuple[MemoryRecord, float | None]]:
+        """The page of items ranked by their best memory (item record or facet) for the query; past the
+        MAX_K memories a recall ranks, the filter's other matches follow unscored, in write order."""
         pushed, _ = pushdown(op.filter)
         where = {**pushed, **items.STORE_RECORDS}
         wanted = op.offset + op.limit
@@ -291,7 +292,7 @@ class AgentMemStore(BaseStore):
                 filter=where,
                 embedding=query_vector,
             )
-            best: dict[str, tuple[MemoryRecord, float]] = {}
+            best: dict[str, tuple[MemoryRecord, float | None]] = {}
             for hit in hits:
                 parent = items.parent_of(hit.record)
                 if parent not in best and matches(items.value_of(hit.record), op.filter):
@@ -301,6 +302,14 @@ class AgentMemStore(BaseStore):
             if len(best) >= wanted or len(hits) < k or k >= MAX_K:
                 break
             k *= 4
+        if len(best) < wanted and len(hits) >= MAX_K:
+            # The ranking stopped at MAX_K memories with matches to spare (a filter SQL could not
+            # pre-select, or an offset past them): the others are not dropped, they follow unscored,
+            # as the unindexed top-up does. At most len(best) of the scanned are ranked already.
+            for record in self._scan(op, 0, wanted + len(best)):
+                best.setdefault(record.id, (record, None))
+                if len(best) >= wanted:
+                    break
         page = list(best.items())[op.offset : wanted]
         # A facet stands in for its item: report the item record's value and times.
         parents = {pid: self.memory.get(pid) for pid, (rec, _) in page if rec.id != pid}

@@ -301,6 +301,26 @@ def test_vector_search_with_filters_and_pagination(store):
     assert page1[0].score >= page1[1].score >= page2[0].score >= page2[1].score
 
 
+def test_a_ranked_search_past_the_recall_limit_drops_no_match(store, monkeypatch):
+    """A recall ranks at most MAX_K memories (10,000; 40 here): matches a filter keeps that SQL cannot
+    pre-select, and an offset past the ranked ones, still come back, after them and unscored."""
+    import langchain_agentmem.store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_K", 40)
+    store.batch(
+        [PutOp(("big",), f"k{i}", {"text": "zzzz qqqq" if i < 3 else f"apple banana {i}", "n": i}) for i in range(60)]
+    )
+    found = store.search(("big",), query="apple", filter={"n": {"$lt": 3}}, limit=10)
+    assert sorted(r.key for r in found) == ["k0", "k1", "k2"]
+    deep = store.search(("big",), query="apple", limit=10, offset=55)
+    assert len(deep) == 5 and all(r.score is None for r in deep)
+    everything = store.search(("big",), query="apple", limit=60)
+    assert len({r.key for r in everything}) == 60
+    scores = [r.score for r in everything]
+    ranked = [x for x in scores if x is not None]
+    assert scores[: len(ranked)] == ranked == sorted(ranked, reverse=True)  # ranked first, best first
+
+
 def test_vector_search_edge_cases(store):
     store.put(("test",), "doc1", {"text": "test document"})
     for query in ["", "   ", None, "test " * 100, "test!@#$%^&*()"]:
