@@ -164,9 +164,15 @@ def build_mcp(service: MemoryService) -> Any:
         ids: Annotated[
             list[str] | None, Field(description="Your own ids, one per text; an existing id is updated, its history kept.")
         ] = None,
+        ttl: Annotated[
+            StrictInt | StrictFloat | None,
+            Field(description="Seconds until the memories expire: then no read returns them, and a sweep deletes them."),
+        ] = None,
     ) -> dict[str, Any]:
         """Remember texts. Returns {"ids": [...]}: each id is durable once returned."""
-        return await run("remember", texts=texts, namespace=namespace, metadata=metadata, event_time=event_time, ids=ids)
+        return await run(
+            "remember", texts=texts, namespace=namespace, metadata=metadata, event_time=event_time, ids=ids, ttl=ttl
+        )
 
     @mcp.tool(annotations=reading)
     async def recall(
@@ -237,10 +243,11 @@ def build_mcp(service: MemoryService) -> Any:
         query: Annotated[str, Field(description="The query to explain the ranking for.")],
         ids: Annotated[list[str] | str, Field(description="The memories to explain.")],
         namespace: Namespace = None,
+        filter: Filter = None,
     ) -> dict[str, Any]:
         """Why each memory ranks where it does for a query (rank, score, and each signal's share), whether
         or not it makes the top k."""
-        return await run("explain", query=query, ids=ids, namespace=namespace)
+        return await run("explain", query=query, ids=ids, namespace=namespace, filter=filter)
 
     # Resources: the same data, addressable by URI. Ids and namespaces are not file paths, so the SDK's
     # path-traversal checks (which refuse "..") do not apply to them.

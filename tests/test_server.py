@@ -142,6 +142,12 @@ def test_every_tool_round_trips_and_bad_input_is_a_tool_error(two_servers):
     # Still serving, nothing half-written.
     assert call(a, "list", {"namespace": "user-9"})[1]["total"] == 1
     assert call(a, "forget", {"ids": ["carol-1", "nope"]})[1] == {"forgotten": 1, "not_found": ["nope"]}
+    # MCP takes what the HTTP API takes: a ttl on remember, a filter on explain
+    (short,) = call(a, "remember", {"texts": "A short-lived note.", "namespace": "user-ttl", "ttl": 3600})[1]["ids"]
+    assert call(a, "get", {"id": short})[1]["record"]["expires_at"] is not None
+    failed, text = call(a, "explain", {"query": "note", "ids": [short], "filter": {"speaker": "nobody"}})
+    assert failed and f"no memory with id {short!r} matching that filter" in text
+    assert call(a, "forget", {"namespace": "user-ttl"})[1]["forgotten"] == 1
 
 
 def test_resources_address_a_memory_and_a_namespace(two_servers):
