@@ -40,6 +40,7 @@ from typing import Annotated, Any
 
 from agentmem.errors import AgentMemError, InputTooLargeError, InvalidInputError, NotFoundError, ServerError
 from agentmem.service import MemoryService
+from agentmem.validate import clipped
 
 log = logging.getLogger("agentmem")
 
@@ -290,8 +291,7 @@ def _type_error(tool: str, arg: str, value: Any, schema: dict[str, Any]) -> str:
     """One line for an MCP argument of the wrong type: the tool, the argument, what it got and the JSON
     types its schema allows."""
     wanted = [_JSON_TYPES.get(s.get("type", ""), s.get("type", "?")) for s in schema.get("anyOf", [schema])]
-    shown = json.dumps(value, ensure_ascii=False)
-    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    shown = clipped(json.dumps(value, ensure_ascii=False), 40)
     return f"{tool}: argument {arg!r} is {shown}; pass {' or '.join(dict.fromkeys(wanted))}"
 
 

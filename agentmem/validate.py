@@ -48,6 +48,11 @@ MIN_TIME = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 MAX_TIME = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc).timestamp()
 
 
+def clipped(text: str, width: int) -> str:
+    """`text` cut to at most `width` characters, "..." marking the cut: an argument shown in an error."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _type_name(value: Any) -> str:
     return type(value).__name__
 
@@ -124,7 +129,7 @@ def namespace(value: Any) -> Namespace:
             for s in ns:
                 _unicode(s, "a namespace segment")
             return ns
-    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    shown = clipped(repr(value), 80)
     raise InvalidInputError(
         f"invalid namespace {shown}: use a tuple of 1 to {MAX_NAMESPACE_DEPTH} non-empty strings without "
         "control characters, e.g. ('user-42', 'memories')"
@@ -217,7 +222,7 @@ def parse_time(t: TimeLike, what: str = "time") -> float | None:
             f"invalid {what} of type {_type_name(t)}; pass a datetime, an ISO 8601 string or unix seconds"
         )
     if not MIN_TIME <= seconds <= MAX_TIME:
-        shown = t.isoformat() if isinstance(t, datetime) else repr(t) if len(repr(t)) <= 60 else repr(t)[:57] + "..."
+        shown = t.isoformat() if isinstance(t, datetime) else clipped(repr(t), 60)
         raise InvalidInputError(f"{what} {shown} is outside years 1-9999 UTC; pass a time in that range")
     return float(seconds)
 
@@ -229,9 +234,8 @@ def ttl(value: Any, now: float) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTypeError(f"ttl is a {_type_name(value)}; pass a positive number of seconds")
     if not 0 < value <= MAX_TIME - now:  # false for NaN; int against float compares exactly, never overflows
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise InvalidInputError(
-            f"ttl must be a positive number of seconds expiring before the year 10000, got {shown}"
+            f"ttl must be a positive number of seconds expiring before the year 10000, got {clipped(repr(value), 60)}"
         )
     return float(value)
 
