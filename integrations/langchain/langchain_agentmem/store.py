@@ -242,20 +242,21 @@ class AgentMemStore(BaseStore):
             if len(found) < op.limit:
                 # Corner case LangGraph's stores share: fewer scored hits than asked for are
                 # topped up with unindexed items, unscored.
-                unindexed = self._scan(op, 0, op.limit - len(found), unindexed_only=True)
+                unindexed = self._scan(op, 0, op.limit - len(found), indexed=False)
                 found += [(r, None) for r in unindexed]
         if op.refresh_ttl:
             self._refresh([record for record, _ in found])
         return [items.to_search_item(record, score) for record, score in found]
 
     def _scan(
-        self, op: SearchOp, offset: int, limit: int | None, *, unindexed_only: bool = False
+        self, op: SearchOp, offset: int, limit: int | None, *, indexed: bool | None = None
     ) -> list[MemoryRecord]:
-        """Items under the prefix that pass the filter, in write order, a page at a time."""
+        """Items under the prefix that pass the filter, in write order, a page at a time; only the
+        indexed ones (`indexed` True), only the others (False), or both (None)."""
         pushed, complete = pushdown(op.filter)
         where = {**pushed, **items.ITEMS_ONLY}
         namespace = items.to_namespace(op.namespace_prefix) or None
-        if complete and not unindexed_only:
+        if complete and indexed is None:
             return self.memory.list(namespace=namespace, filter=where, limit=limit, offset=offset)
         wanted = None if limit is None else offset + limit
         page = max(100, 2 * (wanted or 0))
@@ -266,7 +267,7 @@ class AgentMemStore(BaseStore):
             kept += [
                 r
                 for r in records
-                if matches(items.value_of(r), op.filter) and not (unindexed_only and r.indexed)
+                if matches(items.value_of(r), op.filter) and indexed in (None, r.indexed)
             ]
             if len(records) < page:
                 break
@@ -304,9 +305,10 @@ class AgentMemStore(BaseStore):
             k *= 4
         if len(best) < wanted and len(hits) >= MAX_K:
             # The ranking stopped at MAX_K memories with matches to spare (a filter SQL could not
-            # pre-select, or an offset past them): the others are not dropped, they follow unscored,
-            # as the unindexed top-up does. At most len(best) of the scanned are ranked already.
-            for record in self._scan(op, 0, wanted + len(best)):
+            # pre-select, or an offset past them): the other indexed items are not dropped, they
+            # follow unscored (unindexed ones come after, from `_search`'s top-up). At most
+            # len(best) of the scanned are ranked already.
+            for record in self._scan(op, 0, wanted + len(best), indexed=True):
                 best.setdefault(record.id, (record, None))
                 if len(best) >= wanted:
                     break

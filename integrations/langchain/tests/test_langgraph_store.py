@@ -319,6 +319,12 @@ def test_a_ranked_search_past_the_recall_limit_drops_no_match(store, monkeypatch
     scores = [r.score for r in everything]
     ranked = [x for x in scores if x is not None]
     assert scores[: len(ranked)] == ranked == sorted(ranked, reverse=True)  # ranked first, best first
+    # unindexed items come once, after the indexed ones, whichever way a page reaches them
+    store.batch([PutOp(("big",), f"u{i}", {"text": "apple", "n": 100 + i}, index=False) for i in range(2)])
+    every = store.search(("big",), query="apple", limit=100)
+    assert len(every) == 62 and len({r.key for r in every}) == 62
+    assert [r.key for r in every[-2:]] == ["u0", "u1"]
+    assert [r.key for r in store.search(("big",), query="apple", limit=100, offset=60)] == ["u0", "u1"]
 
 
 def test_vector_search_edge_cases(store):
