@@ -107,8 +107,12 @@ def build_mcp(service: MemoryService) -> Any:
         take is refused (a misspelt "namespace" would otherwise write into the default namespace), and
         an argument of the wrong type gets one line naming it and the type wanted."""
 
+        schemas: dict[str, dict[str, Any]] | None = None  # each tool's input schema, once all are registered
+
         async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-            schema = next((t.input_schema for t in await self.list_tools() if t.name == name), None)
+            if self.schemas is None:
+                self.schemas = {t.name: t.input_schema for t in await self.list_tools()}
+            schema = self.schemas.get(name)
             accepted = list((schema or {}).get("properties", {}))
             unknown = sorted(set(arguments) - set(accepted)) if schema is not None else []
             if unknown:
