@@ -62,9 +62,9 @@ def demo_store(ctx: click.Context, store: str | None) -> Path:
     return Path(platformdirs.user_data_dir("agentmem")) / "demo"
 
 
-def ingest(path: Path, conversation: dict[str, Any], controller: str | None = None) -> int:
-    """Write every turn as a memory (replacing an earlier demo run's turns) through `controller` (a
-    checkpoint path; None: the packaged one); returns the turn count."""
+def ingest(path: Path, conversation: dict[str, Any], controller: Any = None) -> int:
+    """Write every turn as a memory (replacing an earlier demo run's turns) through `controller` (what
+    `Memory(controller=...)` takes; None: the packaged one); returns the turn count."""
     speakers = conversation["speakers"]
     ns = namespace(conversation)
     n = 0
@@ -88,10 +88,10 @@ def ingest(path: Path, conversation: dict[str, Any], controller: str | None = No
 
 
 def recall_evidence(
-    path: Path, conversation: dict[str, Any], k: int, controller: str | None = None
+    path: Path, conversation: dict[str, Any], k: int, controller: Any = None
 ) -> list[dict[str, Any]]:
-    """Ask every question, read by `controller` (a checkpoint path; None: the packaged one); report the
-    top-k hits and the rank of the first gold evidence turn.
+    """Ask every question, read by `controller` (what `Memory(controller=...)` takes; None: the packaged
+    one); report the top-k hits and the rank of the first gold evidence turn.
 
     The rank is looked up in the top max(k, RANK_DEPTH), so a miss at k still says how far off it was;
     `found` means within the top k.
@@ -126,9 +126,9 @@ def recall_evidence(
     return rows
 
 
-def _controller(path: str | None) -> dict[str, Any]:
-    """Memory's keyword for a checkpoint given on the command line (none: the store's default)."""
-    return {} if path is None else {"controller": path}
+def _controller(controller: Any) -> dict[str, Any]:
+    """Memory's keyword for a controller given on the command line (none: the store's default)."""
+    return {} if controller is None else {"controller": controller}
 
 
 def _recall_in_new_process(path: Path, k: int, controller: str | None) -> dict[str, Any]:
@@ -235,13 +235,14 @@ def demo(ctx: click.Context, store: str | None, k: int, phase: str, controller: 
     """
     path = demo_store(ctx, store)
     conversation = load_conversation()
+    loaded = None
     if controller is not None:  # a file that is no checkpoint fails here, before the store is touched
         from agentmem.controller.learned import LearnedController
 
-        LearnedController.load(controller)
+        loaded = LearnedController.load(controller)
     report: dict[str, Any] = {"store": str(path), "k": k}
     if phase in ("all", "ingest"):
-        n = ingest(path, conversation, controller)
+        n = ingest(path, conversation, loaded)
         report["ingested"] = n
         report["ingest_pid"] = os.getpid()
         if not as_json:
@@ -253,7 +254,7 @@ def demo(ctx: click.Context, store: str | None, k: int, phase: str, controller: 
                 render.emit_json(report)
             return
     if phase == "recall":
-        rows = recall_evidence(path, conversation, k, controller)
+        rows = recall_evidence(path, conversation, k, loaded)
         report.update(pid=os.getpid(), questions=rows)
     else:
         if not as_json:
