@@ -75,16 +75,14 @@ def parse_filter(filter: Mapping[str, Any] | None) -> Filter:
             )
         json_value(key, "a filter key")
         path = tuple(key.split("."))
-        if isinstance(cond, Mapping) and len({str(k).startswith("$") for k in cond}) == 2:
+        # which of the value's keys are operators: {True} a dict of operators, else equality
+        kinds = {str(k).startswith("$") for k in cond} if isinstance(cond, Mapping) else set()
+        if len(kinds) == 2:
             raise InvalidInputError(
                 f"filter {key!r} mixes operators and field names ({', '.join(map(str, cond))}); use "
                 "operators only, or a dict of fields for equality"
             )
-        conds = (
-            cond
-            if isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond)
-            else {"$eq": cond}
-        )
+        conds = cond if kinds == {True} else {"$eq": cond}
         for op, value in conds.items():
             where = f"filter {key!r} {op}"
             if op not in OPERATORS:
