@@ -131,6 +131,32 @@ MACHINES = frozenset(("assistant", "system", "tool", "agent", "ai", "bot", "func
 ROLES = MACHINES | {"user", "human"}
 
 
+# What a question asks about a reply it was given: "you" (the one the asker talks to, a machine when
+# the asker is its user) with a verb of saying or giving ("what did you suggest", "the hotel you
+# recommended", "you mentioned a list"), or "your" before what a reply holds ("your advice").
+_SAID = (
+    "said|suggested|recommended|told|mentioned|gave|listed|wrote|advised|proposed|explained|shared|"
+    "provided|named|described|offered|sent|given|written|shown|showed|came up with|put together"
+)
+_SAY = (
+    "say|suggest|recommend|tell|mention|give|list|write|advise|propose|explain|share|provide|name|"
+    "describe|offer|send|show|come up with|put together"
+)
+_REPLY_WORDS = "advice|suggestions?|recommendations?|tips?|answer|reply|list|explanation|plan|instructions"
+_ASKS_REPLY = re.compile(
+    rf"\byou(?:['’]ve| have| had)? (?:\w+ )?(?:{_SAID})\b|\bdid you (?:\w+ )?(?:{_SAY})\b|\byour (?:{_REPLY_WORDS})\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_reply(query: str) -> bool:
+    """Whether `query` asks what the one it is put to said ("What did you suggest for dinner?", "the
+    hotel you recommended", "your advice on saving"), rather than what the asker or someone else said
+    ("What is my 5K best?", "Where does Mira live?"): in an assistant's memory, the answer is then the
+    assistant's own reply, whatever the user's turn before it says."""
+    return _ASKS_REPLY.search(query) is not None
+
+
 def refers_to(words: set[str], names: set[str], speaker: str) -> bool:
     """Whether a query with lower-cased `words` and capitalised `names` (lower-cased) refers to
     `speaker` (lower-cased, a person, not one of `ROLES`): it holds a word of the speaker's name ("Wu"

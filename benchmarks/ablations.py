@@ -5,7 +5,8 @@
 
 Each variant is the packaged checkpoint with one mechanism switched off through configuration (a
 weight zeroed, a candidate source not gathered, links counted without their coherence, without
-telling a reply from a burst or a machine's reply from a person's, the lexical index built without
+telling a reply from a burst or a machine's reply from a person's, the top k by score without the
+redundancy penalty, the lexical index built without
 name phrases or over each memory's latest text alone, reads or writes that do not look up the
 memories naming whom a text names, a write gate that never updates, no duplicate skip; nothing is
 retrained), evaluated with agentmem's harness on locomo-dev (categories 1-4), on the generated shapes
@@ -105,6 +106,7 @@ def variants() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
             default,
         ),
         "- session pooling": (controller(session=False), default),
+        "- redundancy penalty (the top k by score)": (controller(scoring__redundancy=0.0), default),
         "- time expressions in the query (when)": (controller("when"), default),
         "- how much a memory says (length)": (controller("length"), default),
         "- recency and time": (controller("recency", "time"), default),

@@ -84,6 +84,48 @@ def test_a_query_refers_to_a_speaker_by_any_part_or_short_form_of_the_name_but_n
     assert not refers_to({"which", "flight", "did", "the", "user", "book"}, set(), "user")  # a role
 
 
+def test_a_question_for_what_was_replied_is_told_from_one_about_the_asker_or_someone_else():
+    from agentmem.text import asks_for_reply
+
+    for q in (
+        "What did you suggest when I asked how to get potatoes crispy?",
+        "Can you remind me of the hotel you recommended?",
+        "You mentioned a list of books; what was the third?",
+        "What was your advice on budgets?",
+        "Did you tell me which plants survive low light?",
+    ):
+        assert asks_for_reply(q), q
+    for q in (
+        "Can you tell me what my 5K best is?",  # "you" asked to do something, about the asker's fact
+        "Where are you living these days?",
+        "What souvenir did Maya buy in Kyoto?",
+        "Which flight did the user book?",
+        "Could you make that vegetarian?",
+    ):
+        assert not asks_for_reply(q), q
+
+
+def test_a_machines_replies_read_as_any_reply_when_the_query_asks_what_it_replied():
+    """`Candidates.machine` flags what a machine wrote, so that the links weigh its reply to a person apart;
+    a query asking for the reply flags nothing, unless `CandidateConfig.replies` is off."""
+    rows = [
+        (1, None, 2, None, 0.0, "u", "user", 1, None, None, 40),
+        (2, 1, 3, None, 0.0, "u", "assistant", 0, None, None, 90),
+        (3, 2, None, None, 0.0, "u", "tool", 0, None, None, 30),
+    ]
+
+    def machine(query, replies=True):
+        b = CandidateBuilder(
+            query=query, namespace=None, query_time=None, keys=lambda s: np.zeros((len(s), 3)), replies=replies
+        )
+        b.add(batch_from_rows(rows))
+        return b.build({}).machine.tolist()
+
+    assert machine("How do I get potatoes crispy?") == [False, True, True]
+    assert machine("What did you suggest for crispy potatoes?") == [False, False, False]
+    assert machine("What did you suggest for crispy potatoes?", replies=False) == [False, True, True]
+
+
 def test_sessions_split_event_times_at_gaps_over_three_hours_and_unknown_times_stand_alone():
     from agentmem.controller.candidates import SESSION_GAP, sessions
 

@@ -13,7 +13,7 @@ import torch
 from agentmem import Memory
 from agentmem.controller.candidates import LEXICAL_SPREAD_FLOOR, SIGNALS, CandidateConfig
 from agentmem.controller.learned import LearnedConfig, LearnedController
-from agentmem.controller.scoring import PARTS, ScoringConfig
+from agentmem.controller.scoring import READ_PARTS, ScoringConfig
 from agentmem.controller.train import ControllerTrainingConfig, fit, replay
 from agentmem.controller.write_gate import WriteGateConfig
 from agentmem.episodes import Episode, Item, Turn
@@ -177,14 +177,40 @@ def test_a_format_6_or_7_checkpoint_reads_with_the_splits_it_was_trained_with(tm
     assert not np.allclose(got.scorer.score(cand, q)[0], before)
 
 
+def test_a_format_8_checkpoint_returns_its_top_k_by_score_as_it_did(tmp_path, encoder):
+    """Format 8 knew no redundancy penalty (its config does not say `redundancy`): loaded, it has λ = 0
+    and keeps its other settings (here without the machine split), so each hit's redundancy part is 0
+    and the hits come in the order of their scores."""
+    import json
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    config = LearnedConfig(scoring=ScoringConfig(link_machines=False))
+    packaged = LearnedController(config)
+    state = {k: v.detach().clone() for k, v in packaged.state_dict().items()}
+    d = asdict(config)
+    del d["scoring"]["redundancy"]
+    meta = {"config": json.dumps(d), "format": "agentmem-controller/8"}
+    save_file(state, str(tmp_path / "old.safetensors"), metadata=meta)
+    got = LearnedController.load(tmp_path / "old.safetensors")
+    assert got.config.scoring.redundancy == 0.0 and not got.config.scoring.link_machines
+    with Memory(None, encoder=encoder, controller=got) as mem:
+        mem.remember(["I adopted a beagle.", "I adopted a beagle puppy.", "We went hiking on Sunday."])
+        hits = mem.recall("What dog did I adopt?", k=3)
+    assert [h.why["redundancy"] for h in hits] == [0.0, 0.0, 0.0]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
 def _older_config(config: LearnedConfig, *, says_asks: bool = False) -> str:
-    """The config JSON an older format wrote: no `link_machines` (formats up to 7 always had the machine
-    split), and no `link_asks` unless `says_asks` (formats up to 6 always had the asks split)."""
+    """The config JSON an older format wrote: no `redundancy` (formats up to 8 returned the top k by
+    score), no `link_machines` (formats up to 7 always had the machine split), and no `link_asks` unless
+    `says_asks` (formats up to 6 always had the asks split)."""
     import json
     from dataclasses import asdict
 
     d = asdict(config)
-    del d["scoring"]["link_machines"]
+    del d["scoring"]["link_machines"], d["scoring"]["redundancy"]
     if not says_asks:
         del d["scoring"]["link_asks"]
     return json.dumps(d)
@@ -247,7 +273,7 @@ def test_store_written_by_cosine_is_read_by_a_trained_checkpoint(tmp_path, encod
         )
     with Memory(tmp_path / "s", encoder=encoder, controller=str(tmp_path / "c.safetensors")) as mem:
         hits = mem.recall("kayak", k=3)
-        assert hits[0].id == ids[1] and set(hits[0].why) == set(PARTS)
+        assert hits[0].id == ids[1] and set(hits[0].why) == set(READ_PARTS)
         assert hits[0].score == pytest.approx(sum(hits[0].why.values()), abs=1e-4)
         # BM25 (x, 0, 0) over the three candidates standardises to (2x/3) / max(std, floor); weight 2.
         [(_, x)] = mem.backend.reader().lexical("kayak", 3, namespace=None)
@@ -369,6 +395,37 @@ def test_the_packaged_learned_controller_is_the_default_and_cosine_stays_selecta
         controller_module.resolve_controller("learned")
 
 
+def test_a_question_about_what_the_assistant_suggested_finds_its_reply_not_only_the_request(encoder):
+    """The links weigh an assistant's reply to a user apart (its advice repeats the request's words without
+    the user's facts), but a question asking what the assistant said is answered by that reply: the
+    packaged read ranks it near the top, where with `CandidateConfig.replies` off the request's own
+    strong match pushes it down."""
+    chat = [
+        ("user", "How do I get roast potatoes really crispy?"),
+        ("assistant", "Parboil them for ten minutes, rough up the edges in the colander, then roast in hot oil."),
+        ("user", "I'm training for a 10K in May."),
+        ("assistant", "Good luck with the race!"),
+        ("user", "Which houseplants are hard to kill?"),
+        ("assistant", "Snake plants and pothos survive low light and irregular watering."),
+        ("user", "My sister Ana is visiting next week."),
+        ("assistant", "That sounds lovely."),
+        ("user", "What should I cook for her?"),
+        ("assistant", "A tray bake of vegetables and chicken is easy and feeds a crowd."),
+    ]
+    from agentmem.controller import DEFAULT_CHECKPOINT
+
+    query = "What did you suggest when I asked how to get roast potatoes crispy?"
+    without = LearnedController.load(DEFAULT_CHECKPOINT)
+    without.config.candidates.replies = False
+    ranks = []
+    for controller in ("learned", without):
+        with Memory(None, encoder=encoder, controller=controller) as mem:
+            ids = mem.remember([t for _, t in chat], metadata=[{"speaker": s} for s, _ in chat])
+            ranks.append(mem.explain(query, [ids[1]])[ids[1]].rank)
+    shipped, off = ranks
+    assert shipped <= 2 < off
+
+
 def test_explain_gives_rank_and_parts_even_past_the_top_k(encoder):
     texts = [
         "Alice: Do you have any pets?",
@@ -384,7 +441,7 @@ def test_explain_gives_rank_and_parts_even_past_the_top_k(encoder):
         first = explained[top[0].id]
         assert first.rank == 1 and first.result.score == pytest.approx(top[0].score, abs=1e-5)
         for e in explained.values():
-            assert set(e.result.why) == set(PARTS)
+            assert set(e.result.why) == set(READ_PARTS)
             assert e.result.score == pytest.approx(sum(e.result.why.values()), abs=1e-4)
         # The speaker comes from the "Bob:" prefix when no speaker metadata is given.
         assert explained[ids[1]].result.why["speaker"] != 0 and explained[ids[0]].result.why["speaker"] == 0

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from agentmem.controller.candidates import QUERY_FEATURES, SIGNALS, Candidates
-from agentmem.controller.scoring import PARTS, Scorer, ScoringConfig, collate
+from agentmem.controller.scoring import PARTS, Scorer, ScoringConfig, collate, select
 from agentmem.research.addressing import sparse_content_weighting
 
 
@@ -359,3 +359,35 @@ def test_read_modes_move_each_coefficient_by_the_query_features():
         cand.query = _query(**{asked: 1.0})
         _, parts = scorer.score_numpy(cand, q)
         np.testing.assert_allclose(parts[:, column], weight * cand.features[:, SIGNALS.index("when")], atol=1e-6)
+
+
+def test_the_selection_passes_over_a_near_duplicate_for_a_hit_that_adds_something():
+    """Scores A 5.0, A' 4.9 (key cosine 0.99 with A), B 4.5 (orthogonal to both), C 1.0 (cosines -0.5
+    with A, -0.37 with A', 0 with B: nothing positive, so no penalty). λ = 1.5: A, then B (4.5 against
+    A' at 4.9 - 1.5 x 0.99 = 3.415), then A' with its penalty, then C; λ = 0 is the order of the scores."""
+    keys = np.array(
+        [[1.0, 0.0, 0.0], [0.99, np.sqrt(1 - 0.99**2), 0.0], [0.0, 0.0, 2.0], [-0.5, np.sqrt(0.75), 0.0]]
+    )  # B's key is not of unit length: the selection takes cosines
+    scores = np.array([5.0, 4.9, 4.5, 1.0])
+    order, penalty = select(scores, keys, None, 1.5)
+    assert order.tolist() == [0, 2, 1, 3]
+    np.testing.assert_allclose(penalty, [0.0, 0.0, 1.5 * 0.99, 0.0], atol=1e-12)
+    top2, pen2 = select(scores, keys, 2, 1.5)
+    assert top2.tolist() == [0, 2] and pen2.tolist() == [0.0, 0.0]
+    plain, none = select(scores, keys, None, 0.0)
+    assert plain.tolist() == [0, 1, 2, 3] and not none.any()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_selected_scores_never_increase_and_every_candidate_is_taken_once(seed):
+    rng = np.random.default_rng(seed)
+    c = int(rng.integers(1, 40))
+    scores = rng.normal(size=c) * 3
+    keys = rng.normal(size=(c, 8))
+    lam = float(rng.uniform(0, 4))
+    order, penalty = select(scores, keys, None, lam)
+    assert sorted(order.tolist()) == list(range(c))
+    final = scores[order] - penalty
+    assert np.all(np.diff(final) <= 1e-12) and np.all(penalty >= 0)
+    k = int(rng.integers(1, c + 1))
+    assert select(scores, keys, k, lam)[0].tolist() == order[:k].tolist()

@@ -177,7 +177,8 @@ def controller(
     render.plot(lambda: plot_report(report, path.with_suffix(".png")), "the training curves")
     best = report.best_epoch
     click.echo(
-        f"wrote {path} (best epoch {best}, val recall_any@10 {report.val_recall_any_at_10[best]:.3f}; "
+        f"wrote {path} (best epoch {best}, val recall_any@10 {report.val_recall_any_at_10[best]:.3f}, "
+        f"redundancy penalty {report.redundancy:g}; "
         f"write gate on {gate.pairs} pairs ({gate.positives} updates), threshold {gate.threshold:.2f}: "
         f"val precision {gate.val_precision:.3f}, recall {gate.val_recall:.3f}; {result.seconds:.0f} s)"
     )

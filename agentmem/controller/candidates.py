@@ -63,7 +63,7 @@ import numpy as np
 from agentmem.controller.base import ReadQuery
 from agentmem.cpu import in_background
 from agentmem.storage.base import ReadBatch, SlotReader, ns_key
-from agentmem.text import MACHINES, STOPWORDS, capitalised, name_phrases, refers_to
+from agentmem.text import MACHINES, STOPWORDS, asks_for_reply, capitalised, name_phrases, refers_to
 from agentmem.time_expressions import window
 
 SIGNALS = ("lexical", "speaker", "recency", "time", "usage", "namespace", "when", "length")
@@ -88,12 +88,15 @@ class CandidateConfig:
     """dense_k / lexical_k: candidates from the dense index / from the lexical index; neighbours: the
     temporal neighbours of the best this-many dense candidates and lexical candidates join the
     candidates (0: none; the DNC's links, kept sparse); naming: memories naming someone the query names
-    by full name count as the query's speaker, and cut the links (`CandidateBuilder.build`)."""
+    by full name count as the query's speaker, and cut the links (`CandidateBuilder.build`); replies: a
+    query asking what the machine said (`text.asks_for_reply`: "what did you suggest ...?") flags no
+    candidate as a machine's (`Candidates.machine`), so the links weigh its replies as any reply."""
 
     dense_k: int = 32
     lexical_k: int = 48
     neighbours: int = 24
     naming: bool = True
+    replies: bool = True
 
 
 @dataclass
@@ -105,7 +108,9 @@ class Candidates:
     next[i] = j exactly when prev[j] = i. speakers (C,) int64: equal codes for the same speaker, -1
     unknown; sessions (C,) int64: equal codes for one session (module docstring); asks (C,) bool: the
     memory holds a question; machine (C,) bool: its speaker is a machine's role (text.MACHINES: an
-    assistant, a tool); query (Q,) the read's QUERY_FEATURES.
+    assistant, a tool), false throughout when the query asks what the machine said
+    (`text.asks_for_reply`): the links then weigh its reply to a person as any reply, for the reply is
+    what is asked about; query (Q,) the read's QUERY_FEATURES.
     """
 
     slots: np.ndarray
@@ -136,12 +141,14 @@ class CandidateBuilder:
         namespace: tuple[str, ...] | None,
         query_time: float | None,
         keys: Callable[[list[int]], np.ndarray],
+        replies: bool = True,
     ) -> None:
-        """keys(slots) gives the key vectors `(len(slots), d)` of slots."""
+        """keys(slots) gives the key vectors `(len(slots), d)` of slots; replies: `CandidateConfig.replies`."""
         words = re.findall(r"\w+", query.lower())
         self.words = set(words)
         self.asked = next((w for w in words if w in QUESTION_WORDS), None)
         self.present = bool(self.words & CURRENT)
+        self.asks_reply = replies and asks_for_reply(query)
         self.names = capitalised(query) - STOPWORDS
         self.ns = None if namespace is None else ns_key(namespace)
         self.query_time = query_time
@@ -241,7 +248,9 @@ class CandidateBuilder:
             # match of one memory over to its neighbour. The memories naming the person rank on their own.
             prev[:] = nxt[:] = -1
         speakers = speakers.astype(np.int64)
-        machines = [code for name, code in self._speaker_codes.items() if name in MACHINES]
+        # A machine's reply to a person repeats the person's words without their facts (text.MACHINES),
+        # unless the query asks for what the machine replied.
+        machines = [] if self.asks_reply else [c for name, c in self._speaker_codes.items() if name in MACHINES]
         return Candidates(
             slots, keys, feats, prev, nxt, speakers, sessions(times), asks, np.isin(speakers, machines),
             self.query_features(feats),
@@ -288,11 +297,10 @@ def gather(
     ones, `explain` the ones asked about). The caller must not hold the backend's lock, which the worker
     needs."""
     c = config
-    cand = CandidateBuilder(
-        query=query.text, namespace=query.namespace, query_time=query.time, keys=memory.vectors
-    )
 
-    def take(slots: Sequence[int], strong: Sequence[int], *, visible: bool = True) -> None:
+    def take(
+        cand: CandidateBuilder, slots: Sequence[int], strong: Sequence[int], *, visible: bool = True
+    ) -> None:
         """Add candidates, and the temporal neighbours of the `strong` ones among them (from the rows
         already collected where it can, so only the others' links are looked up)."""
         new = [s for s in slots if s not in cand]
@@ -305,29 +313,34 @@ def gather(
                 )
             )
 
-    def lexical_part() -> tuple[dict[int, float], np.ndarray | None]:
-        """The lexical top-K and its candidates' rows (BM25 of candidates outside it counts as 0), and
-        the memories naming whom the query names."""
+    def lexical_part() -> tuple[CandidateBuilder, dict[int, float], np.ndarray | None]:
+        """The builder (made here, off the scan's thread, so the scan starts at once) with the lexical
+        top-K and its candidates' rows (BM25 of candidates outside it counts as 0), the top-K, and the
+        memories naming whom the query names."""
+        cand = CandidateBuilder(
+            query=query.text, namespace=query.namespace, query_time=query.time, keys=memory.vectors,
+            replies=c.replies,
+        )  # fmt: skip
         found = dict(memory.lexical(query.text, c.lexical_k, namespace=query.namespace, filter=query.filter))
-        take(list(found), list(found)[: c.neighbours])
+        take(cand, list(found), list(found)[: c.neighbours])
         cand.describe()
         naming = memory.naming(name_phrases(query.text), namespace=query.namespace) if c.naming else None
         # Most of a read's top k are lexical candidates: their rows, fetched here while the scan
         # runs, are not fetched after it for the records.
         memory.rows(list(found))
-        return found, naming
+        return cand, found, naming
 
-    key = query.vector / max(float(np.linalg.norm(query.vector)), 1e-12)  # the read key: the unit query
     lexical_done = in_background(lexical_part)
     try:
+        key = query.vector / max(float(np.linalg.norm(query.vector)), 1e-12)  # the read key: the unit query
         # At least k dense candidates, so a read of k hits returns k where the scope holds them.
         dense_k = max(c.dense_k, query.k)
         dense = [s for s, _ in memory.search(key, dense_k, namespace=query.namespace, filter=query.filter)]
     except BaseException:
         wait([lexical_done])  # never leave the worker reading a memory the caller may change or close
         raise
-    lexical, naming = lexical_done.result()
-    take(dense, dense[: c.neighbours])
-    take(extra, (), visible=False)
-    take((), extra)
+    cand, lexical, naming = lexical_done.result()
+    take(cand, dense, dense[: c.neighbours])
+    take(cand, extra, (), visible=False)
+    take(cand, (), extra)
     return cand.build(lexical, naming)

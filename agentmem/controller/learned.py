@@ -28,19 +28,20 @@ from torch import nn
 
 from agentmem.controller.base import PendingWrite, ReadHit, ReadQuery, WriteDecision
 from agentmem.controller.candidates import SIGNALS, CandidateConfig, Candidates, gather
-from agentmem.controller.scoring import PARTS, Scorer, ScoringConfig
+from agentmem.controller.scoring import READ_PARTS, Scorer, ScoringConfig, select
 from agentmem.controller.write_gate import WriteGate, WriteGateConfig
 from agentmem.errors import InvalidInputError
 from agentmem.storage.base import SlotReader
 
-FORMAT = "agentmem-controller/8"
-# Older formats knew less: formats 5 to 7 always told a machine's reply to a person from other replies
+FORMAT = "agentmem-controller/9"
+# Older formats knew less: formats up to 8 returned the top k by score (their configs do not say
+# `redundancy`; they load with 0), formats 5 to 7 always told a machine's reply to a person from other replies
 # (their configs do not say `link_machines`), formats up to 6 always told apart whether a link's
 # earlier memory asks (their configs do not say `link_asks`), formats up to 5 had no `length` signal,
 # format 4's links not whether a reply is a machine's to a person, format 3's not whether the earlier
 # memory asks either. Their checkpoints load with the splits, weight 0 for the new signal and one link
 # weight for the values they did not tell apart (`_upgrade`), so they read exactly as they did.
-_OLDER = {f"agentmem-controller/{v}": v for v in (3, 4, 5, 6, 7)}
+_OLDER = {f"agentmem-controller/{v}": v for v in (3, 4, 5, 6, 7, 8)}
 _OLD_SIGNALS = SIGNALS.index("length")  # the signals before `length`, the ones older formats had
 
 
@@ -103,10 +104,11 @@ class LearnedController(nn.Module):
         scores, parts = self.scorer.score(cand, q.vector)
         weights = np.exp(scores - scores.max())
         weights /= weights.sum()
-        top = np.argsort(-scores, kind="stable")[:k]
-        columns = (cand.slots[top], scores[top], weights[top], parts[top])
+        top, penalty = select(scores, cand.keys, k, self.config.scoring.redundancy)
+        parts = np.column_stack([parts[top], -penalty])
+        columns = (cand.slots[top], scores[top] - penalty, weights[top], parts)
         return [
-            ReadHit(slot=slot, score=score, weight=weight, why=dict(zip(PARTS, why, strict=True)))
+            ReadHit(slot=slot, score=score, weight=weight, why=dict(zip(READ_PARTS, why, strict=True)))
             for slot, score, weight, why in zip(*(c.tolist() for c in columns), strict=True)
         ]
 
@@ -144,10 +146,12 @@ class LearnedController(nn.Module):
             )
         try:
             config_dict = json.loads(meta["config"])
-            if older is not None:  # the splits these formats always had (_OLDER)
+            if older is not None:  # what these formats always did (_OLDER)
                 scoring = config_dict.setdefault("scoring", {})
-                scoring.setdefault("link_asks", True)
-                scoring["link_machines"] = True
+                scoring.setdefault("redundancy", 0.0)
+                if older < 8:
+                    scoring.setdefault("link_asks", True)
+                    scoring["link_machines"] = True
             config = LearnedConfig.from_dict(config_dict)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InvalidInputError(
@@ -166,8 +170,8 @@ class LearnedController(nn.Module):
 
 
 def _upgrade(state: dict[str, torch.Tensor], version: int) -> dict[str, torch.Tensor]:
-    """An older format's state (format `version`, 3 to 7) with this format's parameters: format 6 and 7
-    states are this format's with the machine split (and format 6's with the asks split); before them,
+    """An older format's state (format `version`, 3 to 8) with this format's parameters: format 6 to 8
+    states are this format's (format 6 and 7 with the machine split, format 6 with the asks split); before them,
     the `length` signal weighs 0 in the signal weights, the read modes and the context layer's inputs;
     format 3 and 4 links get their axes (`_upgrade_links`)."""
     state = dict(state)

@@ -40,6 +40,16 @@ attributable (`why`, in PARTS order):
   so a candidate's score can depend on what the others look like (two answers to one question, a
   strong match two turns away). w_o starts at 0: before training the read is the linear one.
 
+**Redundancy.** A read returns its top k as a set, and two memories saying the same thing spend two
+of its places on one piece of evidence. The hits are taken greedily (maximal marginal relevance,
+Carbonell & Goldstein 1998): each next hit is the candidate with the best
+
+    s_i − λ max(0, max_{j above i} cos(M_i, M_j))
+
+and that difference is its score, the penalty reported as its `redundancy` part (`select`). λ
+(`ScoringConfig.redundancy`) is not differentiated: training fits the scores, then chooses λ on the
+held-out selection set (`controller.train.choose_redundancy`).
+
 **Read modes.** The DNC mixes its weightings with read modes π that the controller emits for each read.
 Here every mixing coefficient above (b, θ, γ, γ_s) is a base value plus a linear function of the
 query's QUERY_FEATURES q (candidates.py: the question word, whether it names a speaker or a time,
@@ -74,6 +84,8 @@ from agentmem.controller.candidates import QUERY_FEATURES, SIGNALS, Candidates
 from agentmem.research.addressing import EPS, cosine_similarity
 
 PARTS = ("content", *SIGNALS, "link_forward", "link_backward", "session", "context")
+# The parts of a returned hit's score: the scorer's, then the redundancy penalty of the selection.
+READ_PARTS = (*PARTS, "redundancy")
 # Candidate cosines of one query closer than this are one value: standardised, they stay near-identical.
 COSINE_SPREAD_FLOOR = 0.05
 _LEX = SIGNALS.index("lexical")
@@ -86,6 +98,8 @@ class ScoringConfig:
     """link_coherence: (lo, hi) of the link weighting c(i, j) (None: every link counts fully);
     link_asks: the link weights tell whether the earlier memory of a pair asks (module docstring);
     link_machines: the link weights tell a machine's reply to a person from any other reply;
+    redundancy: λ of the selection's penalty for a hit like one ranked above it (module docstring;
+    0: the top k by score);
     read_modes: the coefficients follow the query's features (q Π) or are the same for every read;
     hidden / attention: widths H and A of the context layer (hidden 0: no context layer);
     fast: reads score with `score_numpy` (True) or the torch reference `forward` (False).
@@ -96,6 +110,7 @@ class ScoringConfig:
     link_coherence: tuple[float, float] | None = (0.2, 0.5)
     link_asks: bool = False
     link_machines: bool = True
+    redundancy: float = 1.5
     read_modes: bool = False
     hidden: int = 0
     attention: int = 16
@@ -354,6 +369,34 @@ class Scorer(nn.Module):
     def _apply(self, fn, recurse=True):
         self._numpy_views = None  # .to(), .double(), ... may give the parameters new tensors
         return super()._apply(fn, recurse)
+
+
+def select(
+    scores: np.ndarray, keys: np.ndarray, k: int | None, redundancy: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top k of candidates with scores (C,) and keys (C, d), taken greedily by score less
+    `redundancy` times the candidate's largest positive key cosine with those taken before it (the
+    module docstring's maximal marginal relevance); k None: every candidate. Returns their positions
+    (k,) in order and their penalties (k,), so that the scores less the penalties never increase."""
+    n = len(scores) if k is None else min(k, len(scores))
+    if not redundancy or n <= 1:
+        return np.argsort(-scores, kind="stable")[:n], np.zeros(n)
+    # A penalty is at most λ, so a candidate scoring under the k-th best score less λ can never be
+    # taken: while fewer than k are taken, one of the k best is left, worth at least that much.
+    within = np.arange(len(scores))
+    if n < len(scores):
+        within = np.flatnonzero(scores >= np.partition(scores, -n)[-n] - redundancy)
+    keys = keys[within]
+    unit = keys / np.maximum(np.linalg.norm(keys, axis=1, keepdims=True), 1e-12)
+    closest = np.zeros(len(within))  # max(0, the largest cosine with a hit taken so far)
+    value = scores[within].astype(np.float64)
+    order, penalty = np.empty(n, dtype=np.int64), np.empty(n)
+    for t in range(n):
+        i = int(np.argmax(value - redundancy * closest))
+        order[t], penalty[t] = within[i], redundancy * closest[i]
+        value[i] = -np.inf
+        np.maximum(closest, unit @ unit[i], out=closest)
+    return order, penalty
 
 
 def collate(cands: Sequence[Candidates], queries: Sequence[np.ndarray]) -> tuple[torch.Tensor, ...]:

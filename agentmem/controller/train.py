@@ -15,6 +15,9 @@ The recipe (`train_controller`):
    w = softmax(scores over the candidates). The first term asks for any gold memory on top
    (recall_any); the second, weighted λ (`all_weight`), for every gold memory above every other
    candidate (recall_all: a question needing three turns needs all three).
+4. The read's redundancy penalty λ (scoring.py, `select`), which no gradient reaches, is chosen from
+   `REDUNDANCY_GRID` as the value whose top 10 reads the same held-out questions best (any@10 + all@10;
+   a tie goes to the smaller λ): `choose_redundancy`.
 
 Episodes come from the project's generators (`training_episodes("dialogue")`, drawn from seeds no
 evaluation uses) or from a LoCoMo- or LongMemEval-format file the user gives.
@@ -36,7 +39,7 @@ import torch
 from agentmem.controller.base import ReadQuery
 from agentmem.controller.candidates import Candidates
 from agentmem.controller.learned import LearnedConfig, LearnedController
-from agentmem.controller.scoring import collate
+from agentmem.controller.scoring import collate, select
 from agentmem.controller.write_gate import GateReport, fit_gate, gate_pairs
 from agentmem.encoder import Encoder
 from agentmem.episodes import Episode
@@ -51,6 +54,8 @@ TRAIN_SEED = 100_000
 # eval shapes` uses 2000.
 SELECTION_SEED = 200_000
 GENERATORS = ("shapes", "dialogue", "synthetic")
+# The values of the redundancy penalty λ the recipe chooses from (0: the top k by score).
+REDUNDANCY_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
 @dataclass
@@ -88,6 +93,9 @@ class TrainingReport:
     val_recall_any_at_10: list[float] = field(default_factory=list)
     val_recall_all_at_10: list[float] = field(default_factory=list)
     best_epoch: int = -1
+    redundancy: float = 0.0
+    # each λ of REDUNDANCY_GRID (as text, for JSON): the held-out [recall_any@10, recall_all@10] it reads
+    redundancy_recall: dict[str, list[float]] = field(default_factory=dict)
     n_train: int = 0
     n_val: int = 0
     seconds: float = 0.0
@@ -192,7 +200,44 @@ def train_controller(
     if not examples:
         raise ValueError("no question's evidence could be found among the episodes' turns")
     report = fit(model, examples, training, selection)
+    if selection is None:  # the questions `fit` held out
+        selection, _ = _validation_split(examples, training.val_fraction, random.Random(training.seed))
+    report.redundancy_recall = choose_redundancy(model, selection)
+    report.redundancy = model.config.scoring.redundancy
     return TrainingResult(model, report, gate, len(examples), time.perf_counter() - start)
+
+
+def choose_redundancy(
+    controller: LearnedController, examples: Sequence[Example], grid: Sequence[float] = REDUNDANCY_GRID
+) -> dict[str, list[float]]:
+    """Set the controller's redundancy penalty λ to the value of `grid` whose top 10 (`scoring.select`)
+    reads `examples` best: recall_any@10 + recall_all@10, a tie going to the smaller λ. Returns each
+    value's [recall_any@10, recall_all@10]."""
+    scored = [(e, controller.scorer.score(e.candidates, e.query)[0]) for e in examples]
+    found: dict[str, list[float]] = {}
+    best, best_sum = 0.0, -math.inf
+    for lam in sorted(grid):
+        hits_any, hits_all = [], []
+        for e, scores in scored:
+            top, _ = select(scores, e.candidates.keys, 10, lam)
+            n = len(set(top.tolist()) & set(e.gold))
+            hits_any.append(float(n > 0))
+            hits_all.append(float(n == len(e.gold) and not e.missing and n > 0))
+        found[str(lam)] = [float(np.mean(hits_any)), float(np.mean(hits_all))]
+        if sum(found[str(lam)]) > best_sum:
+            best, best_sum = lam, sum(found[str(lam)])
+    controller.config.scoring.redundancy = best
+    return found
+
+
+def _validation_split(
+    examples: Sequence[Example], fraction: float, rng: random.Random
+) -> tuple[list[Example], list[Example]]:
+    """(held out, the rest): a `fraction` of the examples drawn by `rng`."""
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    n_val = int(len(order) * fraction)
+    return [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
 
 
 def replay(
@@ -253,10 +298,7 @@ def fit(
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     if selection is None:
-        order = list(range(len(examples)))
-        rng.shuffle(order)
-        n_val = int(len(order) * config.val_fraction)
-        val, train = [examples[i] for i in order[:n_val]], [examples[i] for i in order[n_val:]]
+        val, train = _validation_split(examples, config.val_fraction, rng)
     else:
         val, train = list(selection), list(examples)
     report = TrainingReport(n_train=len(train), n_val=len(val))

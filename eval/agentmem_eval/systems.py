@@ -381,7 +381,9 @@ def zsum_controller(spec: Any = None) -> Any:
     """agentmem's controller (`spec`: what `AgentMemConfig.controller` holds; None: the packaged learned
     one) with its scorer replaced by a fresh, untrained one built from the controller's own scoring
     config. The write gate and the candidate gathering stay as trained, so writes and candidates are
-    agentmem's, and a fresh scorer ranks by z(cos) + z(BM25) whatever parameters the trained one has.
+    agentmem's, and a fresh scorer ranks by z(cos) + z(BM25) whatever parameters the trained one has;
+    its hits are the top k by that score (no redundancy penalty, which the recipe chooses for the
+    trained scorer).
 
     Raises ValueError for a controller with no learned scorer (the cosine baseline)."""
     from agentmem.controller import resolve_controller
@@ -394,6 +396,7 @@ def zsum_controller(spec: Any = None) -> Any:
                          f"{getattr(loaded, 'name', spec)!r} has none; drop zsum from the systems or use the "
                          "learned controller")
     controller = copy.deepcopy(loaded)  # a controller instance may be shared with the agentmem system
+    controller.config.scoring.redundancy = 0.0
     controller.scorer = Scorer(controller.config.scoring)
     controller.eval()
     return controller

@@ -135,6 +135,7 @@ def test_zsum_is_agentmems_memory_ranked_by_the_untrained_z_sum(fake_encoder):
         assert torch.equal(a, b)
     fresh = Scorer(packaged.config.scoring).state_dict()
     assert all(torch.equal(fresh[name], t) for name, t in zsum.scorer.state_dict().items())
+    assert zsum.config.scoring.redundancy == 0.0  # its top k by score, whatever the packaged read's penalty
 
     system = SystemsConfig().factory("zsum", fake_encoder)()
     agentmem = SystemsConfig().factory("agentmem", fake_encoder)()
