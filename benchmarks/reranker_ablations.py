@@ -16,8 +16,10 @@ candidates is a miss). Then, on those fixed candidate sets:
   with every question in its template's words only (`ShapesConfig(echo=0)`), with links that tell
   whether the earlier memory asks (`ScoringConfig.link_asks`), with read modes, with a context layer.
 
-Printed and saved: recall_any@10 / recall_all@10 on locomo-dev, its multi-hop questions and each
-held-out shape. Writes bypass the write gate (each turn its own memory), as in training, so these
+Every row ranks a question's top 10 by score (`controller.train.evaluate`), as the epoch is selected,
+but the first, the packaged read's own selection (`scoring.select` with the checkpoint's redundancy
+penalty), and the second, the same scores without the penalty. Printed and saved: recall_any@10 /
+recall_all@10 on locomo-dev, its multi-hop questions and each held-out shape. Writes bypass the write gate (each turn its own memory), as in training, so these
 figures differ from `agentmem eval`'s by the gate's merges.
 """
 
@@ -47,7 +49,7 @@ def main() -> None:
     from agentmem.controller import DEFAULT_CHECKPOINT
     from agentmem.controller.candidates import SIGNALS
     from agentmem.controller.learned import LearnedConfig, LearnedController
-    from agentmem.controller.scoring import Scorer, ScoringConfig
+    from agentmem.controller.scoring import Scorer, ScoringConfig, select
     from agentmem.controller.train import (
         TRAIN_SEED,
         ControllerTrainingConfig,
@@ -85,6 +87,18 @@ def main() -> None:
         with torch.no_grad():
             return {name: [round(x, 4) for x in evaluate(scorer, xs, 1.0)[1:]] for name, xs in sets.items()}
 
+    def measure_selected(scorer: Scorer, redundancy: float) -> dict[str, list[float]]:
+        """recall_any@10 / recall_all@10 of the top 10 a read returns (`scoring.select`)."""
+        out = {}
+        for name, xs in sets.items():
+            found = []
+            for e in xs:
+                top, _ = select(scorer.score(e.candidates, e.query)[0], e.candidates.keys, 10, redundancy)
+                n = len(set(top.tolist()) & set(e.gold))
+                found.append((n > 0, n == len(e.gold) and not e.missing and n > 0))
+            out[name] = [round(sum(f[0] for f in found) / len(found), 4), round(sum(f[1] for f in found) / len(found), 4)]
+        return out
+
     def switched(change: Callable[[Scorer], None]) -> Scorer:
         scorer = copy.deepcopy(packaged.scorer)
         with torch.no_grad():
@@ -95,7 +109,7 @@ def main() -> None:
         return lambda s: [s.signal_weight[SIGNALS.index(x)].zero_() for x in signals]
 
     variants: dict[str, Callable[[], torch.nn.Module]] = {
-        "full (packaged checkpoint)": lambda: packaged.scorer,
+        "full (packaged checkpoint, its top 10 by score)": lambda: packaged.scorer,
         **{f"- {signal}": (lambda s=signal: switched(zero(s))) for signal in ("lexical", "speaker", "when", "length")},
         "- recency and time": lambda: switched(zero("recency", "time")),
         "- links": lambda: switched(lambda s: s.link_weight.zero_()),
@@ -119,7 +133,10 @@ def main() -> None:
             return model.scorer
 
         variants[name] = train_one
-    rows = []
+    lam = packaged.config.scoring.redundancy
+    rows = [{"variant": f"full (packaged checkpoint, the read's selection, redundancy {lam:g})",
+             **measure_selected(packaged.scorer, lam)}]
+    print(rows[0], flush=True)
     for name, make in variants.items():
         row = {"variant": name, **measure(make())}
         rows.append(row)
