@@ -3,7 +3,8 @@
 It composes three parts, each in its own module:
 - read: `candidates.gather` (sparse candidates from the backend: dense top-K, lexical top-K, temporal
   neighbours) then `scoring.Scorer` (content addressing with strength β, the signals, the links), read
-  weights w = softmax(s) over the candidates;
+  weights w = softmax(s) over the candidates, and the hits by `scoring.select` (the top k, each less
+  its redundancy with the hits above);
 - write: `write_gate.WriteGate` (skip a duplicate, update the memory an observation supersedes, or
   allocate a new slot);
 - training (train.py) fits the gate, then the scorer through the same `gather` reads use.
