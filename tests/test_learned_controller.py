@@ -501,3 +501,28 @@ def test_the_config_defaults_are_the_packaged_checkpoints():
     defaults = asdict(LearnedConfig())
     assert packaged["gate"].pop("update_threshold") == pytest.approx(defaults["gate"].pop("update_threshold"))
     assert packaged == defaults
+
+
+def test_the_recipe_chooses_the_smallest_redundancy_penalty_that_reads_the_held_out_questions_best(monkeypatch):
+    """Eleven candidates, the gold one scoring last, under four copies of the top hit: by score
+    alone the top 10 misses it; any penalty of 0.5 or more pushes the copies under it, and the tie
+    among those goes to the smallest."""
+    from agentmem.controller.candidates import QUERY_FEATURES, Candidates
+    from agentmem.controller.train import REDUNDANCY_GRID, Example, choose_redundancy
+
+    n, d = 11, 12
+    keys = np.zeros((n, d), np.float32)
+    keys[:5, 0] = 1.0  # candidate 0 and its four copies
+    for i in range(5, n):
+        keys[i, i - 4] = 1.0  # the others, each its own direction
+    scores = np.array([10.0, 1.0, 0.9, 0.8, 0.7, 9.0, 8.0, 7.0, 6.0, 5.0, 0.6])
+    none = np.full(n, -1)
+    cand = Candidates(
+        np.arange(n), keys, np.zeros((n, len(SIGNALS)), np.float32), none, none, none, np.arange(n),
+        np.zeros(n, bool), np.zeros(n, bool), np.zeros(len(QUERY_FEATURES), np.float32),
+    )  # fmt: skip
+    ctl = LearnedController()
+    monkeypatch.setattr(ctl.scorer, "score", lambda c, q: (scores, None))
+    found = choose_redundancy(ctl, [Example(cand, np.ones(d, np.float32), gold=[10])])
+    assert found == {str(lam): [float(lam > 0)] * 2 for lam in REDUNDANCY_GRID}
+    assert ctl.config.scoring.redundancy == 0.5
