@@ -49,13 +49,14 @@ def main() -> None:
     from agentmem.controller import DEFAULT_CHECKPOINT
     from agentmem.controller.candidates import SIGNALS
     from agentmem.controller.learned import LearnedConfig, LearnedController
-    from agentmem.controller.scoring import Scorer, ScoringConfig, select
+    from agentmem.controller.scoring import Scorer, ScoringConfig
     from agentmem.controller.train import (
         TRAIN_SEED,
         ControllerTrainingConfig,
         evaluate,
         fit,
         replay,
+        selected_recall,
         selection_episodes,
         training_episodes,
     )
@@ -89,15 +90,10 @@ def main() -> None:
 
     def measure_selected(scorer: Scorer, redundancy: float) -> dict[str, list[float]]:
         """recall_any@10 / recall_all@10 of the top 10 a read returns (`scoring.select`)."""
-        out = {}
-        for name, xs in sets.items():
-            found = []
-            for e in xs:
-                top, _ = select(scorer.score(e.candidates, e.query)[0], e.candidates.keys, 10, redundancy)
-                n = len(set(top.tolist()) & set(e.gold))
-                found.append((n > 0, n == len(e.gold) and not e.missing and n > 0))
-            out[name] = [round(sum(f[0] for f in found) / len(found), 4), round(sum(f[1] for f in found) / len(found), 4)]
-        return out
+        return {
+            name: [round(x, 4) for x in selected_recall([(e, scorer.score(e.candidates, e.query)[0]) for e in xs], redundancy)]
+            for name, xs in sets.items()
+        }
 
     def switched(change: Callable[[Scorer], None]) -> Scorer:
         scorer = copy.deepcopy(packaged.scorer)

@@ -217,17 +217,25 @@ def choose_redundancy(
     found: dict[str, list[float]] = {}
     best, best_sum = 0.0, -math.inf
     for lam in sorted(grid):
-        hits_any, hits_all = [], []
-        for e, scores in scored:
-            top, _ = select(scores, e.candidates.keys, 10, lam)
-            n = len(set(top.tolist()) & set(e.gold))
-            hits_any.append(float(n > 0))
-            hits_all.append(float(n == len(e.gold) and not e.missing and n > 0))
-        found[str(lam)] = [float(np.mean(hits_any)), float(np.mean(hits_all))]
+        found[str(lam)] = selected_recall(scored, lam)
         if sum(found[str(lam)]) > best_sum:
             best, best_sum = lam, sum(found[str(lam)])
     controller.config.scoring.redundancy = best
     return found
+
+
+def selected_recall(scored: Sequence[tuple[Example, np.ndarray]], redundancy: float) -> list[float]:
+    """[recall_any@10, recall_all@10] of examples given with their candidates' scores (C,), each read's
+    top 10 taken as a read takes it (`scoring.select` with penalty `redundancy`)."""
+    hits = [_hits(select(scores, e.candidates.keys, 10, redundancy)[0].tolist(), e) for e, scores in scored]
+    return [float(np.mean([h[0] for h in hits])), float(np.mean([h[1] for h in hits]))]
+
+
+def _hits(top: Sequence[int], e: Example) -> tuple[float, float]:
+    """(recall_any, recall_all) of one example's top candidates: a gold memory missing from the
+    candidates is a miss."""
+    found = len(set(top) & set(e.gold))
+    return float(found > 0), float(found == len(e.gold) and not e.missing and found > 0)
 
 
 def _validation_split(
@@ -374,9 +382,9 @@ def evaluate(
         scores, _ = scorer(*collate([e.candidates for e in batch], [e.query for e in batch]))
         top = torch.topk(scores, k=min(10, scores.shape[1]), dim=-1).indices.tolist()
         for j, e in enumerate(batch):
-            found = len(set(top[j]) & set(e.gold))
-            hits_any.append(float(found > 0))
-            hits_all.append(float(found == len(e.gold) and not e.missing and found > 0))
+            found_any, found_all = _hits(top[j], e)
+            hits_any.append(found_any)
+            hits_all.append(found_all)
     return losses / max(n_loss, 1), float(np.mean(hits_any)), float(np.mean(hits_all))
 
 
