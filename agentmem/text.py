@@ -133,7 +133,10 @@ ROLES = MACHINES | {"user", "human"}
 
 # What a question asks about a reply it was given: "you" (the one the asker talks to, a machine when
 # the asker is its user) with a verb of saying or giving ("what did you suggest", "the hotel you
-# recommended", "you mentioned a list"), or "your" before what a reply holds ("your advice").
+# recommended", "you mentioned a list"), "your" before what a reply holds ("your advice"), or advice
+# by the name of what one is given ("the tips for", "recommendations on", "any suggestions"), whoever
+# is asked: in a log where a machine answers a person, advice is what the machine wrote. Words that
+# name a person's own things as well ("plan", "list", "answer") count only after "your".
 _SAID = (
     "said|suggested|recommended|told|mentioned|gave|listed|wrote|advised|proposed|explained|shared|"
     "provided|named|described|offered|sent|given|written|shown|showed|came up with|put together"
@@ -143,17 +146,20 @@ _SAY = (
     "describe|offer|send|show|come up with|put together"
 )
 _REPLY_WORDS = "advice|suggestions?|recommendations?|tips?|answer|reply|list|explanation|plan|instructions"
+_ADVICE = "advice|tips|suggestions?|recommendations?|instructions"
 _ASKS_REPLY = re.compile(
-    rf"\byou(?:['’]ve| have| had)? (?:\w+ )?(?:{_SAID})\b|\bdid you (?:\w+ )?(?:{_SAY})\b|\byour (?:{_REPLY_WORDS})\b",
+    rf"\byou(?:['’]ve| have| had)? (?:\w+ )?(?:{_SAID})\b|\bdid you (?:\w+ )?(?:{_SAY})\b|\byour (?:{_REPLY_WORDS})\b"
+    rf"|\b(?:{_ADVICE})\b",
     re.IGNORECASE,
 )
 
 
 def asks_for_reply(query: str) -> bool:
     """Whether `query` asks what the one it is put to said ("What did you suggest for dinner?", "the
-    hotel you recommended", "your advice on saving"), rather than what the asker or someone else said
-    ("What is my 5K best?", "Where does Mira live?"): in an assistant's memory, the answer is then the
-    assistant's own reply, whatever the user's turn before it says."""
+    hotel you recommended", "your advice on saving") or for advice ("What were the tips for crispy
+    potatoes?"), rather than what the asker or someone else did or said ("What is my 5K best?", "Where
+    does Mira live?"): in an assistant's memory, the answer is then the assistant's own reply, whatever
+    the user's turn before it says."""
     return _ASKS_REPLY.search(query) is not None
 
 

@@ -10,9 +10,11 @@ question in one of three wordings:
 - `request`: "What did you suggest when I asked: <the request>?", in the request's own words, which the
   user's turn holds and the reply does not;
 - `tip`: "You gave me a tip about <a word of one tip>. What was it?", a word the reply holds;
-- `unaddressed`: "What were the tips for this: <the request>?", which does not say who gave them.
+- `advice`: "What were the tips for this: <the request>?", which asks for advice without saying who
+  gave it;
+- `unaddressed`: "Remind me what came of this: <the request>", which says neither.
 
-The first two ask what the assistant said (`agentmem.text.asks_for_reply`); the third does not. Each
+The first three ask what the assistant said (`agentmem.text.asks_for_reply`); the fourth does not. Each
 episode is written once and each question gathered once, as training does (`controller.train.replay`,
 each turn its own memory), with the packaged checkpoint as shipped (its hits in the order a read returns
 them, `scoring.select`) and with `CandidateConfig.replies` off (a machine's reply to a person weighed apart from any reply for every query); `zsum` (an untrained
@@ -56,7 +58,8 @@ WORDINGS = {
         "What did you say about {w} when I asked for advice?",
         "You mentioned something about {w}; can you remind me?",
     ),
-    "unaddressed": ("What were the tips for this: {r}", "Remind me of the advice on this one: {r}"),
+    "advice": ("What were the tips for this: {r}", "Remind me of the advice on this one: {r}"),
+    "unaddressed": ("Remind me what came of this: {r}", "What was the outcome of this one: {r}"),
 }
 
 

@@ -93,6 +93,8 @@ def test_a_question_for_what_was_replied_is_told_from_one_about_the_asker_or_som
         "You mentioned a list of books; what was the third?",
         "What was your advice on budgets?",
         "Did you tell me which plants survive low light?",
+        "What were the tips for getting potatoes crispy?",  # advice, whoever gave it
+        "Any recommendations on budgeting apps from last time?",
     ):
         assert asks_for_reply(q), q
     for q in (
@@ -101,6 +103,8 @@ def test_a_question_for_what_was_replied_is_told_from_one_about_the_asker_or_som
         "What souvenir did Maya buy in Kyoto?",
         "Which flight did the user book?",
         "Could you make that vegetarian?",
+        "What was on my reading list?",  # a list, a plan, an answer: also a person's own
+        "What tip did the waiter get?",  # one tip: money as often as advice
     ):
         assert not asks_for_reply(q), q
 
