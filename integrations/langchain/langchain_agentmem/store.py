@@ -324,7 +324,10 @@ class AgentMemStore(BaseStore):
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         # agentmem's namespace listing has LangGraph's semantics: "*" matches any one label, depth
-        # truncates and dedupes, results are sorted before the page is cut.
+        # truncates and dedupes. It sorts the stored (escaped) segments, whose order differs from
+        # the labels' wherever a label holds an escaped character, so the labels are sorted here
+        # and the page cut after. agentmem reads every namespace's count for a listing anyway, so
+        # this costs one decode and one sort of the matching namespaces per call (O(n log n)).
         paths: dict[str, list[tuple[str, ...]]] = {"prefix": [], "suffix": []}
         for condition in op.match_conditions or ():
             if condition.match_type not in paths:
@@ -332,16 +335,15 @@ class AgentMemStore(BaseStore):
             paths[condition.match_type].append(tuple(p if p == "*" else items.to_segment(p) for p in condition.path))
         if len(paths["prefix"]) > 1 or len(paths["suffix"]) > 1:
             raise ValueError("list_namespaces takes at most one prefix and one suffix condition")
-        window = op.offset >= 0 and op.limit >= 0  # else cut as a Python slice, from every namespace
         found = self.memory.namespaces(
             prefix=next(iter(paths["prefix"]), None) or None,
             suffix=next(iter(paths["suffix"]), None) or None,
             max_depth=op.max_depth,
-            limit=op.limit if window else None,
-            offset=op.offset if window else 0,
+            limit=None,
         )
-        namespaces = [items.from_namespace(ns) for ns in found]
-        return namespaces if window else namespaces[op.offset : op.offset + op.limit]
+        # Decoding is one-to-one, so the decoded namespaces are as distinct as the stored ones.
+        namespaces = sorted(items.from_namespace(ns) for ns in found)
+        return namespaces[op.offset : op.offset + op.limit]  # a Python slice, as InMemoryStore cuts
 
     def _apply_puts(self, plan: _Plan, vectors: np.ndarray) -> None:
         """Every put of the batch, in one transaction of the memory: all of them, or none."""

@@ -16,6 +16,7 @@ from langgraph.store.base import (
     PutOp,
     SearchOp,
 )
+from langgraph.store.memory import InMemoryStore
 
 from agentmem import Memory
 from agentmem.controller import CosineController, WriteDecision
@@ -249,6 +250,34 @@ def test_list_namespaces_max_depth_example_from_langgraph_docs(store):
         ("a", "b", "d"),
         ("a", "b", "f"),
     ]
+
+
+def test_list_namespaces_orders_labels_as_inmemorystore_does(store):
+    """Labels agentmem stores escaped (controls, "%", lone surrogates) sort and page by the labels
+    themselves, as InMemoryStore sorts them: Python's order of the label tuples."""
+    labels = ["a", "a\x01", "a%", "a%01", "aB", "a\x7f", "a\x9f", "a\u00e9", "a\ud800", "a\udfff", "a\ue000", "b"]
+    namespaces = [(x,) for x in labels] + [("p", x, "s") for x in labels] + [("p", x, x, "t") for x in labels[:4]]
+    reference = InMemoryStore()
+    for ns in namespaces:
+        store.put(ns, "k", {"v": 1})
+        reference.put(ns, "k", {"v": 1})
+    for kwargs in (
+        {},
+        {"prefix": ("p",)},
+        {"prefix": ("p", "*")},
+        {"suffix": ("s",)},
+        {"prefix": ("p",), "suffix": ("*",)},
+        {"max_depth": 2},
+        {"prefix": ("p",), "max_depth": 2},
+        {"limit": 5},
+        {"limit": 4, "offset": 3},
+        {"prefix": ("p",), "max_depth": 2, "limit": 3, "offset": 2},
+        {"offset": 30, "limit": 100},
+        {"limit": -2},
+        {"offset": -3, "limit": 2},
+    ):
+        assert store.list_namespaces(**kwargs) == reference.list_namespaces(**kwargs), kwargs
+    assert store.list_namespaces()[:3] == [("a",), ("a\x01",), ("a%",)]
 
 
 # -- semantic search: embedding, fields and JSON paths, index=False, scores -------------------------
