@@ -229,16 +229,20 @@ class AgentMemStore(BaseStore):
         return items.to_item(record)
 
     def _search(self, op: SearchOp, query_vector: np.ndarray | None) -> list[SearchItem]:
-        if op.offset < 0 or op.limit < 0:
-            # A negative bound counts from the end, as a Python slice (and InMemoryStore) does: the
-            # window is cut from every match.
-            every = self.memory.count(namespace=items.to_namespace(op.namespace_prefix) or None)
-            found = self._search(op._replace(offset=0, limit=max(every, 1)), query_vector)
-            return found[op.offset : op.offset + op.limit]
         if query_vector is None:
+            if op.offset < 0 or op.limit < 0:
+                # A negative bound counts from the end, as a Python slice (and InMemoryStore) does: the
+                # window is cut from every match.
+                every = self.memory.count(namespace=items.to_namespace(op.namespace_prefix) or None)
+                found = self._search(op._replace(offset=0, limit=max(every, 1)), None)
+                return found[op.offset : op.offset + op.limit]
             found = [(record, None) for record in self._scan(op, op.offset, op.limit)]
         else:
-            found = self._ranked(op, query_vector)
+            # InMemoryStore walks the ranking keeping ranks in [offset, offset + limit), so a negative
+            # bound does not count from the end here: a negative offset starts at the top, and an end
+            # at or below zero keeps nothing.
+            start = max(op.offset, 0)
+            found = self._ranked(op, query_vector, start, max(op.offset + op.limit, 0) - start)
             if len(found) < op.limit:
                 # Corner case LangGraph's stores share: fewer scored hits than asked for are
                 # topped up with unindexed items, unscored.
@@ -274,13 +278,16 @@ class AgentMemStore(BaseStore):
             start += page
         return kept[offset:wanted]
 
-    def _ranked(self, op: SearchOp, query_vector: np.ndarray) -> list[tuple[MemoryRecord, float | None]]:
-        """The page of items ranked by their best memory (item record or facet) for the query; past the
-        MAX_K memories a recall ranks, the filter's other matches follow unscored, in write order."""
+    def _ranked(
+        self, op: SearchOp, query_vector: np.ndarray, offset: int, limit: int
+    ) -> list[tuple[MemoryRecord, float | None]]:
+        """The page `[offset, offset + limit)` of items ranked by their best memory (item record or
+        facet) for the query; past the MAX_K memories a recall ranks, the filter's other matches follow
+        unscored, in write order."""
         pushed, _ = pushdown(op.filter)
         where = {**pushed, **items.STORE_RECORDS}
-        wanted = op.offset + op.limit
-        if wanted <= 0:
+        wanted = offset + limit
+        if limit <= 0:
             return []
         k = wanted
         while True:
@@ -312,7 +319,7 @@ class AgentMemStore(BaseStore):
                 best.setdefault(record.id, (record, None))
                 if len(best) >= wanted:
                     break
-        page = list(best.items())[op.offset : wanted]
+        page = list(best.items())[offset:wanted]
         # A facet stands in for its item: report the item record's value and times.
         parents = {pid: self.memory.get(pid) for pid, (rec, _) in page if rec.id != pid}
         return [(parents.get(pid) or rec, score) for pid, (rec, score) in page]

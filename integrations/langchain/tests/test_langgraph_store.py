@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 from langchain_agentmem import AgentMemStore
@@ -360,6 +361,31 @@ def test_vector_search_edge_cases(store):
     store.put(("test",), "doc1", {"text": "test document"})
     for query in ["", "   ", None, "test " * 100, "test!@#$%^&*()"]:
         assert len(store.search(("test",), query=query)) == 1
+
+
+def test_search_windows_match_inmemorystore_for_any_limit_and_offset(store, char_embeddings):
+    """Every limit and offset in -3..3, with a query and without, on items indexed and not, against
+    InMemoryStore: a negative bound slices every match without a query, and with one keeps the ranks
+    in [offset, offset + limit) (none for limit -1), topped up with unindexed items."""
+    reference = InMemoryStore(index={"dims": char_embeddings.dims, "embed": char_embeddings})
+    rng = random.Random(7)
+    words = ["kayak", "river", "zebra", "quartz", "violin", "pepper", "glacier", "mosaic"]
+    for i in range(9):
+        value = {"text": " ".join(rng.sample(words, 3)), "n": i}
+        index = False if rng.random() < 0.3 else None
+        store.put(("docs",), f"k{i}", value, index=index)
+        reference.put(("docs",), f"k{i}", value, index=index)
+    for query in ("zebra kayak", None):
+        for limit in range(-3, 4):
+            for offset in range(-3, 4):
+                ours = store.search(("docs",), query=query, limit=limit, offset=offset)
+                theirs = reference.search(("docs",), query=query, limit=limit, offset=offset)
+                where = (query, limit, offset)
+                assert [i.key for i in ours] == [i.key for i in theirs], where
+                assert [i.score is None for i in ours] == [i.score is None for i in theirs], where
+                for a, b in zip(ours, theirs, strict=True):
+                    assert b.score is None or a.score == pytest.approx(b.score, abs=1e-4), where
+    assert store.search(("docs",), query="zebra kayak", limit=-1) == []
 
 
 def test_embed_chosen_fields_one_vector_each(store_at, make_store):
