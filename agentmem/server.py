@@ -360,14 +360,25 @@ def add_http_api(mcp: Any, service: MemoryService, config: ServerConfig) -> None
 
 
 def _json_routing_errors(app: Any, config: ServerConfig) -> None:
-    """A request no route takes (an unknown path, a GET of an operation) gets the HTTP API's one-line
-    JSON error, not Starlette's plain text."""
+    """A request no route takes (an unknown path, a path with a trailing slash, a GET of an operation)
+    gets the HTTP API's one-line JSON error, not Starlette's plain text or a redirect: a redirect has
+    no JSON body, and a POST that follows it sends its body twice."""
     from starlette.responses import JSONResponse
+    from starlette.routing import Match
 
+    app.router.redirect_slashes = False
     routes = f"POST /v1/<operation> with a JSON object, GET /v1, or MCP at {config.mcp_path}"
 
+    def routed(scope: dict[str, Any]) -> bool:
+        return any(route.matches(scope)[0] is not Match.NONE for route in app.router.routes)
+
     async def not_found(request: Any, exc: Exception) -> Any:
-        message = f"no route {request.method} {request.url.path}; use {routes}"
+        method, path = request.method, request.url.path
+        bare = path.rstrip("/")
+        if bare and bare != path and routed({**request.scope, "path": bare}):
+            message = f"no route {method} {path}; paths take no trailing slash: {bare}"
+        else:
+            message = f"no route {method} {path}; use {routes}"
         return JSONResponse({"error": {"type": "NotFoundError", "message": message}}, status_code=404)
 
     async def wrong_method(request: Any, exc: Exception) -> Any:

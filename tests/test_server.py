@@ -238,6 +238,12 @@ def test_the_http_api_answers_json_errors(two_servers):
         ("/v1/recall", "GET", 405, "/v1/recall does not take GET; use POST /v1/<operation>"),
         ("/v1/recall/extra", "POST", 404, "no route POST /v1/recall/extra; use POST /v1/<operation>"),
         ("/", "GET", 404, "no route GET /; use"),
+        # a trailing slash is answered, not redirected: a redirect has no JSON body
+        ("/v1/", "POST", 404, "no route POST /v1/; paths take no trailing slash: /v1"),
+        ("/v1/", "GET", 404, "no route GET /v1/; paths take no trailing slash: /v1"),
+        ("/v1/recall/", "POST", 404, "no route POST /v1/recall/; paths take no trailing slash: /v1/recall"),
+        ("/mcp/", "POST", 404, "no route POST /mcp/; paths take no trailing slash: /mcp"),
+        ("/nowhere/", "POST", 404, "no route POST /nowhere/; use POST /v1/<operation>"),
     ]:
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(urllib.request.Request(a + path, data=b"{}" if method == "POST" else None, method=method))
