@@ -68,6 +68,15 @@ class DuplicateIdError(InvalidInputError):
     """The same id appears twice in one `remember` batch."""
 
 
+class IdInUseError(InvalidInputError):
+    """An id given to `remember` belongs to a memory in another namespace (ids are one per store);
+    `id` is that id."""
+
+    def __init__(self, message: str, id: str | None = None) -> None:
+        super().__init__(message)
+        self.id = id
+
+
 class ServerError(AgentMemError):
     """An agentmem server (`agentmem serve`) could not be reached, refused the request's token, or
     answered with something that is not the agentmem HTTP API."""

@@ -50,6 +50,7 @@ from agentmem.errors import (
     ClosedError,
     DuplicateIdError,
     EncoderMismatchError,
+    IdInUseError,
     InvalidInputError,
     InvalidTypeError,
     NotFoundError,
@@ -285,8 +286,8 @@ class Memory:
         """Refuse a caller's id that already lives in another namespace."""
         for i, row in existing.items():
             if row.namespace != ns:
-                raise InvalidInputError(
-                    f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it"
+                raise IdInUseError(
+                    f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it", i
                 )
 
     @staticmethod

@@ -8,8 +8,9 @@ what arrives as text is read as the command line reads it (notation.py): a names
 
 Scope: a service may be confined to a namespace prefix (`agentmem serve --scope user-42`). Every
 namespace a client names is then taken under that prefix and every namespace it is shown is written
-without it, so a client cannot name, read, change or forget a memory outside the scope, nor learn
-that one exists (an id taken outside the scope is refused without saying where).
+without it, so a client cannot name, read, change or forget a memory outside the scope, and no answer
+names a namespace outside it. Ids are one per store: an id a memory in another namespace holds is
+refused by `remember` with one message, whether that memory is inside the scope or outside it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentmem import notation, validate
-from agentmem.errors import InvalidInputError, InvalidTypeError, NotFoundError
+from agentmem.errors import IdInUseError, InvalidInputError, InvalidTypeError, NotFoundError
 from agentmem.records import MemoryRecord
 
 if TYPE_CHECKING:
@@ -110,14 +111,6 @@ class MemoryService:
     def _record(self, record: MemoryRecord) -> dict[str, Any]:
         return {**record.to_dict(), "namespace": self._shown(record.namespace)}
 
-    def _ids_outside(self, ids: list[str]) -> list[str]:
-        """Of `ids`, those held by a memory outside the scope."""
-        if not self.config.scope:
-            return []
-        scope = self.config.scope
-        held = {i: self.memory.get(i) for i in ids}
-        return [i for i, record in held.items() if record is not None and record.namespace[: len(scope)] != scope]
-
     # -- operations ----------------------------------------------------------------------------
 
     def remember(
@@ -137,11 +130,15 @@ class MemoryService:
             when: Any = [notation.parse_event_time(t, where=f"event_time {i}") for i, t in enumerate(event_time)]
         else:
             when = notation.parse_event_time(event_time, where="event_time")
-        if ids is not None:
-            taken = self._ids_outside(validate.identifiers(ids))
-            if taken:
-                raise InvalidInputError(f"id {taken[0]!r} is taken by a memory outside this server's scope; choose another id")
-        written = self.memory.remember(texts, namespace=ns, metadata=metadata, event_time=when, ids=ids, ttl=ttl)
+        try:
+            written = self.memory.remember(texts, namespace=ns, metadata=metadata, event_time=when, ids=ids, ttl=ttl)
+        except IdInUseError as e:
+            if not self.config.scope:
+                raise
+            # The library's message names the namespace holding the id, which may lie outside the
+            # scope. Ids are one per store, so a refusal cannot be avoided, but it is the same
+            # whether the id is held in another of the client's namespaces or outside them.
+            raise IdInUseError(f"id {e.id!r} is taken by a memory in another namespace; choose another id", e.id) from None
         return {"ids": written}
 
     def recall(self, query: Any, k: Any = None, namespace: Any = None, filter: Any = None) -> dict[str, Any]:

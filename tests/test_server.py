@@ -259,8 +259,24 @@ def test_a_token_guards_the_server_and_scope_confines_it(tmp_path):
         assert ok.returncode == 0, ok.stderr
         stats = json.loads(cli("stats", "--json", server_url=url, AGENTMEM_SERVER_TOKEN="s3cret").stdout)
         assert stats["namespaces"] == [{"namespace": ["notes"], "memories": 1}] and "path" not in stats
+        # an id held outside the scope is refused without naming where it is held
+        row = json.dumps({"text": "Hal's secret.", "namespace": "user-2/private", "id": "secret-1"})
+        assert cli("--store", str(store), "add", "--jsonl", "-", input=row + "\n").returncode == 0
+        body = json.dumps({"texts": ["Gina purls."], "ids": ["secret-1"]}).encode()
+        request = urllib.request.Request(
+            url + "/v1/remember", data=body, method="POST", headers={"Authorization": "Bearer s3cret"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(request)
+        assert e.value.code == 400 and json.loads(e.value.read())["error"] == {
+            "type": "IdInUseError",
+            "message": "id 'secret-1' is taken by a memory in another namespace; choose another id",
+        }
     local = json.loads(cli("--store", str(store), "stats", "--json").stdout)
-    assert local["namespaces"] == [{"namespace": ["user-1", "notes"], "memories": 1}]
+    assert local["namespaces"] == [
+        {"namespace": ["user-1", "notes"], "memories": 1},
+        {"namespace": ["user-2", "private"], "memories": 1},
+    ]
 
 
 def test_serving_beyond_loopback_without_a_token_is_refused_before_anything_loads(tmp_path):

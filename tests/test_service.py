@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from agentmem import Memory
-from agentmem.errors import InvalidInputError, InvalidTypeError, NotFoundError
+from agentmem.errors import IdInUseError, InvalidInputError, InvalidTypeError, NotFoundError
 from agentmem.service import MemoryService, ServiceConfig
 
 pytestmark = pytest.mark.backends("local", "postgres")
@@ -112,9 +112,9 @@ def test_a_scoped_service_never_reaches_outside_its_scope(mem):
     with pytest.raises(NotFoundError):
         service.call("update", {"id": alice, "text": "changed"})
     assert service.call("forget", {"ids": [alice]}) == {"forgotten": 0, "not_found": [alice]}
-    with pytest.raises(InvalidInputError, match="taken by a memory outside this server's scope") as e:
+    with pytest.raises(IdInUseError) as e:
         service.call("remember", {"texts": ["x"], "ids": [alice]})
-    assert "user-42" not in str(e.value)
+    assert str(e.value) == f"id {alice!r} is taken by a memory in another namespace; choose another id"
     assert service.call("ids_with_prefix", {"prefix": alice[:8]}) == {"ids": []}
     stats = service.call("stats", {})
     assert stats["memories"] == 3 and "path" not in stats and stats["scope"] == ["user-7"]
@@ -126,6 +126,28 @@ def test_a_scoped_service_never_reaches_outside_its_scope(mem):
         service.call("remember", {"texts": ["x"], "namespace": deep})
     assert "user-7" not in str(e.value)
     assert mem.get(service.call("remember", {"texts": ["x"], "namespace": deep[:31]})["ids"][0]).namespace[0] == "user-7"
+
+
+def test_a_scoped_refusal_of_an_id_says_nothing_of_where_it_is(mem):
+    """An id is one per store, so a scoped client's id that another memory holds is refused; the
+    refusal is the same whether that memory is in another of the client's namespaces or outside the
+    scope, and names neither namespace nor the scope."""
+    service = MemoryService(mem, ServiceConfig(scope=("user-7",)))
+    alice = next(r.id for r in mem.list(namespace=("user-42",)))
+    service.call("remember", {"texts": ["Bob's cello is from 1921."], "namespace": ["other"], "ids": ["cello"]})
+    refusals = {}
+    for taken in (alice, "bob-1", "cello"):
+        with pytest.raises(IdInUseError) as e:
+            service.call("remember", {"texts": ["Bob tunes it.", "Bob plays."], "namespace": ["diary"], "ids": ["fresh", taken]})
+        refusals[taken] = str(e.value).replace(repr(taken), "<id>")
+    assert set(refusals.values()) == {"id <id> is taken by a memory in another namespace; choose another id"}
+    assert mem.get("fresh") is None and mem.get(alice).namespace == ("user-42",)
+    # the library names the namespace to an unscoped caller
+    with pytest.raises(IdInUseError, match=r"exists in namespace \('user-42',\)"):
+        MemoryService(mem).call("remember", {"texts": ["x"], "namespace": ["user-7"], "ids": [alice]})
+    # an id held in the very namespace is updated, as unscoped
+    assert service.call("remember", {"texts": ["Bob's cello is old."], "namespace": ["other"], "ids": ["cello"]})["ids"] == ["cello"]
+    assert mem.get("cello").text == "Bob's cello is old."
 
 
 def test_ids_complete_from_a_prefix(mem):
