@@ -21,13 +21,28 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentmem import notation, validate
-from agentmem.errors import IdInUseError, InvalidInputError, InvalidTypeError, NotFoundError
+from agentmem.errors import (
+    IdInUseError,
+    InputTooLargeError,
+    InvalidInputError,
+    InvalidTypeError,
+    NotFoundError,
+)
 from agentmem.records import MemoryRecord
 
 if TYPE_CHECKING:
     from agentmem.memory import Memory
 
 Namespace = tuple[str, ...]
+
+# What one call may ask of a service. Encoding is the cost of a write (a short text or a 256-token
+# window of a long one each costs a model pass), so a call is bounded by its texts and their
+# characters: at these limits a call takes seconds on a laptop's CPU, and about a minute at worst on
+# two busy cores, instead of holding the server for as long as a 64 MiB request takes to encode. A
+# client with more sends several calls (the CLI's `add` does).
+MAX_CALL_TEXTS = 1_000
+MAX_CALL_CHARS = 1_000_000
+MAX_CALL_IDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -36,12 +51,17 @@ class ServiceConfig:
     default_namespace: where `remember` writes when the client names no namespace (under the scope).
     default_k: how many memories `recall` returns when the client does not say.
     default_limit: the page size of `list` when the client does not say.
+    max_texts, max_chars: the most texts, and characters of text in all, one `remember` takes.
+    max_ids: the most ids one `forget` or `explain` takes.
     """
 
     scope: Namespace = ()
     default_namespace: Namespace = ("default",)
     default_k: int = 5
     default_limit: int = 20
+    max_texts: int = MAX_CALL_TEXTS
+    max_chars: int = MAX_CALL_CHARS
+    max_ids: int = MAX_CALL_IDS
 
 
 class MemoryService:
@@ -111,6 +131,13 @@ class MemoryService:
     def _record(self, record: MemoryRecord) -> dict[str, Any]:
         return {**record.to_dict(), "namespace": self._shown(record.namespace)}
 
+    def _few_ids(self, operation: str, ids: Any) -> None:
+        if isinstance(ids, list) and len(ids) > self.config.max_ids:
+            raise InputTooLargeError(
+                f"{operation} got {len(ids):,} ids, over this server's {self.config.max_ids:,} per call; "
+                "send them in several calls"
+            )
+
     # -- operations ----------------------------------------------------------------------------
 
     def remember(
@@ -123,6 +150,18 @@ class MemoryService:
         ttl: Any = None,
     ) -> dict[str, Any]:
         """Store texts; `{"ids": [...]}` in input order, each durable when returned."""
+        if isinstance(texts, list):
+            if len(texts) > self.config.max_texts:
+                raise InputTooLargeError(
+                    f"remember got {len(texts):,} texts, over this server's {self.config.max_texts:,} per call; "
+                    "send them in several calls"
+                )
+            chars = sum(len(t) for t in texts if isinstance(t, str))
+            if chars > self.config.max_chars:
+                raise InputTooLargeError(
+                    f"remember got {chars:,} characters of text, over this server's {self.config.max_chars:,} "
+                    "per call; send them in several calls"
+                )
         ns = self._inside(namespace, "namespace")
         if ns is None:
             ns = self.config.scope + self.config.default_namespace
@@ -176,6 +215,7 @@ class MemoryService:
     def forget(self, ids: Any = None, namespace: Any = None, filter: Any = None) -> dict[str, Any]:
         """Delete memories by id, or every memory under a namespace and/or matching a filter. A call
         naming none of them is refused: a service never empties the whole store."""
+        self._few_ids("forget", ids)
         if ids is None and namespace is None and not filter:
             raise InvalidInputError(
                 "forget needs ids, a namespace or a non-empty filter; a server never forgets everything at once"
@@ -213,6 +253,7 @@ class MemoryService:
 
     def explain(self, query: Any, ids: Any, namespace: Any = None, filter: Any = None) -> dict[str, Any]:
         """Why each memory ranks where it does for `query`, whether or not it makes the top k."""
+        self._few_ids("explain", ids)
         found = self.memory.explain(query, ids, namespace=self._prefix(namespace), filter=filter)
         explanations = {}
         for i, e in found.items():

@@ -584,3 +584,13 @@ def test_a_nul_byte_in_a_path_argument_is_a_one_line_error(tmp_path):
     r = run(None, "--store", "s\x00", "stats")
     assert r.code == 2
     assert_error(r, "NUL byte")
+
+
+def test_add_splits_its_input_into_calls_a_server_takes():
+    """`add` writes in batches within a server's per-call limits: 1,000 texts, 1,000,000 characters."""
+    from agentmem.cli.inputs import Item, batches
+
+    long = [Item("x" * 100_000) for _ in range(25)]
+    assert [len(b) for b in batches(long, 256)] == [10, 10, 5]
+    assert [len(b) for b in batches([Item("tea")] * 2_500, 5_000)] == [1_000, 1_000, 500]
+    assert [len(b) for b in batches([Item("tea")] * 5, 2)] == [2, 2, 1]

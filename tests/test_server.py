@@ -226,6 +226,7 @@ def test_the_http_api_answers_json_errors(two_servers):
     for body, status, kind in [
         (b"{not json", 400, "InvalidInputError"),
         (b'{"texts": ["' + b"x" * (65 << 20) + b'"]}', 400, "InputTooLargeError"),
+        (json.dumps({"texts": ["tea"] * 1_001}).encode(), 400, "InputTooLargeError"),
         (b"{}", 404, "NotFoundError"),
     ]:
         operation = "drop" if status == 404 else "remember"

@@ -8,8 +8,14 @@ from __future__ import annotations
 import pytest
 
 from agentmem import Memory
-from agentmem.errors import IdInUseError, InvalidInputError, InvalidTypeError, NotFoundError
-from agentmem.service import MemoryService, ServiceConfig
+from agentmem.errors import (
+    IdInUseError,
+    InputTooLargeError,
+    InvalidInputError,
+    InvalidTypeError,
+    NotFoundError,
+)
+from agentmem.service import MAX_CALL_CHARS, MAX_CALL_TEXTS, MemoryService, ServiceConfig
 
 pytestmark = pytest.mark.backends("local", "postgres")
 
@@ -148,6 +154,28 @@ def test_a_scoped_refusal_of_an_id_says_nothing_of_where_it_is(mem):
     # an id held in the very namespace is updated, as unscoped
     assert service.call("remember", {"texts": ["Bob's cello is old."], "namespace": ["other"], "ids": ["cello"]})["ids"] == ["cello"]
     assert mem.get("cello").text == "Bob's cello is old."
+
+
+def test_one_call_is_bounded_by_its_texts_characters_and_ids(mem):
+    """A call past the limits is refused before anything is encoded or looked up, naming the limit;
+    the limits are the service's config, and a call at them is served."""
+    service = MemoryService(mem)
+    assert ServiceConfig().max_texts == MAX_CALL_TEXTS == 1_000 and MAX_CALL_CHARS == 1_000_000
+    before = mem.count()
+    with pytest.raises(InputTooLargeError) as e:
+        service.call("remember", {"texts": ["tea"] * 1_001})
+    assert str(e.value) == "remember got 1,001 texts, over this server's 1,000 per call; send them in several calls"
+    with pytest.raises(InputTooLargeError, match="remember got 1,000,001 characters of text, over this server's 1,000,000"):
+        service.call("remember", {"texts": ["x" * 100_000] * 10 + ["y"]})
+    for operation, extra in (("forget", {}), ("explain", {"query": "tea"})):
+        with pytest.raises(InputTooLargeError, match=f"{operation} got 10,001 ids, over this server's 10,000 per call"):
+            service.call(operation, {"ids": [f"id-{i}" for i in range(10_001)], **extra})
+    assert mem.count() == before
+    small = MemoryService(mem, ServiceConfig(max_texts=2, max_chars=10, max_ids=1))
+    assert len(small.call("remember", {"texts": ["tea", "coffee"]})["ids"]) == 2
+    with pytest.raises(InputTooLargeError, match="11 characters of text, over this server's 10 per call"):
+        small.call("remember", {"texts": ["green tea", "xy"]})
+    assert small.call("forget", {"ids": ["bob-1"]}) == {"forgotten": 1, "not_found": []}
 
 
 def test_ids_complete_from_a_prefix(mem):

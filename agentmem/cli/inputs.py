@@ -16,6 +16,7 @@ from typing import Any
 from agentmem import validate
 from agentmem.errors import EmptyTextError, InvalidInputError
 from agentmem.notation import parse_event_time, parse_namespace
+from agentmem.service import MAX_CALL_CHARS, MAX_CALL_TEXTS
 
 Namespace = tuple[str, ...]
 DEFAULT_NAMESPACE: Namespace = ("default",)
@@ -176,20 +177,25 @@ def items_from_jsonl(data: bytes, *, source: str, template: Item) -> list[Item]:
     return items
 
 
-def batches(items: list[Item], size: int) -> list[list[Item]]:
-    """Consecutive runs that one `Memory.remember` call can take: same namespace, ids all given or none."""
+def batches(items: list[Item], size: int, max_chars: int = MAX_CALL_CHARS) -> list[list[Item]]:
+    """Consecutive runs that one `Memory.remember` call can take: same namespace, ids all given or none,
+    at most `size` texts and (past its first text) `max_chars` characters, what a server takes per call."""
     out: list[list[Item]] = []
+    chars = 0
     for item in items:
         last = out[-1] if out else None
         if (
             last is not None
-            and len(last) < size
+            and len(last) < min(size, MAX_CALL_TEXTS)
+            and chars + len(item.text) <= max_chars
             and last[0].namespace == item.namespace
             and (last[0].id is None) == (item.id is None)
         ):
             last.append(item)
+            chars += len(item.text)
         else:
             out.append([item])
+            chars = len(item.text)
     return out
 
 
