@@ -15,6 +15,7 @@ from typing import Any
 from agentmem.errors import InvalidInputError
 from agentmem.filters import parse_filter
 from agentmem.validate import json_value
+from langchain_agentmem.items import encoded_text
 
 _COMPARISONS = {
     "$gt": lambda a, b: a > b,
@@ -126,18 +127,23 @@ def pushdown(filter: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
     pushed: dict[str, Any] = {}
     complete = True
     for key, cond in (filter or {}).items():
-        if not isinstance(key, str) or not _addressable(key):
+        # Strings are compared as the store holds them (items.encoded: unchanged unless they hold a
+        # lone surrogate or start with its marker).
+        stored_key = encoded_text(key) if isinstance(key, str) else key
+        cond = encoded_text(cond) if isinstance(cond, str) else cond
+        if not isinstance(key, str) or not _addressable(stored_key):
             complete = False
         elif _is_scalar(cond):
-            pushed[key] = cond
+            pushed[stored_key] = cond
         elif isinstance(cond, Mapping) and cond and all(str(k).startswith("$") for k in cond):
             ops = {
-                op: v
+                op: encoded_text(v) if isinstance(v, str) else v
                 for op, v in cond.items()
-                if (op == "$eq" and _is_scalar(v)) or (op in ("$gt", "$gte") and _is_number(v))
+                if (op == "$eq" and _is_scalar(encoded_text(v) if isinstance(v, str) else v))
+                or (op in ("$gt", "$gte") and _is_number(v))
             }
             if ops:
-                pushed[key] = ops
+                pushed[stored_key] = ops
             complete = complete and set(ops) == set(cond) == {"$eq"}
         else:
             complete = False

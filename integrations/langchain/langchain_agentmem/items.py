@@ -95,12 +95,14 @@ def texts_to_embed(value: Mapping[str, Any], paths: Sequence[tuple[str, Any]]) -
 
 @dataclass(frozen=True)
 class PlannedMemory:
-    """One memory to write for a put: id, text, metadata, and whether its text is embedded."""
+    """One memory to write for a put: id, text, metadata, whether its text is embedded, and the text
+    the embeddings are given (the item's own text; `text` is it as agentmem can store it)."""
 
     id: str
     text: str
     metadata: dict[str, Any]
     indexed: bool
+    source: str = ""
 
 
 def plan_item(
@@ -114,18 +116,24 @@ def plan_item(
     # A memory's text is what is searched; the whole value is its metadata. Past agentmem's limit on
     # one text, only the start of a long text is searched (an encoder reads only its start anyway).
     stored_key = to_segment(key)
+    stored = encoded(value)
     facets = [
         PlannedMemory(
-            facet_id(parent, path), text[:MAX_TEXT_CHARS], {**value, KEY: stored_key, ROLE: FACET}, True
+            facet_id(parent, path),
+            searchable(text[:MAX_TEXT_CHARS]),
+            {**stored, KEY: stored_key, ROLE: FACET},
+            True,
+            text[:MAX_TEXT_CHARS],
         )
         for path, text in texts[1:]
     ]
-    meta = {**value, KEY: stored_key, ROLE: ITEM, FACETS: [f.id for f in facets]}
+    meta = {**stored, KEY: stored_key, ROLE: ITEM, FACETS: [f.id for f in facets]}
     if texts:
-        head = PlannedMemory(parent, texts[0][1][:MAX_TEXT_CHARS], meta, True)
+        text = texts[0][1][:MAX_TEXT_CHARS]
+        head = PlannedMemory(parent, searchable(text), meta, True, text)
     else:
-        dumped = json.dumps(value, sort_keys=True, ensure_ascii=False)[:MAX_TEXT_CHARS]
-        head = PlannedMemory(parent, dumped, meta, False)
+        dumped = searchable(json.dumps(value, sort_keys=True, ensure_ascii=False)[:MAX_TEXT_CHARS])
+        head = PlannedMemory(parent, dumped, meta, False, dumped)
     return [head, *facets]
 
 
@@ -133,10 +141,10 @@ _INT64 = 2**63
 
 
 def storable(value: Any) -> Any:
-    """A put value as the store keeps it: JSON that reads back the same. As LangGraph's persistent
-    stores (SqliteStore, PostgresStore) keep values, tuples and sets become lists and non-string keys
-    strings; what JSON cannot hold (NaN and infinity, integers past 64 bits, bytes, dates, any other
-    object) is kept as its string form, and a lone surrogate in a string as U+FFFD."""
+    """A put value as the store gives it back. As LangGraph's persistent stores (SqliteStore,
+    PostgresStore) keep values, tuples and sets become lists and non-string keys strings; what JSON
+    cannot hold (NaN and infinity, integers past 64 bits, bytes, dates, any other object) is kept as
+    its string form. Strings are kept exactly, lone surrogates included (`encoded` stores them)."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -144,7 +152,7 @@ def storable(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
+        return value
     if isinstance(value, Mapping):
         return {storable(k if isinstance(k, str) else str(k)): storable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -157,17 +165,62 @@ def storable(value: Any) -> Any:
     return storable(str(value))
 
 
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+# agentmem stores UTF-8, which has no lone surrogates. A string holding one, or starting with the
+# marker (U+FDD0, a noncharacter no text needs), is stored as the marker followed by the string with
+# "%" and each surrogate escaped as `to_segment` escapes them; every other string is stored as it is,
+# so ordinary values, and the filters SQL applies to them, are untouched. Decoding is the inverse, so
+# strings differing by a lone surrogate stay different.
+_MARK = "\ufdd0"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_STORED_ESCAPES = re.compile("[%\ud800-\udfff]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    return "%25" if m.group() == "%" else f"%u{ord(m.group()):04X}"
+
+
+def encoded_text(text: str) -> str:
+    """A string as agentmem's metadata holds it (see `_MARK`)."""
+    if not text.startswith(_MARK) and not _SURROGATE.search(text):
+        return text
+    return _MARK + _STORED_ESCAPES.sub(_escape, text)
+
+
+def decoded_text(text: str) -> str:
+    """`encoded_text` undone."""
+    return from_segment(text[1:]) if text.startswith(_MARK) else text
+
+
+def encoded(value: Any) -> Any:
+    """A `storable` value with every string (keys too) as agentmem's metadata holds it."""
+    if isinstance(value, str):
+        return encoded_text(value)
+    if isinstance(value, dict):
+        return {encoded_text(k): encoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [encoded(v) for v in value]
+    return value
+
+
+def decoded(value: Any) -> Any:
+    """`encoded` undone."""
+    if isinstance(value, str):
+        return decoded_text(value)
+    if isinstance(value, dict):
+        return {decoded_text(k): decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decoded(v) for v in value]
+    return value
+
+
+def searchable(text: str) -> str:
+    """A text agentmem can store and search: a lone surrogate becomes U+FFFD (the value keeps it)."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def value_of(record: MemoryRecord) -> dict[str, Any]:
     """The item value a record holds (its metadata without the reserved keys)."""
-    return {k: v for k, v in record.metadata.items() if k not in RESERVED}
+    return decoded({k: v for k, v in record.metadata.items() if k not in RESERVED})
 
 
 def facets_of(record: MemoryRecord) -> list[str]:

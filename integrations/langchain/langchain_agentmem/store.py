@@ -200,7 +200,7 @@ class AgentMemStore(BaseStore):
             texts = items.texts_to_embed(value, paths) if op.index is not False else []
             planned = items.plan_item(namespace, key, value, texts)
             plan.writes[(namespace, key)] = planned
-            plan.texts += [m.text for m in planned if m.indexed]
+            plan.texts += [m.source for m in planned if m.indexed]
         return plan
 
     # -- running a batch against the memory --------------------------------------------------
@@ -294,7 +294,7 @@ class AgentMemStore(BaseStore):
             hits = self.memory.recall(
                 # the query's vector is the embedder's; its text serves the lexical match, which needs
                 # it storable (no lone surrogate) and within agentmem's text limit
-                items.storable(op.query)[:MAX_TEXT_CHARS],
+                items.searchable(op.query)[:MAX_TEXT_CHARS],
                 k=min(k, MAX_K),
                 namespace=items.to_namespace(op.namespace_prefix) or None,
                 filter=where,

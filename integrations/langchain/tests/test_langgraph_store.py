@@ -67,6 +67,52 @@ def test_put_get_update_delete(store):
     store.delete(ns, "doc1")  # deleting what is gone is a no-op
 
 
+def test_lone_surrogates_in_keys_and_values_round_trip(store_at, make_store, char_embeddings):
+    """A lone surrogate (which UTF-8 cannot hold) is kept exactly, in keys and in values' keys and
+    strings, as InMemoryStore keeps it: strings differing only by one stay different, through get,
+    search, filters and a reopen."""
+    reference = InMemoryStore(index={"dims": char_embeddings.dims, "embed": char_embeddings})
+    # built from pairs: a linter reading the source takes "a\ud801" and "a\ud802" for one key
+    values = dict(
+        [
+            ("k\ud800", dict([("text", "a\ud800 kayak"), ("a\ud801", 1), ("a\ud802", 2), ("mark", "\ufdd0x"), ("pct", "50%uD800%")])),
+            ("k\ud801", {"text": "a\ud801 kayak", "a\ud801": 3, "mark": "\ufdd0x%", "pct": "50%"}),
+            ("k?", {"text": "a? kayak", "a?": 4, "mark": "x", "pct": "%25"}),
+        ]
+    )
+    assert len(values) == 3 and len(values["k\ud800"]) == 5
+    with make_store(store_at("mem")) as store:
+        for key, value in values.items():
+            store.put(("docs", "\udfff"), key, value)
+            reference.put(("docs", "\udfff"), key, value)
+
+        def seen(s, **kwargs):
+            return sorted(((i.key, i.value) for i in s.search(("docs",), **kwargs)), key=lambda kv: kv[0])
+
+        for key, value in values.items():
+            assert store.get(("docs", "\udfff"), key).value == value == reference.get(("docs", "\udfff"), key).value
+        assert seen(store) == seen(reference) == sorted(values.items())
+        assert seen(store, query="a\ud800 kayak") == seen(reference, query="a\ud800 kayak")
+        for flt in (
+            {"text": "a\ud800 kayak"},
+            {"text": "a\ud801 kayak"},
+            {"a\ud801": 1},
+            {"a\ud801": {"$eq": 3}},
+            {"mark": "\ufdd0x"},
+            {"mark": {"$eq": "\ufdd0x%"}},
+            {"pct": "%25"},
+            {"pct": "50%uD800%"},
+        ):
+            assert seen(store, filter=flt) == seen(reference, filter=flt), flt
+            assert len(seen(store, filter=flt)) == 1, flt
+        # the embeddings are given the texts as they are, surrogates included
+        ours = store.search(("docs",), query="a\ud800 kayak")
+        theirs = reference.search(("docs",), query="a\ud800 kayak")
+        assert [(i.key, pytest.approx(i.score, abs=1e-4)) for i in ours] == [(i.key, i.score) for i in theirs]
+    with make_store(store_at("mem")) as reopened:
+        assert reopened.get(("docs", "\udfff"), "k\ud800").value == values["k\ud800"]
+
+
 def test_batch_order(store):
     store.put(("test", "foo"), "key1", {"data": "value1"})
     store.put(("test", "bar"), "key2", {"data": "value2"})
