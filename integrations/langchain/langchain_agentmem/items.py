@@ -33,7 +33,8 @@ _ID_SPACE = uuid.UUID("6f1c2f55-0a43-4a53-9a8e-2d6c1c1e7a11")
 KEY = "__lg_key__"  # the item's key
 ROLE = "__lg_role__"  # "item" or "facet"
 FACETS = "__lg_facets__"  # on an item record: the ids of its facets
-RESERVED = frozenset({KEY, ROLE, FACETS})
+ZERO = "__lg_zero__"  # on a memory whose text embeds to the zero vector (stored unindexed, scored 0.0)
+RESERVED = frozenset({KEY, ROLE, FACETS, ZERO})
 
 ITEM, FACET = "item", "facet"
 ITEMS_ONLY = {ROLE: ITEM}  # metadata filter: one record per item (listing, counting)
@@ -81,7 +82,8 @@ def tokenized(fields: Sequence[str]) -> list[tuple[str, Any]]:
 
 
 def texts_to_embed(value: Mapping[str, Any], paths: Sequence[tuple[str, Any]]) -> list[tuple[str, str]]:
-    """(path label, text) for each non-blank text at the paths, as LangGraph labels them.
+    """(path label, text) for each text at the paths, as LangGraph labels them. A blank text is
+    embedded too, as InMemoryStore embeds it (its item is scored, not left unscored).
 
     A path that yields several texts (a `[*]` path, a list) labels them `path.0`, `path.1`, ...
     """
@@ -89,7 +91,7 @@ def texts_to_embed(value: Mapping[str, Any], paths: Sequence[tuple[str, Any]]) -
     for path, parsed in paths:
         texts = get_text_at_path(value, parsed)
         labels = [f"{path}.{i}" for i in range(len(texts))] if len(texts) > 1 else [path] * len(texts)
-        out += [(label, text) for label, text in zip(labels, texts, strict=True) if text.strip()]
+        out += list(zip(labels, texts, strict=True))
     return out
 
 
@@ -214,8 +216,9 @@ def decoded(value: Any) -> Any:
 
 
 def searchable(text: str) -> str:
-    """A text agentmem can store and search: a lone surrogate becomes U+FFFD (the value keeps it)."""
-    return _SURROGATE.sub("\ufffd", text)
+    """A text agentmem can store and search: a lone surrogate becomes U+FFFD (the value keeps it),
+    and a blank text, which agentmem refuses, is written as its JSON string ('""', '"  "')."""
+    return _SURROGATE.sub("\ufffd", text) if text.strip() else json.dumps(text)
 
 
 def value_of(record: MemoryRecord) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -271,7 +271,9 @@ class AgentMemStore(BaseStore):
             kept += [
                 r
                 for r in records
-                if matches(items.value_of(r), op.filter) and indexed in (None, r.indexed)
+                if matches(items.value_of(r), op.filter)
+                # a zero-vector item is scored (0.0), so it is neither an indexed nor an unindexed one
+                and (indexed is None or (r.indexed is indexed and items.ZERO not in r.metadata))
             ]
             if len(records) < page:
                 break
@@ -290,6 +292,7 @@ class AgentMemStore(BaseStore):
         if limit <= 0:
             return []
         k = wanted
+        zero: dict[str, MemoryRecord] | None = None  # items with a zero vector: scored 0.0, read once
         while True:
             hits = self.memory.recall(
                 # the query's vector is the embedder's; its text serves the lexical match, which needs
@@ -305,16 +308,33 @@ class AgentMemStore(BaseStore):
                 parent = items.parent_of(hit.record)
                 if parent not in best and matches(items.value_of(hit.record), op.filter):
                     best[parent] = (hit.record, hit.score)
+            complete = len(hits) < k  # every memory the filter lets through is ranked
+            above = [(p, rs) for p, rs in best.items() if (rs[1] or 0.0) > 0]
+            merged = above
+            if len(above) < wanted and (complete or not hits or (hits[-1].score or 0.0) <= 0):
+                # The page reaches score 0.0, where the zero-vector items rank (an item scores its
+                # best vector, so one with a zero vector scores at least 0.0). Only then are they read.
+                if zero is None:
+                    zero = self._zero_scored(op, pushed)
+                lifted = dict(above)
+                merged = (
+                    above
+                    + [(p, (rec, 0.0)) for p, rec in zero.items() if p not in lifted]
+                    + [(p, rs) for p, rs in best.items() if (rs[1] or 0.0) <= 0 and p not in zero]
+                )
             # Facets and filtered-out hits can leave fewer items than asked for: widen and retry
             # while the memory may hold more.
-            if len(best) >= wanted or len(hits) < k or k >= MAX_K:
+            if len(merged) >= wanted or complete or k >= MAX_K:
                 break
             k *= 4
+        best = dict(merged)
         if len(best) < wanted and len(hits) >= MAX_K:
             # The ranking stopped at MAX_K memories with matches to spare (a filter SQL could not
-            # pre-select, or an offset past them): the other indexed items are not dropped, they
-            # follow unscored (unindexed ones come after, from `_search`'s top-up). At most
-            # len(best) of the scanned are ranked already.
+            # pre-select, or an offset past them): the other items are not dropped: the zero-vector
+            # ones follow at 0.0, the other indexed ones unscored (unindexed ones come after, from
+            # `_search`'s top-up). At most len(best) of the scanned are ranked already.
+            for parent, record in (self._zero_scored(op, pushed) if zero is None else zero).items():
+                best.setdefault(parent, (record, 0.0))
             for record in self._scan(op, 0, wanted + len(best), indexed=True):
                 best.setdefault(record.id, (record, None))
                 if len(best) >= wanted:
@@ -323,6 +343,17 @@ class AgentMemStore(BaseStore):
         # A facet stands in for its item: report the item record's value and times.
         parents = {pid: self.memory.get(pid) for pid, (rec, _) in page if rec.id != pid}
         return [(parents.get(pid) or rec, score) for pid, (rec, score) in page]
+
+    def _zero_scored(self, op: SearchOp, pushed: dict[str, Any]) -> dict[str, MemoryRecord]:
+        """Items under the prefix passing the filter with a zero-vector memory (item record or
+        facet), each by its first such memory, in write order."""
+        where = {**pushed, **items.STORE_RECORDS, items.ZERO: True}
+        namespace = items.to_namespace(op.namespace_prefix) or None
+        found: dict[str, MemoryRecord] = {}
+        for record in self.memory.list(namespace=namespace, filter=where, limit=None):
+            if matches(items.value_of(record), op.filter):
+                found.setdefault(items.parent_of(record), record)
+        return found
 
     def _refresh(self, records: Sequence[MemoryRecord]) -> None:
         ids = [i for r in records if r.expires_at is not None for i in (r.id, *items.facets_of(r))]
@@ -371,25 +402,33 @@ class AgentMemStore(BaseStore):
             if stale:
                 self.memory.forget(ids=sorted(stale))
             ttl = None if op.ttl is None else op.ttl * 60  # LangGraph counts minutes, agentmem seconds
-            for indexed in (True, False):
-                group = [m for m in planned if m.indexed == indexed]
+            indexed = [m for m in planned if m.indexed]
+            own = vectors[next_vector : next_vector + len(indexed)]
+            next_vector += len(indexed)
+            # A text whose embedding is the zero vector (an empty text, for some embeddings) points
+            # nowhere, so agentmem cannot index it; InMemoryStore scores it 0.0 for every query, and
+            # so does `_ranked`, from the memory's ZERO mark.
+            pointing = [bool(n > 0) for n in np.linalg.norm(own, axis=1)] if indexed else []
+            marks = list(zip(indexed, pointing, strict=True))
+            zero = [replace(m, metadata={**m.metadata, items.ZERO: True}) for m, ok in marks if not ok]
+            for group, index, embeddings in (
+                ([m for m, ok in marks if ok], True, own[np.asarray(pointing, dtype=bool)] if indexed else None),
+                ([m for m in planned if not m.indexed] + zero, False, None),
+            ):
                 if not group:
                     continue
-                embeddings = None
-                if indexed:
-                    embeddings = vectors[next_vector : next_vector + len(group)]
-                    next_vector += len(group)
                 self.memory.remember(
                     [m.text for m in group],
                     namespace=items.to_namespace(namespace),
                     metadata=[m.metadata for m in group],
                     ids=[m.id for m in group],
                     ttl=ttl,
-                    index=indexed,
+                    index=index,
                     embeddings=embeddings,
                 )
 
 
 def _has_query(op: SearchOp) -> bool:
-    """A blank query searches like no query (agentmem cannot embed an empty text)."""
-    return bool(op.query and op.query.strip())
+    """Whether a search ranks: as in InMemoryStore, any non-empty query does, a blank one too (its
+    vector is the embedder's; the text agentmem is given is `items.searchable`'s)."""
+    return bool(op.query)

@@ -434,6 +434,48 @@ def test_search_windows_match_inmemorystore_for_any_limit_and_offset(store, char
     assert store.search(("docs",), query="zebra kayak", limit=-1) == []
 
 
+def test_blank_indexed_fields_are_scored_as_inmemorystore_scores_them(store_at, make_store, char_embeddings):
+    """A blank text at an index path is embedded like any other, as InMemoryStore embeds it: "   "
+    scores its cosine, and "" (the zero vector for these embeddings, which agentmem cannot index)
+    scores 0.0 for every query; an item scores its best text, and only an item with no text at the
+    paths is unscored."""
+    fields = ["text", "note"]
+    reference = InMemoryStore(index={"dims": char_embeddings.dims, "embed": char_embeddings, "fields": fields})
+    values = {
+        "empty": {"text": ""},
+        "spaces": {"text": "   "},
+        "kayak": {"text": "kayak"},
+        "none": {"other": "kayak"},
+        "empty-head": {"text": "", "note": "zebra"},
+        "empty-note": {"text": "zebra kayak", "note": ""},
+        "both-blank": {"text": "", "note": "\t"},  # two texts: InMemoryStore embeds one text once a batch
+    }
+    with make_store(store_at("mem"), fields=fields) as store:
+        for key, value in values.items():
+            store.put(("docs",), key, value)
+            reference.put(("docs",), key, value)
+        assert store.get(("docs",), "empty").value == {"text": ""}
+        for query in ("kayak", "zebra", "qqq", "   "):
+            for limit, offset in ((10, 0), (3, 0), (2, 2), (3, 4), (1, 6)):
+                ours = store.search(("docs",), query=query, limit=limit, offset=offset)
+                theirs = reference.search(("docs",), query=query, limit=limit, offset=offset)
+                where = (query, limit, offset)
+                assert [i.key for i in ours] == [i.key for i in theirs], where
+                assert [i.score is None for i in ours] == [i.score is None for i in theirs], where
+                for a, b in zip(ours, theirs, strict=True):
+                    assert b.score is None or a.score == pytest.approx(b.score, abs=1e-4), where
+        found = {i.key: i.score for i in store.search(("docs",), query="kayak")}
+        assert found["empty"] == 0.0 and found["none"] is None
+        for flt in ({"text": ""}, {"note": ""}):
+            ours = store.search(("docs",), query="kayak", filter=flt)
+            theirs = reference.search(("docs",), query="kayak", filter=flt)
+            assert [(i.key, pytest.approx(i.score, abs=1e-4)) for i in ours] == [(i.key, i.score) for i in theirs]
+        assert ("empty", 0.0) in [(i.key, i.score) for i in store.search(("docs",), query="kayak", filter={"text": ""})]
+        # a put that gives the field a text indexes it again
+        store.put(("docs",), "empty", {"text": "kayak"})
+        assert store.search(("docs",), query="kayak", limit=1)[0].score == pytest.approx(1.0, abs=1e-4)
+
+
 def test_embed_chosen_fields_one_vector_each(store_at, make_store):
     with make_store(store_at("m"), fields=["key0", "key1", "key3"]) as store:
         store.put(("test",), "doc1", {"key1": "xxx", "key2": "yyy", "key3": "zzz"})  # key0 missing: fine
