@@ -158,7 +158,7 @@ class CandidateBuilder:
         self.keys = keys
         self._links: dict[int, tuple[int, int]] = {}  # slot -> (prev, next) of every row collected
         self._pending: list[ReadBatch] = []  # rows collected but not yet described
-        # described batches: slots (n,), own features (n, F), links (2, n) (prev, next; -1: none), keys (n, d),
+        # described batches: slots (n,), own features (n, F), links (2, n) (prev, next; -1: none),
         # event times (n,), speaker codes (n,), asks (n,)
         self._batches: list[tuple[np.ndarray, ...]] = []
 
@@ -186,7 +186,7 @@ class CandidateBuilder:
 
     def describe(self) -> None:
         """Work out the signals of each row that depend on it alone (speaker, time, usage, namespace,
-        when, length), its links and its key, for the rows added since the last call."""
+        when, length) and its links, for the rows added since the last call."""
         for b in self._pending:
             feats = np.zeros((len(b), len(SIGNALS)), dtype=np.float32)
             # A read's rows share a handful of speakers and namespaces: decide each distinct one once.
@@ -209,7 +209,7 @@ class CandidateBuilder:
             ids = np.array([self._speaker_codes.setdefault(b.speakers[c], len(self._speaker_codes)) for c in codes])
             speakers = ids[np.searchsorted(codes, b.speaker)] if codes else np.zeros(0, dtype=np.int64)
             links = np.stack([b.prev, b.next])
-            self._batches.append((b.slot, feats, links, self.keys(b.slot.tolist()), b.event_time, speakers, b.asks))
+            self._batches.append((b.slot, feats, links, b.event_time, speakers, b.asks))
         self._pending.clear()
 
     def build(self, lexical: Mapping[int, float], naming: np.ndarray | None = None) -> Candidates:
@@ -224,13 +224,16 @@ class CandidateBuilder:
             return Candidates(
                 empty, self.keys([]), feats, empty, empty, empty, empty, none, none, self.query_features(feats)
             )
-        slots, feats, keys, times, speakers, asks = (
-            np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3, 4, 5, 6)
+        slots, feats, times, speakers, asks = (
+            np.concatenate([batch[i] for batch in self._batches]) for i in (0, 1, 3, 4, 5)
         )
         links = np.concatenate([batch[2] for batch in self._batches], axis=1)
         order = np.argsort(slots)
-        slots, feats, links, keys = slots[order], feats[order], links[:, order], keys[order]
+        slots, feats, links = slots[order], feats[order], links[:, order]
         times, speakers, asks = times[order], speakers[order], asks[order]
+        # The keys in one call, once the dense search has run: a scoped read's are then its tenant's
+        # keys in memory, where rows described before the search would read them from the store.
+        keys = self.keys(slots.tolist())
         n = len(slots)
         raw = np.zeros(n)
         if lexical:
@@ -328,7 +331,7 @@ def gather(
         naming = memory.naming(name_phrases(query.text), namespace=query.namespace) if c.naming else None
         # Most of a read's top k are lexical candidates: their rows, fetched here while the scan
         # runs, are not fetched after it for the records.
-        memory.rows(list(found))
+        memory.rows(list(found)[: query.k])
         return cand, found, naming
 
     lexical_done = in_background(lexical_part)
