@@ -18,7 +18,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,23 +195,22 @@ def decoded_text(text: str) -> str:
 
 def encoded(value: Any) -> Any:
     """A `storable` value with every string (keys too) as agentmem's metadata holds it."""
-    if isinstance(value, str):
-        return encoded_text(value)
-    if isinstance(value, dict):
-        return {encoded_text(k): encoded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [encoded(v) for v in value]
-    return value
+    return _strings(value, encoded_text)
 
 
 def decoded(value: Any) -> Any:
     """`encoded` undone."""
+    return _strings(value, decoded_text)
+
+
+def _strings(value: Any, f: Callable[[str], str]) -> Any:
+    """`value` with `f` applied to every string in it, dict keys included."""
     if isinstance(value, str):
-        return decoded_text(value)
+        return f(value)
     if isinstance(value, dict):
-        return {decoded_text(k): decoded(v) for k, v in value.items()}
+        return {f(k): _strings(v, f) for k, v in value.items()}
     if isinstance(value, list):
-        return [decoded(v) for v in value]
+        return [_strings(v, f) for v in value]
     return value
 
 

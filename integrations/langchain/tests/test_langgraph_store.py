@@ -424,14 +424,19 @@ def test_search_windows_match_inmemorystore_for_any_limit_and_offset(store, char
     for query in ("zebra kayak", None):
         for limit in range(-3, 4):
             for offset in range(-3, 4):
-                ours = store.search(("docs",), query=query, limit=limit, offset=offset)
-                theirs = reference.search(("docs",), query=query, limit=limit, offset=offset)
-                where = (query, limit, offset)
-                assert [i.key for i in ours] == [i.key for i in theirs], where
-                assert [i.score is None for i in ours] == [i.score is None for i in theirs], where
-                for a, b in zip(ours, theirs, strict=True):
-                    assert b.score is None or a.score == pytest.approx(b.score, abs=1e-4), where
+                _same_page(store, reference, query, limit, offset)
     assert store.search(("docs",), query="zebra kayak", limit=-1) == []
+
+
+def _same_page(store, reference, query, limit, offset) -> None:
+    """One search's page from both stores: the same keys, scored or unscored alike, the same scores."""
+    ours = store.search(("docs",), query=query, limit=limit, offset=offset)
+    theirs = reference.search(("docs",), query=query, limit=limit, offset=offset)
+    where = (query, limit, offset)
+    assert [i.key for i in ours] == [i.key for i in theirs], where
+    assert [i.score is None for i in ours] == [i.score is None for i in theirs], where
+    for a, b in zip(ours, theirs, strict=True):
+        assert b.score is None or a.score == pytest.approx(b.score, abs=1e-4), where
 
 
 def test_blank_indexed_fields_are_scored_as_inmemorystore_scores_them(store_at, make_store, char_embeddings):
@@ -457,13 +462,7 @@ def test_blank_indexed_fields_are_scored_as_inmemorystore_scores_them(store_at, 
         assert store.get(("docs",), "empty").value == {"text": ""}
         for query in ("kayak", "zebra", "qqq", "   "):
             for limit, offset in ((10, 0), (3, 0), (2, 2), (3, 4), (1, 6)):
-                ours = store.search(("docs",), query=query, limit=limit, offset=offset)
-                theirs = reference.search(("docs",), query=query, limit=limit, offset=offset)
-                where = (query, limit, offset)
-                assert [i.key for i in ours] == [i.key for i in theirs], where
-                assert [i.score is None for i in ours] == [i.score is None for i in theirs], where
-                for a, b in zip(ours, theirs, strict=True):
-                    assert b.score is None or a.score == pytest.approx(b.score, abs=1e-4), where
+                _same_page(store, reference, query, limit, offset)
         found = {i.key: i.score for i in store.search(("docs",), query="kayak")}
         assert found["empty"] == 0.0 and found["none"] is None
         for flt in ({"text": ""}, {"note": ""}):
