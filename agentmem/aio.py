@@ -125,7 +125,7 @@ async def arecall(
         except (TypeError, ValueError):
             raise InvalidTypeError(f"embedding is not a vector of numbers; pass a ({mem.encoder.dim},) array") from None
         embedding = validate.embeddings(embedding, 1, mem.encoder.dim, "embedding")
-    text = validate.text(query, "query")
+    text = validate.text(query, "query", stored=False)
     k = validate.k(k)
     ns = validate.namespace_prefix(namespace)
     conditions = parse_filter(filter)

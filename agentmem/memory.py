@@ -556,7 +556,7 @@ class Memory:
                 raise InvalidTypeError(f"embedding is not a vector of numbers; pass a ({self.encoder.dim},) array") from None
             embedding = validate.embeddings(embedding, 1, self.encoder.dim, "embedding")
         hits = self.recall_many(
-            [validate.text(query, "query")],
+            [validate.text(query, "query", stored=False)],
             k,
             namespace=namespace,
             filter=filter,
@@ -581,7 +581,7 @@ class Memory:
         self._check_open()
         if isinstance(queries, str) or not isinstance(queries, Sequence):
             raise InvalidTypeError(f"queries is a {type(queries).__name__}; pass a list of strings")
-        queries = [validate.text(q, f"query {i}") for i, q in enumerate(queries)]
+        queries = [validate.text(q, f"query {i}", stored=False) for i, q in enumerate(queries)]
         k = validate.k(k)
         ns = validate.namespace_prefix(namespace)
         conditions = parse_filter(filter)
@@ -633,7 +633,7 @@ class Memory:
         and filter are explained (others raise NotFoundError, as missing ones do). Reads leave usage
         untouched."""
         self._check_open()
-        query = validate.text(query, "query")
+        query = validate.text(query, "query", stored=False)
         id_list = validate.identifiers(ids)
         ns = validate.namespace_prefix(namespace)
         conditions = parse_filter(filter)

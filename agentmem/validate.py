@@ -4,13 +4,15 @@ library's own error, an `InvalidInputError` (a `ValueError`; `InvalidTypeError` 
 with one line naming the argument and the fix; nothing is written.
 
 What is refused, and why:
-- text that is not a `str`, is empty, cannot be stored as UTF-8 (a lone surrogate), or is longer than
-  `MAX_TEXT_CHARS` (every chunk of a text is embedded: an unbounded text is unbounded work);
+- text that is not a `str`, is empty, cannot be stored as UTF-8 (a lone surrogate), holds a NUL
+  character (PostgreSQL's text and jsonb cannot hold one, and a text one backend keeps the other must
+  keep too), or is longer than `MAX_TEXT_CHARS` (every chunk of a text is embedded: an unbounded text
+  is unbounded work); a query may hold a NUL, as it is never stored;
 - ids and namespace segments that are empty, not strings, not UTF-8, or hold control characters (C0,
   DEL, C1: they cannot be typed, and U+001F joins segments in storage);
 - metadata that would not read back as given: keys that are not strings, tuples and sets, integers
-  outside 64 bits (SQLite's), non-finite floats, nesting deeper than `MAX_JSON_DEPTH`, more than
-  `MAX_METADATA_BYTES` of JSON;
+  outside 64 bits (SQLite's), non-finite floats, strings holding a NUL character, nesting deeper than
+  `MAX_JSON_DEPTH`, more than `MAX_METADATA_BYTES` of JSON;
 - times outside years 1-9999 in UTC, the range a `datetime` can hold;
 - counts (`k`, `limit`, `offset`) that are not non-negative integers within `MAX_K` / 64 bits.
 
@@ -68,6 +70,15 @@ def _unicode(value: str, what: str) -> str:
     return value
 
 
+def _no_nul(value: str, what: str) -> str:
+    if "\x00" in value:
+        raise InvalidInputError(
+            f"{what} holds a NUL character (\\x00), which a store cannot keep (PostgreSQL's text cannot); "
+            "remove it"
+        )
+    return value
+
+
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
@@ -77,8 +88,9 @@ def _control(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
-def text(value: Any, what: str = "text") -> str:
-    """A memory text (or query): a non-empty `str`, storable as UTF-8, at most MAX_TEXT_CHARS long."""
+def text(value: Any, what: str = "text", *, stored: bool = True) -> str:
+    """A memory text (or, not `stored`, a query): a non-empty `str`, storable as UTF-8 (a stored one
+    without NUL), at most MAX_TEXT_CHARS long."""
     if not isinstance(value, str):
         raise InvalidTypeError(f"{what} is a {_type_name(value)}, not a str; pass a string")
     if not value.strip():
@@ -88,7 +100,7 @@ def text(value: Any, what: str = "text") -> str:
             f"{what} has {len(value):,} characters, over the limit of {MAX_TEXT_CHARS:,}; split it into "
             "several memories"
         )
-    return _unicode(value, what)
+    return _no_nul(_unicode(value, what), what) if stored else _unicode(value, what)
 
 
 def texts(value: Any, what: str = "texts") -> list[str]:
@@ -170,7 +182,7 @@ def json_value(value: Any, what: str, depth: int = 0) -> Any:
             raise InvalidInputError(f"{what} holds {value}; JSON has no NaN or infinity, use null or a string")
         return value
     if isinstance(value, str):
-        return _unicode(value, what)
+        return _no_nul(_unicode(value, what), what)
     if isinstance(value, list):
         for i, v in enumerate(value):
             json_value(v, f"{what}[{i}]", depth + 1)
@@ -181,7 +193,7 @@ def json_value(value: Any, what: str, depth: int = 0) -> Any:
                 raise InvalidTypeError(
                     f"{what} has a key {k!r} of type {_type_name(k)}; JSON keys are strings, convert it"
                 )
-            _unicode(k, f"a key of {what}")
+            _no_nul(_unicode(k, f"a key of {what}"), f"a key of {what}")
             json_value(v, f"{what}[{k!r}]", depth + 1)
         return value
     fix = "use a list" if isinstance(value, (tuple, set, frozenset)) else "convert it to str, int, float, list or dict"

@@ -163,7 +163,7 @@ def mapped_errors(url: str, *, busy_s: float) -> Iterator[None]:
         ) from e
     except (errors.UntranslatableCharacter, errors.CharacterNotInRepertoire) as e:
         raise InvalidInputError(
-            f"PostgreSQL cannot store a NUL character (\\u0000) in metadata ({_first(e)}); remove it"
+            f"PostgreSQL cannot store a NUL character (\\x00) in a text or in metadata ({_first(e)}); remove it"
         ) from e
     except psycopg.DataError as e:
         if "NUL" in str(e):

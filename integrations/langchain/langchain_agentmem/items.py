@@ -167,23 +167,24 @@ def storable(value: Any) -> Any:
     return storable(str(value))
 
 
-# agentmem stores UTF-8, which has no lone surrogates. A string holding one, or starting with the
-# marker (U+FDD0, a noncharacter no text needs), is stored as the marker followed by the string with
-# "%" and each surrogate escaped as `to_segment` escapes them; every other string is stored as it is,
-# so ordinary values, and the filters SQL applies to them, are untouched. Decoding is the inverse, so
-# strings differing by a lone surrogate stay different.
+# agentmem stores UTF-8 without NUL, so no lone surrogate and no NUL character. A string holding
+# one, or starting with the marker (U+FDD0, a noncharacter no text needs), is stored as the marker
+# followed by the string with "%" and each of them escaped as `to_segment` escapes them; every other
+# string is stored as it is, so ordinary values, and the filters SQL applies to them, are untouched.
+# Decoding is the inverse, so strings differing by a lone surrogate or a NUL stay different.
 _MARK = "\ufdd0"
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_STORED_ESCAPES = re.compile("[%\ud800-\udfff]")
+_UNSTORED = re.compile("[\x00\ud800-\udfff]")
+_STORED_ESCAPES = re.compile("[%\x00\ud800-\udfff]")
 
 
 def _escape(m: re.Match[str]) -> str:
-    return "%25" if m.group() == "%" else f"%u{ord(m.group()):04X}"
+    char = m.group()
+    return f"%{ord(char):02X}" if char in "%\x00" else f"%u{ord(char):04X}"
 
 
 def encoded_text(text: str) -> str:
     """A string as agentmem's metadata holds it (see `_MARK`)."""
-    if not text.startswith(_MARK) and not _SURROGATE.search(text):
+    if not text.startswith(_MARK) and not _UNSTORED.search(text):
         return text
     return _MARK + _STORED_ESCAPES.sub(_escape, text)
 
@@ -215,9 +216,9 @@ def _strings(value: Any, f: Callable[[str], str]) -> Any:
 
 
 def searchable(text: str) -> str:
-    """A text agentmem can store and search: a lone surrogate becomes U+FFFD (the value keeps it),
-    and a blank text, which agentmem refuses, is written as its JSON string ('""', '"  "')."""
-    return _SURROGATE.sub("\ufffd", text) if text.strip() else json.dumps(text)
+    """A text agentmem can store and search: a lone surrogate or a NUL becomes U+FFFD (the value keeps
+    it), and a blank text, which agentmem refuses, is written as its JSON string ('""', '"  "')."""
+    return _UNSTORED.sub("\ufffd", text) if text.strip() else json.dumps(text)
 
 
 def value_of(record: MemoryRecord) -> dict[str, Any]:

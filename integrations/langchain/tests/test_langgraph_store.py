@@ -113,6 +113,33 @@ def test_lone_surrogates_in_keys_and_values_round_trip(store_at, make_store, cha
         assert reopened.get(("docs", "\udfff"), "k\ud800").value == values["k\ud800"]
 
 
+def test_nul_characters_in_keys_and_values_round_trip(store, char_embeddings):
+    """A NUL character (which agentmem refuses in what it stores, as PostgreSQL's text cannot hold one)
+    is kept exactly in values' keys and strings, searched and filtered as InMemoryStore does it, on
+    either backend."""
+    reference = InMemoryStore(index={"dims": char_embeddings.dims, "embed": char_embeddings})
+    values = {
+        "k\x00": {"text": "a\x00 kayak", "a\x00": 1, "pct": "%00"},
+        "k": {"text": "a kayak", "a": 2, "pct": "\x00"},
+    }
+    for key, value in values.items():
+        store.put(("docs",), key, value)
+        reference.put(("docs",), key, value)
+
+    def seen(s, **kwargs):
+        return sorted(((i.key, i.value) for i in s.search(("docs",), **kwargs)), key=lambda kv: kv[0])
+
+    for key, value in values.items():
+        assert store.get(("docs",), key).value == value
+    assert seen(store) == seen(reference) == sorted(values.items())
+    ours = store.search(("docs",), query="a\x00 kayak")
+    theirs = reference.search(("docs",), query="a\x00 kayak")
+    assert [(i.key, pytest.approx(i.score, abs=1e-4)) for i in ours] == [(i.key, i.score) for i in theirs]
+    for flt in ({"text": "a\x00 kayak"}, {"a\x00": 1}, {"pct": "%00"}, {"pct": {"$eq": "\x00"}}):
+        assert seen(store, filter=flt) == seen(reference, filter=flt), flt
+        assert len(seen(store, filter=flt)) == 1, flt
+
+
 def test_batch_order(store):
     store.put(("test", "foo"), "key1", {"data": "value1"})
     store.put(("test", "bar"), "key2", {"data": "value2"})
