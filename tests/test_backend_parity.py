@@ -32,3 +32,54 @@ def test_nul_characters_are_refused_alike_and_queries_may_hold_one(store_at, fak
         assert [h.id for h in mem.recall("kayak\x00 river", k=3)] == ["a"]
         assert mem.explain("kayak\x00", ["a"])["a"].rank == 1
         assert mem.check() == []
+
+
+@pytest.mark.backends("local", "postgres")
+def test_a_dotted_filter_key_steps_into_objects_only(store_at, fake_encoder):
+    """"a.0" names the field "0" of the object "a", never the first item of a list "a" (SQLite's
+    `$."a"."0"`; jsonb's `#>` would index the list)."""
+    with Memory(store_at(), encoder=fake_encoder, controller="cosine") as mem:
+        mem.remember(
+            ["a list", "an object", "a negative key"],
+            metadata=[{"a": [5, 6]}, {"a": {"0": 5}}, {"a": {"-1": 6}}],
+            ids=["list", "object", "negative"],
+        )
+        for flt, expected in [
+            ({"a.0": 5}, ["object"]),
+            ({"a.-1": 6}, ["negative"]),
+            ({"a.0": {"$gte": 5}}, ["object"]),
+            ({"a.0": {"$ne": 5}}, ["list", "negative"]),
+            ({"a.1": {"$in": [6]}}, []),
+        ]:
+            assert [r.id for r in mem.list(filter=flt)] == expected, flt
+            assert mem.count(filter=flt) == len(expected), flt
+
+
+@pytest.mark.backends("local", "postgres")
+def test_filters_compare_numbers_and_objects_as_they_are_stored(store_at, fake_encoder):
+    """A float from 1e16 up equals the same float stored (and an int of its value), in `$eq`, `$in` and
+    inside an object; an object or a list equals one of the same JSON text: 1 is not 1.0 inside one,
+    non-ASCII strings and keys holding a backslash match."""
+    metadata = [
+        {"f": 2.0**60, "d": {"x": 2.0**60}},
+        {"f": 2**60},
+        {"f": 1e300},
+        {"d": {"x": 1.0}, "l": ["é", 1]},
+        {"d": {"x": "é"}, "x\\y": 1},
+    ]
+    with Memory(store_at(), encoder=fake_encoder, controller="cosine") as mem:
+        mem.remember([f"memory {i}" for i in range(5)], metadata=metadata, ids=["float", "int", "huge", "one", "text"])
+        for flt, expected in [
+            ({"f": 2.0**60}, ["float", "int"]),
+            ({"f": {"$in": [1e300, 7]}}, ["huge"]),
+            ({"f": {"$gte": 1e300}}, ["huge"]),
+            ({"f": {"$lt": 1e300, "$gte": 2**60}}, ["float", "int"]),
+            ({"f": {"$ne": 2.0**60}}, ["huge", "one", "text"]),
+            ({"d": {"x": 2.0**60}}, ["float"]),
+            ({"d": {"x": 1.0}}, ["one"]),
+            ({"d": {"x": 1}}, []),
+            ({"d": {"$in": [{"x": 1}, {"x": "é"}]}}, ["text"]),
+            ({"l": ["é", 1]}, ["one"]),
+            ({"x\\y": 1}, ["text"]),
+        ]:
+            assert [r.id for r in mem.list(filter=flt)] == expected, flt

@@ -198,7 +198,9 @@ def filter_sql(conditions: Filter) -> tuple[str, list[Any]]:
 
 
 def _json_path(c: Condition) -> str:
-    return "$" + "".join(f'."{part}"' for part in c.path)
+    # SQLite matches a quoted label against a key as the stored JSON text spells it, where a backslash
+    # is written "\\" (a key cannot hold the quote or a control character, filters.py).
+    return "$" + "".join('."' + part.replace("\\", "\\\\") + '"' for part in c.path)
 
 
 def _eq_sql(field: str) -> str:
@@ -208,8 +210,8 @@ def _eq_sql(field: str) -> str:
 
 
 def _eq_params(path: str, value: Any) -> list[Any]:
-    if isinstance(value, (dict, list)):
-        return [1, path, json.dumps(value), path, None]
+    if isinstance(value, (dict, list)):  # as the stored metadata spells it (non-ASCII kept as is)
+        return [1, path, _dumps(value), path, None]
     return [0, path, None, path, value]
 
 
@@ -1007,7 +1009,8 @@ def keys_of(rows: Sequence[tuple[int, str, bytes]], dim: int) -> tuple[list[int]
     return [r[0] for r in rows], [r[1] for r in rows], keys
 
 
-def _dumps(metadata: Mapping[str, Any]) -> str:
+def _dumps(metadata: Any) -> str:
+    """Metadata (or a filter's object or list) as the JSON text stored and compared."""
     try:
         return json.dumps(metadata, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as e:

@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import math
-import re
 import threading
 import time
 import uuid
@@ -57,7 +54,7 @@ from agentmem.storage.postgres.config import PostgresConfig
 from agentmem.storage.postgres.connect import aconnect, connect, driver, mapped_errors, register_vectors
 from agentmem.storage.postgres.lexical import StatsDelta, Tokeniser
 from agentmem.storage.postgres.rows import ROW_SQL, slot_row
-from agentmem.storage.postgres.sql import visible_sql
+from agentmem.storage.postgres.sql import dumps, visible_sql
 from agentmem.storage.postgres.steps import Copy, Pipe, Sql, Steps, adrive, drive
 from agentmem.time_expressions import named_time
 
@@ -1109,40 +1106,11 @@ def _metadata(metadata: Mapping[str, Any]) -> Any:
     """Metadata for a jsonb column of a binary COPY (psycopg's Jsonb wrapper, dumped once)."""
     from psycopg.types.json import Jsonb
 
-    return Jsonb(dict(metadata), dumps=_dumps)
+    return Jsonb(dict(metadata), dumps=dumps)
 
 
 def _metadata_json(metadata: Mapping[str, Any]) -> str:
-    return _dumps(metadata)
-
-
-def _dumps(value: Any) -> str:
-    """`value` as JSON that jsonb gives back as it was. jsonb keeps a number's digits, not whether it
-    was a float: Python writes floats from 1e16 up in exponent form ("2.1e+16"), which jsonb turns into
-    an integer. Those are written out in full with ".0" ("21000000000000000.0"): every float that large
-    is a whole number, so this is exact."""
-    big: list[float] = []
-    tag = uuid.uuid4().hex  # stands for a large float in the first pass; no caller's string holds it
-
-    def mark(v: Any) -> Any:
-        if isinstance(v, float) and math.isfinite(v) and abs(v) >= 1e16:
-            big.append(v)
-            return f"{tag}{len(big) - 1}"
-        if isinstance(v, dict):
-            return {k: mark(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [mark(x) for x in v]
-        return v
-
-    try:
-        text = json.dumps(mark(value), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise InvalidInputError(
-            f"metadata must be JSON-serialisable ({e}); convert values to str/int/float/list/dict"
-        ) from e
-    if big:
-        text = re.sub(f'"{tag}(\\d+)"', lambda m: f"{int(big[int(m.group(1))])}.0", text)
-    return text
+    return dumps(metadata)
 
 
 def _line(error: Exception) -> str:
