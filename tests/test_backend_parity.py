@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from agentmem import InvalidInputError, Memory
@@ -83,3 +85,16 @@ def test_filters_compare_numbers_and_objects_as_they_are_stored(store_at, fake_e
             ({"x\\y": 1}, ["text"]),
         ]:
             assert [r.id for r in mem.list(filter=flt)] == expected, flt
+
+
+@pytest.mark.backends("local", "postgres")
+def test_negative_zero_reads_back_as_zero(store_at, fake_encoder):
+    """jsonb has no negative zero: both backends read -0.0 back as 0.0, wherever it sits."""
+    with Memory(store_at(), encoder=fake_encoder, controller="cosine") as mem:
+        mem.remember("zeros", metadata={"f": -0.0, "l": [-0.0, 1], "d": {"z": -0.0}, "s": "-0.0"}, ids=["z"])
+        mem.update("z", metadata={"f": -0.0})
+        for metadata in (mem.get("z").metadata, *(v.metadata for v in mem.history("z"))):
+            zeros = [metadata["f"], *([metadata["l"][0], metadata["d"]["z"]] if "l" in metadata else [])]
+            assert [math.copysign(1.0, z) for z in zeros] == [1.0] * len(zeros), metadata
+        assert mem.history("z")[0].metadata["s"] == "-0.0"
+        assert [r.id for r in mem.list(filter={"f": 0})] == [r.id for r in mem.list(filter={"f": -0.0})] == ["z"]

@@ -1010,13 +1010,25 @@ def keys_of(rows: Sequence[tuple[int, str, bytes]], dim: int) -> tuple[list[int]
 
 
 def _dumps(metadata: Any) -> str:
-    """Metadata (or a filter's object or list) as the JSON text stored and compared."""
+    """Metadata (or a filter's object or list) as the JSON text stored and compared. A PostgreSQL
+    store's jsonb has no negative zero and reads -0.0 back as 0.0, so this store writes 0.0 too."""
     try:
-        return json.dumps(metadata, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(metadata, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise InvalidInputError(
             f"metadata must be JSON-serialisable ({e}); convert values to str/int/float/list/dict"
         ) from e
+    return json.dumps(_no_negative_zero(metadata), ensure_ascii=False) if "-0.0" in text else text
+
+
+def _no_negative_zero(value: Any) -> Any:
+    if isinstance(value, float) and value == 0.0:
+        return 0.0
+    if isinstance(value, dict):
+        return {k: _no_negative_zero(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_negative_zero(v) for v in value]
+    return value
 
 
 def _chunks(xs: list[Any], n: int) -> Iterator[list[Any]]:
