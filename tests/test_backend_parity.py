@@ -98,3 +98,20 @@ def test_negative_zero_reads_back_as_zero(store_at, fake_encoder):
             assert [math.copysign(1.0, z) for z in zeros] == [1.0] * len(zeros), metadata
         assert mem.history("z")[0].metadata["s"] == "-0.0"
         assert [r.id for r in mem.list(filter={"f": 0})] == [r.id for r in mem.list(filter={"f": -0.0})] == ["z"]
+
+
+@pytest.mark.backends("local", "postgres")
+def test_writes_into_several_namespaces_keep_their_order(store_at, fake_encoder):
+    """`list` is write order across namespaces, within one transaction and one `restore` alike."""
+    order = ["A", "B", "A", "B", "A", "C", "A", "B"]
+    with Memory(store_at(), encoder=fake_encoder, controller="cosine") as mem:
+        with mem.transaction():
+            for i, ns in enumerate(order):
+                mem.remember(f"note {i}", namespace=ns, ids=[f"t{i}"])
+        written = mem.list()
+        assert [r.id for r in written] == [f"t{i}" for i in range(len(order))]
+        assert [r.write_order for r in written] == sorted(r.write_order for r in written)
+    with Memory(store_at(), encoder=fake_encoder, controller="cosine") as copy:
+        copy.restore([(r, []) for r in written])
+        assert [r.id for r in copy.list()] == [r.id for r in written]
+        assert [r.prev_id for r in copy.list()] == [r.prev_id for r in written]

@@ -28,6 +28,7 @@ until those are recycled (docs/scale-out.md).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import threading
@@ -95,9 +96,11 @@ class _Chain:
 class Tx:
     """One write transaction's state: rows inserted and not yet sent (`pending`, each slot's position
     in `pending_at`), committed tails they follow (`joins`: tenant, tail, first new slot after it), the
-    namespaces it holds the writer lock of (`chains`) and its changes to the lexical statistics."""
+    namespaces it holds the writer lock of (`chains`), the last slot it took (`top`) and its changes
+    to the lexical statistics."""
 
     conn: Any = None  # an asyncio transaction's connection (a blocking one's is the backend's own)
+    top: int = 0
     pending: list[list[Any]] = field(default_factory=list)
     pending_at: dict[int, int] = field(default_factory=dict)
     joins: list[tuple[str, int, int]] = field(default_factory=list)
@@ -514,6 +517,10 @@ class PostgresBackend(Backend):
         lock is taken and its tail read the first time, in one round trip."""
         chain = tx.chains.get(key)
         take = self.sql("SELECT array(SELECT nextval('{s}.slot_seq') FROM generate_series(1, %s))")
+        if chain is not None and chain.free and chain.free[0] <= tx.top:
+            # Numbers taken before a slot this transaction has used since (in another namespace) would
+            # put this write before that one in the store's write order: they are left unused.
+            del chain.free[: bisect.bisect_right(chain.free, tx.top)]
         if chain is None:
             lock, tail, free = yield Pipe(
                 [
@@ -548,6 +555,7 @@ class PostgresBackend(Backend):
             chain = yield from self._chain_steps(tx, tenant, key, needs[key])
             needs[key] -= 1
             slot = chain.free.pop(0)
+            tx.top = max(tx.top, slot)
             prev = chain.tail
             vector = None if r.vector is None else np.asarray(r.vector, dtype=np.float32)
             doc = None if vector is None else self.tokens.document(r.text)
