@@ -248,7 +248,10 @@ class Memory:
             )
 
         with self._call():
-            existing = self.backend.rows_by_id(ids) if ids is not None else {}
+            found = self.backend.rows_by_id(ids) if ids is not None else {}
+            # In the order given (a backend returns rows in an order of its own): a refusal names the
+            # first id given that lives elsewhere.
+            existing = {i: found[i] for i in ids or () if i in found}
             self._same_namespace(existing, ns)
             pending = w.pending(vectors)
             decisions = self._plan(pending, ids, existing)
