@@ -317,3 +317,24 @@ def test_a_read_describes_each_memory_as_the_local_backend_does(tmp_path, url, f
             at = {s: i for i, s in enumerate(batch.slot.tolist())}
             described.append([(bool(batch.asks[at[s]]), int(batch.length[at[s]])) for s in slots])
     assert described[0] == described[1] == [(False, 31), (True, 24), (False, 2), (True, 26)]
+
+
+def test_what_is_too_long_to_index_is_one_line_naming_it_and_nothing_is_written(url, fake_encoder):
+    """PostgreSQL's index entries hold about 2,700 bytes (docs/scale-out.md): a word, or a namespace
+    and id, past that is refused as bad input (the store is fine), and the batch writes nothing."""
+    import random
+
+    rng = random.Random(0)
+    word = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(3000))
+    cjk = "".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(512))
+    with Memory(url, encoder=fake_encoder, controller="cosine") as mem:
+        for call in (
+            lambda: mem.remember(["fine", f"kayak {word}"], namespace="t"),
+            lambda: mem.remember("fine", namespace=(cjk, cjk)),
+        ):
+            with pytest.raises(InvalidInputError, match="too long for an index entry; shorten it") as e:
+                call()
+            assert "\n" not in str(e.value)
+        assert len(mem) == 0 and mem.check() == []
+        mem.remember("kayak on the river", namespace="t")
+        assert len(mem) == 1

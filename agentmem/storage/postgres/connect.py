@@ -171,6 +171,12 @@ def mapped_errors(url: str, *, busy_s: float) -> Iterator[None]:
                 "PostgreSQL cannot store a NUL character (\\x00) in a text, id or namespace; remove it"
             ) from e
         raise
+    except errors.ProgramLimitExceeded as e:
+        # An index entry past PostgreSQL's limit (about 2,700 bytes): the write is rolled back whole.
+        raise InvalidInputError(
+            f"the PostgreSQL store at {where} cannot index a value this call stores ({_first(e)}): a "
+            "namespace, an id or one word of a text is too long for an index entry; shorten it"
+        ) from e
     except errors.ReadOnlySqlTransaction as e:
         raise StorePathError(
             f"the PostgreSQL server of {where} is a read-only replica ({_first(e)}); write through the primary, "
