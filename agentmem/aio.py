@@ -80,7 +80,7 @@ async def aremember(
         else:
             vectors = validate.embeddings(embeddings, n, mem.encoder.dim)
     existing = await backend.arows_by_id(ids) if ids is not None else {}
-    mem._same_namespace(existing, ns)
+    mem._same_namespace(existing, ns, ids)
     pending = w.pending(vectors)
     decisions = await asyncio.to_thread(mem._plan, pending, ids, existing)
     if any(d.op != "new" for d in decisions):

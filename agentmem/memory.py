@@ -248,11 +248,8 @@ class Memory:
             )
 
         with self._call():
-            found = self.backend.rows_by_id(ids) if ids is not None else {}
-            # In the order given (a backend returns rows in an order of its own): a refusal names the
-            # first id given that lives elsewhere.
-            existing = {i: found[i] for i in ids or () if i in found}
-            self._same_namespace(existing, ns)
+            existing = self.backend.rows_by_id(ids) if ids is not None else {}
+            self._same_namespace(existing, ns, ids)
             pending = w.pending(vectors)
             decisions = self._plan(pending, ids, existing)
             now = time.time()
@@ -285,10 +282,12 @@ class Memory:
         return _WriteArgs(items, ns, metas, times, expiry, index, ids)
 
     @staticmethod
-    def _same_namespace(existing: Mapping[str, SlotRow], ns: Namespace) -> None:
-        """Refuse a caller's id that already lives in another namespace."""
-        for i, row in existing.items():
-            if row.namespace != ns:
+    def _same_namespace(existing: Mapping[str, SlotRow], ns: Namespace, ids: Sequence[str] | None) -> None:
+        """Refuse a caller's id that already lives in another namespace: the first such id in the order
+        given (a backend returns rows in an order of its own)."""
+        for i in ids or ():
+            row = existing.get(i)
+            if row is not None and row.namespace != ns:
                 raise IdInUseError(
                     f"id {i!r} exists in namespace {row.namespace}, not {ns}; forget it first to move it", i
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
@@ -120,12 +121,13 @@ def test_writes_into_several_namespaces_keep_their_order(store_at, fake_encoder)
 @pytest.mark.backends("local", "postgres")
 def test_an_id_in_use_elsewhere_is_named_in_the_order_given(store_at, fake_encoder):
     """Of several ids living in another namespace, the refusal names the first one given, whatever
-    order the backend reads rows in."""
+    order the backend reads rows in, blocking or asyncio."""
     with Memory(store_at(), encoder=fake_encoder, controller="cosine") as mem:
         mem.remember(["one", "two", "three"], namespace="elsewhere", ids=["a", "b", "c"])
         for given in (["c", "a", "b"], ["b", "c", "a"], ["new", "a", "c"]):
             first = next(i for i in given if i in mem)
-            with pytest.raises(IdInUseError, match=f"^id '{first}' exists in namespace") as e:
-                mem.remember(["x", "y", "z"], namespace="here", ids=given)
-            assert e.value.id == first
+            for remember in (mem.remember, lambda *a, **kw: asyncio.run(mem.aremember(*a, **kw))):
+                with pytest.raises(IdInUseError, match=f"^id '{first}' exists in namespace") as e:
+                    remember(["x", "y", "z"], namespace="here", ids=given)
+                assert e.value.id == first
         assert mem.count() == 3
