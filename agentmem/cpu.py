@@ -54,10 +54,11 @@ def faiss_threads(n: int) -> None:
         _faiss.threads = n
 
 
-def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
+def in_background(fn: Callable[..., T], *args: Any, here: bool = False) -> Future[T]:
     """Run `fn(*args)` on a worker thread, for work that can overlap a long call in this thread that
-    releases the GIL (a FAISS scan, a SQLite query); on a one-core machine it runs here, already done."""
-    pool = _worker_pool()
+    releases the GIL (a FAISS scan, a SQLite query); on a one-core machine, or with `here` (work that
+    needs a lock this thread holds), it runs here, already done."""
+    pool = None if here else _worker_pool()
     if pool is None:
         done: Future[T] = Future()
         try:

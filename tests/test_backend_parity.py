@@ -131,3 +131,26 @@ def test_an_id_in_use_elsewhere_is_named_in_the_order_given(store_at, fake_encod
                     remember(["x", "y", "z"], namespace="here", ids=given)
                 assert e.value.id == first
         assert mem.count() == 3
+
+
+@pytest.mark.backends("local")
+def test_a_learned_recall_inside_a_transaction_answers(store_at, fake_encoder):
+    """A learned read overlaps its lexical and dense searches on two threads; inside a local store's
+    transaction, whose lock the calling thread holds, it asks both from that thread instead of waiting
+    on itself for ever. (The transaction runs on a thread of its own, so that a hang fails the test.)"""
+    import threading
+
+    mem = Memory(store_at(), encoder=fake_encoder)
+    answers: list = []
+
+    def transaction() -> None:
+        with mem.transaction():
+            mem.remember("kayak on the river", namespace=("u1",))
+            answers.append(mem.recall("kayak", namespace=("u1",), track_usage=False))
+
+    worker = threading.Thread(target=transaction, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "recall inside a transaction never returned"
+    mem.close()
+    assert [h.text for h in answers[0]] == ["kayak on the river"]

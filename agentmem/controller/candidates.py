@@ -334,7 +334,9 @@ def gather(
         memory.rows(list(found)[: query.k])
         return cand, found, naming
 
-    lexical_done = in_background(lexical_part)
+    # A reader whose questions only this thread may ask (inside a local store's write transaction,
+    # whose lock this thread holds) has the lexical part run here: a worker would wait on the lock.
+    lexical_done = in_background(lexical_part, here=not memory.concurrent)
     try:
         key = query.vector / max(float(np.linalg.norm(query.vector)), 1e-12)  # the read key: the unit query
         # At least k dense candidates, so a read of k hits returns k where the scope holds them.

@@ -168,6 +168,10 @@ class SlotReader(ABC):
     """
 
     dim: int
+    # Whether other threads may ask this reader's questions while the calling thread waits (a
+    # controller overlaps its lexical and dense searches): False when the calling thread holds a lock
+    # the answers need.
+    concurrent: bool = True
 
     @abstractmethod
     def search_many(

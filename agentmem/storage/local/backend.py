@@ -336,8 +336,11 @@ class LocalBackend(Backend):
         self._refuse_if_lost()
         if self.store.conn.in_transaction:
             # Inside a write transaction the caches stay as committed: what the log shows now, a
-            # rollback may yet take back. Such a read sees the store as the transaction began.
-            return LocalReader(self)
+            # rollback may yet take back. Such a read sees the store as the transaction began. The
+            # transaction's thread holds the store's lock until it ends: no other thread can read.
+            reader = LocalReader(self)
+            reader.concurrent = False
+            return reader
         if self.store.data_version() != self._data_version or self.columns.seq < 0:
             if self.columns.seq < 0:
                 with self.store.lock:
