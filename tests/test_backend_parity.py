@@ -133,7 +133,46 @@ def test_an_id_in_use_elsewhere_is_named_in_the_order_given(store_at, fake_encod
         assert mem.count() == 3
 
 
-@pytest.mark.backends("local")
+@pytest.mark.backends("local", "postgres")
+def test_reads_inside_a_transaction_see_its_own_writes(store_at, fake_encoder):
+    """A recall, and the write gate's reads, inside `Memory.transaction()` see what the transaction
+    wrote before them, in a tenant it made or one that held memories already."""
+    with Memory(store_at(), encoder=fake_encoder) as mem:
+        mem.remember("old note about the lake", namespace=("u2",), ids=["old"])
+        with mem.transaction():
+            (first,) = mem.remember("kayak on the river", namespace=("u1", "chat"))
+            assert [h.id for h in mem.recall("kayak river", namespace=("u1",), track_usage=False)] == [first]
+            assert mem.remember("kayak on the river", namespace=("u1", "chat")) == [first]  # a repeat: skipped
+            (second,) = mem.remember("swim in the lake at dawn", namespace=("u2",))
+            hits = mem.recall("swim lake dawn", k=2, namespace=("u2",), track_usage=False)
+            assert [h.id for h in hits][:1] == [second] and {h.id for h in hits} == {second, "old"}
+        assert mem.count() == 3
+
+
+def test_lexical_scores_inside_a_transaction_count_its_own_writes(tmp_path, postgres, fake_encoder):
+    """BM25 inside a transaction scores with statistics that count the transaction's own writes, as
+    the local index does (PostgreSQL sends them only at the commit)."""
+    url = postgres.new_database()
+    try:
+        with Memory(tmp_path / "s", encoder=fake_encoder) as local, Memory(url, encoder=fake_encoder) as pg:
+            got = []
+            for mem in (local, pg):
+                mem.remember(["kayak on the river", "a lake swim"], namespace=("t",), ids=["a", "b"])
+                with mem.transaction():
+                    mem.remember(["kayak race", "kayak and lake"], namespace=("t",), ids=["c", "d"])
+                    mem.remember(["kayak in another tenant"], namespace=("o",), ids=["e"])
+                    scores = []
+                    for ns in (("t",), None):
+                        hits = mem.backend.reader().lexical("kayak lake", 10, namespace=ns)
+                        rows = mem.backend.rows([s for s, _ in hits])
+                        scores.append(sorted((rows[s].id, round(w, 4)) for s, w in hits))
+                    got.append(scores)
+            assert got[0] == got[1]
+    finally:
+        postgres.drop(url)
+
+
+@pytest.mark.backends("local", "postgres")
 def test_a_learned_recall_inside_a_transaction_answers(store_at, fake_encoder):
     """A learned read overlaps its lexical and dense searches on two threads; inside a local store's
     transaction, whose lock the calling thread holds, it asks both from that thread instead of waiting

@@ -199,20 +199,26 @@ class PostgresBackend(Backend):
             if conn is not None:
                 conn.close()
 
-    def tenant_size_steps(self, tenant: str) -> Steps[int]:
+    def tenant_size_steps(self, tenant: str, tx: Tx | None = None) -> Steps[int]:
         """The tenant's indexed memories, as its lexical statistics count them, remembered for a while:
         it only steers a read between an exact scan and the HNSW index, so a figure a little stale costs
         speed, never an answer (0, which ends a search at once, is read afresh each time). This
-        process's own writes to the tenant refresh it."""
+        process's own writes to the tenant refresh it. A read inside transaction `tx` counts the
+        memories `tx` wrote too, whose statistics it sends only at its commit."""
+        own = tx.delta.docs.get(tenant, (0, 0))[0] if tx is not None else 0
         now = time.monotonic()
         held = self._sizes.get(tenant)
         if held is not None and now - held[1] < _SIZE_TTL_S:
-            return held[0]
+            return held[0] + own
         rows = yield Sql(self.sql("SELECT docs FROM {s}.lexical_docs WHERE tenant = %s"), (tenant,))
         size = int(rows[0][0]) if rows else 0
         if size:  # an empty tenant is not remembered: another process may write into it any moment
             self._sizes[tenant] = (size, now)
-        return size
+        return size + own
+
+    def open_tx(self) -> Tx | None:
+        """The transaction a blocking read runs in (`reading`), whose own writes it sees; None outside one."""
+        return self._tx if self._depth else None
 
     # -- asyncio ----------------------------------------------------------------------------------
 

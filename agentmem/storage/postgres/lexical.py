@@ -131,34 +131,39 @@ def bm25_sql(
     namespace: Namespace | None,
     filter: Filter,
     now: float,
+    own: StatsDelta | None = None,
 ) -> tuple[str, list[Any]]:
     """One statement: the tenant's (or the store's) statistics for the query `terms`, then the BM25
     top-k [(slot, score)] of the visible memories holding one of them, best first. Scores are rounded
     to 6 decimals, so that memories scored alike tie exactly, whatever order the terms were summed in,
-    and go in write order, as in the local index.
+    and go in write order, as in the local index. A read inside a transaction counts, through `own`,
+    the statistics of what the transaction wrote, which it sends only at its commit.
 
     A scoped read walks its namespace's rows (the (tenant, ns, slot) index) and keeps those holding a
     query term: it costs what the namespace holds. A read of the whole store goes through the terms'
     postings (the GIN index). A document's frequency of a term is found by its position in `terms`."""
     s = schema
     where, params = visible_sql(namespace, filter, now, indexed_only=True, alias="s")
-    if namespace:
-        tenant = namespace[0]
+    tenant = namespace[0] if namespace else None
+    docs, length, dfs = _own(own, tenant, terms)
+    if tenant is not None:
         stats = (
-            f"st AS MATERIALIZED (SELECT docs::float8 AS n, total_len::float8 AS len FROM {s}.lexical_docs "
-            "WHERE tenant = %s), "
-            f"df AS MATERIALIZED (SELECT term, df::float8 AS df FROM {s}.lexical_terms "
-            "WHERE tenant = %s AND term = ANY(%s::text[]))"
+            f"st AS MATERIALIZED (SELECT coalesce(sum(docs), 0)::float8 + %s AS n, "
+            f"coalesce(sum(total_len), 0)::float8 + %s AS len FROM {s}.lexical_docs WHERE tenant = %s), "
+            f"df AS MATERIALIZED (SELECT u.term, coalesce((SELECT t.df FROM {s}.lexical_terms t "
+            "WHERE t.tenant = %s AND t.term = u.term), 0)::float8 + u.d AS df "
+            "FROM unnest(%s::text[], %s::float8[]) AS u(term, d))"
         )
-        stats_params: list[Any] = [tenant, tenant, terms]
+        stats_params: list[Any] = [docs, length, tenant, tenant, terms, dfs]
         match, match_params = "", []  # the join on the query's terms keeps the namespace's matching rows
     else:
         stats = (
-            f"st AS MATERIALIZED (SELECT sum(docs)::float8 AS n, sum(total_len)::float8 AS len FROM {s}.lexical_docs), "
-            f"df AS MATERIALIZED (SELECT term, sum(df)::float8 AS df FROM {s}.lexical_terms "
-            "WHERE term = ANY(%s::text[]) GROUP BY term)"
+            f"st AS MATERIALIZED (SELECT coalesce(sum(docs), 0)::float8 + %s AS n, "
+            f"coalesce(sum(total_len), 0)::float8 + %s AS len FROM {s}.lexical_docs), "
+            f"df AS MATERIALIZED (SELECT u.term, coalesce((SELECT sum(t.df) FROM {s}.lexical_terms t "
+            "WHERE t.term = u.term), 0)::float8 + u.d AS df FROM unnest(%s::text[], %s::float8[]) AS u(term, d))"
         )
-        stats_params = [terms]
+        stats_params = [docs, length, terms, dfs]
         match, match_params = "s.terms && %s::text[] AND ", [terms]  # the terms' postings (GIN)
     k1, b = float(config.k1), float(config.b)
     sql = (
@@ -173,3 +178,16 @@ def bm25_sql(
         "GROUP BY s.slot ORDER BY score DESC, s.slot LIMIT %s"
     )
     return sql, [*stats_params, *match_params, *params, int(k)]
+
+
+def _own(own: StatsDelta | None, tenant: str | None, terms: list[str]) -> tuple[float, float, list[float]]:
+    """What a transaction's own writes add to the statistics a read counts (its tenant's, or every
+    tenant's when `tenant` is None): documents, total length and each query term's document frequency."""
+    if own is None:
+        return 0.0, 0.0, [0.0] * len(terms)
+    docs = [d for t, d in own.docs.items() if tenant is None or t == tenant]
+    by_term: dict[str, int] = defaultdict(int)
+    for (t, term), n in own.df.items():
+        if tenant is None or t == tenant:
+            by_term[term] += n
+    return float(sum(d[0] for d in docs)), float(sum(d[1] for d in docs)), [float(by_term[t]) for t in terms]

@@ -43,7 +43,7 @@ from agentmem.storage.postgres.steps import Sql, Steps, drive
 from agentmem.text import QUESTION_MARKS
 
 if TYPE_CHECKING:
-    from agentmem.storage.postgres.backend import PostgresBackend
+    from agentmem.storage.postgres.backend import PostgresBackend, Tx
 
 Hits = list[tuple[int, float]]
 _NAMES_AT_ONCE = 20_000  # a tenant up to this size has all its name phrases fetched at once (`naming`)
@@ -151,11 +151,11 @@ class PostgresReader(SlotReader):
             if held is not None:
                 return [held]
             with self.backend.reading() as conn:
-                return [drive(conn, self.search_steps(queries[0], k, namespace, filter))]
+                return [drive(conn, self.search_steps(queries[0], k, namespace, filter, self.backend.open_tx()))]
         b, c = self.backend, self.backend.config
         where, params = visible_sql(namespace, filter, time.time(), indexed_only=True, alias="s")
         with b.reading() as conn:
-            size = None if namespace is None else drive(conn, b.tenant_size_steps(namespace[0]))
+            size = None if namespace is None else drive(conn, b.tenant_size_steps(namespace[0], b.open_tx()))
             if size == 0:
                 return [[] for _ in queries]
             approximate = b.kind == "hnsw" and (size is None or size > c.exact_scope_max)
@@ -163,11 +163,14 @@ class PostgresReader(SlotReader):
                 return self._score_here(conn, queries, k, where, params)
             return self._each(conn, queries, k, where, params, approximate)
 
-    def search_steps(self, vector: np.ndarray, k: int, namespace: Namespace | None, filter: Filter) -> Steps[Hits]:
-        """One query's top k [(slot, cosine)], best first, with its hits' rows and neighbours."""
+    def search_steps(
+        self, vector: np.ndarray, k: int, namespace: Namespace | None, filter: Filter, tx: Tx | None = None
+    ) -> Steps[Hits]:
+        """One query's top k [(slot, cosine)], best first, with its hits' rows and neighbours; inside
+        transaction `tx`, its own writes included."""
         b, c = self.backend, self.backend.config
         scope: Scope = (namespace, filter, True)
-        size = None if namespace is None else (yield from b.tenant_size_steps(namespace[0]))
+        size = None if namespace is None else (yield from b.tenant_size_steps(namespace[0], tx))
         if size == 0:
             return []
         approximate = b.kind == "hnsw" and (size is None or size > c.exact_scope_max)
@@ -245,16 +248,20 @@ class PostgresReader(SlotReader):
         if held is not None and held[0] >= k:
             return held[1][:k]
         with self.backend.reading() as conn:
-            return drive(conn, self.lexical_steps(text, k, namespace, filter))
+            return drive(conn, self.lexical_steps(text, k, namespace, filter, self.backend.open_tx()))
 
-    def lexical_steps(self, text: str, k: int, namespace: Namespace | None, filter: Filter) -> Steps[Hits]:
-        """The BM25 top k [(slot, score)], best first, with its hits' rows and neighbours."""
+    def lexical_steps(
+        self, text: str, k: int, namespace: Namespace | None, filter: Filter, tx: Tx | None = None
+    ) -> Steps[Hits]:
+        """The BM25 top k [(slot, score)], best first, with its hits' rows and neighbours; inside
+        transaction `tx`, its own writes counted."""
         b = self.backend
         terms = b.tokens.query(text)
         if not terms or k <= 0:
             return []
         head, params = bm25_sql(
-            b.schema, b.config.lexical, terms, k, namespace=namespace, filter=filter, now=time.time()
+            b.schema, b.config.lexical, terms, k, namespace=namespace, filter=filter, now=time.time(),
+            own=None if tx is None else tx.delta,
         )
         hits = yield from self._with_rows(head, params, _STRONG_HIGH, [], (namespace, filter, True))
         found = sorted(hits, key=lambda h: (-h[1], h[0]))
