@@ -46,6 +46,7 @@ from agentmem.errors import (
     AgentMemError,
     ClosedError,
     CorruptStoreError,
+    DuplicateIdError,
     InvalidInputError,
     StoreBusyError,
     StorePathError,
@@ -126,6 +127,14 @@ class LocalBackend(Backend):
             raise
         except sqlite3.ProgrammingError as e:
             raise ClosedError(f"the store at {d} is closed ({e}); open a new Memory({str(d)!r})") from e
+        except sqlite3.IntegrityError as e:
+            if "slots.id" not in str(e):
+                raise  # a statement agentmem got wrong, not a damaged store: a bug to report
+            # An id another call stored after this one looked (another process, or a generated id
+            # that meets one): bad input, as a PostgreSQL store reports it, not a damaged database.
+            raise DuplicateIdError(
+                f"an id is already in the store at {d}; use another id or forget that memory first"
+            ) from e
         except sqlite3.OperationalError as e:
             text = str(e)
             if "locked" in text or "busy" in text:

@@ -159,7 +159,7 @@ def mapped_errors(url: str, *, busy_s: float) -> Iterator[None]:
                 f"another writer moved the end of a namespace of {where} while this write linked to it; retry"
             ) from e
         raise DuplicateIdError(
-            f"an id is already in the store at {where} ({_first(e)}); use another id or forget that memory first"
+            f"an id is already in the store at {where}; use another id or forget that memory first"
         ) from e
     except (errors.UntranslatableCharacter, errors.CharacterNotInRepertoire) as e:
         raise InvalidInputError(
