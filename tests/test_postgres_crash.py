@@ -13,8 +13,8 @@ its commit. Afterwards the store must hold:
 - nothing forgotten and acknowledged; one chain per namespace; lexical statistics that `check` finds
   right.
 
-Kills: AGENTMEM_CRASH_KILLS (default 4, a few seconds; the figures in the PostgreSQL crash report are
-from 40).
+Kills: AGENTMEM_CRASH_KILLS (default 4, a few seconds; eval/results/reliability/README.md gives the
+figures of a run with 40, printed by `pytest -s`).
 """
 
 from __future__ import annotations
