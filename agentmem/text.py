@@ -145,10 +145,10 @@ _SAY = (
     "say|suggest|recommend|tell|mention|give|list|write|advise|propose|explain|share|provide|name|"
     "describe|offer|send|show|come up with|put together"
 )
-_REPLY_WORDS = "advice|suggestions?|recommendations?|tips?|answer|reply|list|explanation|plan|instructions"
-_ADVICE = "advice|tips|suggestions?|recommendations?|instructions"
+_ADVICE = "advice|tips|suggestions?|recommendations?|instructions"  # wherever they stand
+_YOUR = "tip|answer|reply|list|explanation|plan"  # only after "your"
 _ASKS_REPLY = re.compile(
-    rf"\byou(?:['’]ve| have| had)? (?:\w+ )?(?:{_SAID})\b|\bdid you (?:\w+ )?(?:{_SAY})\b|\byour (?:{_REPLY_WORDS})\b"
+    rf"\byou(?:['’]ve| have| had)? (?:\w+ )?(?:{_SAID})\b|\bdid you (?:\w+ )?(?:{_SAY})\b|\byour (?:{_YOUR})\b"
     rf"|\b(?:{_ADVICE})\b",
     re.IGNORECASE,
 )

@@ -14,6 +14,7 @@ from itertools import product
 from pathlib import Path
 
 import pytest
+from chains import one_chain
 
 from agentmem import Memory, MissingDependencyError, StorePathError
 from agentmem.errors import InvalidInputError
@@ -30,23 +31,6 @@ def url(postgres):
     made = postgres.new_database()
     yield made
     postgres.drop(made)
-
-
-def _chain_ok(mem: Memory, namespace: tuple[str, ...]) -> bool:
-    """Whether the namespace's memories form one chain in write order, each linked both ways."""
-    records = mem.list(namespace=namespace)
-    by_id = {r.id: r for r in records}
-    heads = [r for r in records if r.prev_id is None]
-    if len(heads) != 1:
-        return False
-    seen, at = [], heads[0]
-    while at is not None:
-        seen.append(at.id)
-        nxt = by_id.get(at.next_id) if at.next_id else None
-        if nxt is not None and nxt.prev_id != at.id:
-            return False
-        at = nxt
-    return len(seen) == len(records)
 
 
 def test_filters_select_what_the_local_backends_select(tmp_path, url, fake_encoder):
@@ -136,16 +120,16 @@ def test_a_bulk_write_is_one_chain_and_a_rollback_leaves_nothing(url, fake_encod
     with Memory(url, encoder=fake_encoder, controller="cosine") as mem:
         ids = mem.remember(texts, namespace=("u", "log"), ids=[f"n{i}" for i in range(1000)])
         assert len(ids) == 1000 and mem.count(namespace=("u",)) == 1000
-        assert _chain_ok(mem, ("u", "log"))
+        assert one_chain(mem, ("u", "log"))
         assert [r.id for r in mem.list(namespace=("u", "log"), limit=3)] == ["n0", "n1", "n2"]
         with pytest.raises(RuntimeError), mem.transaction():
             mem.remember(["rolled back one", "rolled back two"], namespace=("u", "log"))
             mem.forget(["n5"])
             raise RuntimeError("abort")
-        assert mem.count() == 1000 and "n5" in mem and _chain_ok(mem, ("u", "log"))
+        assert mem.count() == 1000 and "n5" in mem and one_chain(mem, ("u", "log"))
         mem.forget([f"n{i}" for i in range(10, 990)] + ["n0", "n999"])
         assert [r.id for r in mem.list()] == [f"n{i}" for i in list(range(1, 10)) + list(range(990, 999))]
-        assert _chain_ok(mem, ("u", "log")) and mem.check() == []
+        assert one_chain(mem, ("u", "log")) and mem.check() == []
 
 
 def test_check_finds_and_repairs_the_lexical_statistics(url, fake_encoder):
@@ -238,7 +222,7 @@ def test_processes_writing_one_namespace_keep_one_chain(url, fake_encoder):
         expected = {f"p{p}-{i}-a" for p in range(3) for i in range(20)}
         expected |= {f"p{p}-{i}-b" for p in range(3) for i in range(20) if i % 5 != 4}
         assert {r.id for r in mem.list()} == expected
-        assert _chain_ok(mem, ("shared", "log")) and mem.check() == []
+        assert one_chain(mem, ("shared", "log")) and mem.check() == []
 
 
 def test_a_tenant_another_connection_fills_is_read_at_once(url, fake_encoder):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chains import one_chain
 
 from agentmem import Memory
 
@@ -167,7 +168,7 @@ def crash_run(url: str, encoder: Any, *, kills: int, writers: int = 3, seed: int
                 versions = mem.history(id_)
                 if [v.version for v in versions] != list(range(1, rec.version + 1)) or versions[-1].text != rec.text:
                     wrong_history.append(id_)
-        chains_broken = [ns for ns in mem.namespaces() if not _one_chain(mem, ns)]
+        chains_broken = [ns for ns in mem.namespaces() if not one_chain(mem, ns)]
         problems = mem.check()
     committed_in_flight = sum(1 for ids in in_flight if all(i in held for i in ids))
     return {
@@ -190,24 +191,6 @@ def crash_run(url: str, encoder: Any, *, kills: int, writers: int = 3, seed: int
         "check_problems": problems,
         "failures": failures,
     }
-
-
-def _one_chain(mem: Memory, namespace: tuple[str, ...]) -> bool:
-    """Whether the namespace's memories form one chain in write order, each linked both ways."""
-    records = [r for r in mem.list(namespace=namespace) if r.namespace == namespace]
-    by_id = {r.id: r for r in records}
-    at = [r for r in records if r.prev_id is None]
-    if len(at) != 1:
-        return False
-    seen = []
-    node = at[0]
-    while node is not None:
-        seen.append(node.id)
-        nxt = by_id.get(node.next_id) if node.next_id else None
-        if nxt is not None and nxt.prev_id != node.id:
-            return False
-        node = nxt
-    return seen == [r.id for r in records]
 
 
 @pytest.fixture

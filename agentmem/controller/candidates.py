@@ -89,9 +89,9 @@ class CandidateConfig:
     temporal neighbours of the best this-many dense candidates and lexical candidates join the
     candidates (0: none; the DNC's links, kept sparse); naming: memories naming someone the query names
     by full name count as the query's speaker, and cut the links (`CandidateBuilder.build`); replies: a
-    query asking what the machine said or for advice (`text.asks_for_reply`: "what did you suggest ...?",
-    "the tips for ...") flags no
-    candidate as a machine's (`Candidates.machine`), so the links weigh its replies as any reply."""
+    query asking what the machine said or for advice (`text.asks_for_reply`: "what did you suggest
+    ...?", "the tips for ...") flags no candidate as a machine's (`Candidates.machine`), so the links
+    weigh its replies as any reply."""
 
     dense_k: int = 32
     lexical_k: int = 48
